@@ -1,0 +1,3 @@
+from bookwise.cli import main
+
+main()

@@ -1,0 +1,217 @@
+"""Accounts: create, find, custom attributes, and the hierarchy (parent, depth, cycles)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bookwise.accounts.schemas import AccountFields
+from bookwise.errors import Conflict, InvalidInput, NotFound, Refused
+from bookwise.models import ATTRIBUTE_TYPES, Account, AttributeDefinition
+from bookwise.money import to_minor_units
+from bookwise.users.service import validation_message
+
+ATTRIBUTE_NAME_MAX = 64
+
+
+def build_fields(**fields: Any) -> AccountFields:
+    """Validate standard fields, turning pydantic's errors into one clear InvalidInput."""
+    try:
+        return AccountFields.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc)) from None
+
+
+def find_account(session: Session, ref: str | int) -> Account | None:
+    """The account with this external id, else (for a number) this id."""
+    if isinstance(ref, int):
+        return session.get(Account, ref)
+    account = session.scalar(select(Account).where(Account.external_id == ref))
+    if account is None and ref.isdigit():
+        account = session.get(Account, int(ref))
+    return account
+
+
+def get_account(session: Session, ref: str | int) -> Account:
+    """The account named by external id or id, or NotFound."""
+    account = find_account(session, ref)
+    if account is None:
+        raise NotFound(f"no account with external id or id {ref!r}")
+    return account
+
+
+def create_account(
+    session: Session,
+    *,
+    fields: AccountFields,
+    parent: Account | None = None,
+    custom: Mapping[str, str] | None = None,
+) -> Account:
+    """Add one account under an optional parent; inheritance is applied by the caller."""
+    if fields.external_id is not None and session.scalar(
+        select(exists().where(Account.external_id == fields.external_id))
+    ):
+        raise Conflict(f"an account with external id {fields.external_id!r} already exists")
+    values = fields.model_dump()
+    account = Account(
+        **values,
+        name_fold=fields.name.casefold(),
+        parent_id=parent.id if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        custom=validate_custom_values(session, custom or {}),
+        ownership_version=0,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def is_parent(session: Session, account: Account) -> bool:
+    """True when the account has at least one child."""
+    return bool(session.scalar(select(exists().where(Account.parent_id == account.id))))
+
+
+def children(session: Session, account: Account) -> list[Account]:
+    """Direct children, by name."""
+    query = select(Account).where(Account.parent_id == account.id).order_by(Account.name_fold)
+    return list(session.scalars(query))
+
+
+def set_parent(session: Session, *, account: Account, parent: Account | None) -> None:
+    """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right."""
+    if parent is not None:
+        if parent.id == account.id:
+            raise Refused(f"account {label(account)} cannot be its own parent")
+        ancestors = select(Account.id, Account.parent_id).where(Account.id == parent.id)
+        chain = ancestors.cte("chain", recursive=True)
+        up = aliased(Account)
+        chain = chain.union_all(select(up.id, up.parent_id).join(chain, up.id == chain.c.parent_id))
+        if session.scalar(select(exists().where(chain.c.id == account.id))):
+            raise Refused(
+                f"moving {label(account)} under {label(parent)} would make a cycle: "
+                f"{label(parent)} is already below {label(account)}"
+            )
+    account.parent_id = parent.id if parent else None
+    session.flush()
+    _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
+
+
+def _refresh_depths(session: Session, *, root: Account, depth: int) -> None:
+    """Recompute ``depth`` for ``root`` and every descendant in one statement."""
+    sub = select(Account.id, literal(depth).label("d")).where(Account.id == root.id)
+    tree = sub.cte("subtree", recursive=True)
+    child = aliased(Account)
+    tree = tree.union_all(
+        select(child.id, (tree.c.d + 1).label("d")).join(tree, child.parent_id == tree.c.id)
+    )
+    new_depth = select(tree.c.d).where(tree.c.id == Account.id).scalar_subquery()
+    session.execute(
+        update(Account)
+        .where(Account.id.in_(select(tree.c.id)))
+        .values(depth=new_depth)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(root, ["depth"])
+
+
+def label(account: Account) -> str:
+    """How an account is named in messages: external id if any, else #id, with its name."""
+    ref = account.external_id or f"#{account.id}"
+    return f"{ref} ({account.name})"
+
+
+# --- custom attributes -------------------------------------------------------------------
+
+
+def declare_attribute(
+    session: Session,
+    *,
+    name: str,
+    type: str,
+    choices: list[str] | None = None,
+    description: str = "",
+) -> AttributeDefinition:
+    """Declare a custom attribute once, with its type (and choices for ``choice``)."""
+    key = name.strip()
+    if not key.isidentifier() or len(key) > ATTRIBUTE_NAME_MAX:
+        raise InvalidInput(
+            f"attribute name {name!r} must be a letter or _ followed by letters, digits or _"
+        )
+    if type not in ATTRIBUTE_TYPES:
+        raise InvalidInput(f"attribute type {type!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
+    if (type == "choice") != bool(choices):
+        raise InvalidInput("choices are required for a choice attribute and only for one")
+    if session.get(AttributeDefinition, key) is not None:
+        raise Conflict(f"custom attribute {key!r} is already declared")
+    definition = AttributeDefinition(
+        name=key, type=type, choices=list(choices) if choices else None, description=description
+    )
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def list_attributes(session: Session) -> list[AttributeDefinition]:
+    """Every declared custom attribute, by name."""
+    return list(session.scalars(select(AttributeDefinition).order_by(AttributeDefinition.name)))
+
+
+def validate_custom_values(session: Session, values: Mapping[str, str]) -> dict[str, Any]:
+    """Check each value against its declared type and return the typed JSON values."""
+    if not values:
+        return {}
+    definitions = {
+        d.name: d
+        for d in session.scalars(
+            select(AttributeDefinition).where(AttributeDefinition.name.in_(list(values)))
+        )
+    }
+    typed: dict[str, Any] = {}
+    for key, raw in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise InvalidInput(f"custom.{key}: no such custom attribute (declare it first)")
+        typed[key] = None if str(raw).strip() == "" else _typed_value(definition, str(raw))
+    return typed
+
+
+def _typed_value(definition: AttributeDefinition, raw: str) -> Any:
+    where = f"custom.{definition.name}"
+    text = raw.strip()
+    if definition.type == "text":
+        return raw
+    if definition.type == "number":
+        try:
+            number = float(text.replace(",", ""))
+        except ValueError:
+            raise InvalidInput(f"{where}: {raw!r} is not a number") from None
+        return int(number) if number.is_integer() else number
+    if definition.type == "money":
+        return to_minor_units(text, field=where)
+    if definition.type == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise InvalidInput(f"{where}: {raw!r} is not a date (YYYY-MM-DD)") from None
+    if definition.type == "boolean":
+        lowered = text.casefold()
+        if lowered in {"true", "yes", "1"}:
+            return True
+        if lowered in {"false", "no", "0"}:
+            return False
+        raise InvalidInput(f"{where}: {raw!r} is not true or false")
+    # choice: match case-insensitively, store the declared spelling
+    for choice in definition.choices or []:
+        if choice.casefold() == text.casefold():
+            return choice
+    raise InvalidInput(f"{where}: {raw!r} is not one of {', '.join(definition.choices or [])}")
+
+
+def count_accounts(session: Session) -> int:
+    """Number of accounts."""
+    return int(session.scalar(select(func.count()).select_from(Account)) or 0)

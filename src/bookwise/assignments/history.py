@@ -1,0 +1,132 @@
+"""Who owned what, when, and why: timelines, owners on a date, books on a date, operations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bookwise.assignments.schemas import OperationOut
+from bookwise.dates import end_of_day
+from bookwise.models import Account, Assignment, Operation, User
+
+
+class TimelineRow(BaseModel):
+    """One assignment row: who, role, from, to, source, reason, actor, operations."""
+
+    account_id: int
+    external_id: str | None
+    account: str
+    user: str
+    role: str
+    started_at: datetime
+    ended_at: datetime | None
+    source: str
+    reason: str
+    actor: str
+    operation_id: int
+    ended_operation_id: int | None
+    is_primary: bool
+
+
+def _timeline_query():  # type: ignore[no-untyped-def]
+    owner = aliased(User)
+    actor = aliased(User)
+    return (
+        select(
+            Assignment.account_id,
+            Account.external_id,
+            Account.name,
+            owner.email,
+            Assignment.role,
+            Assignment.started_at,
+            Assignment.ended_at,
+            Assignment.source,
+            Assignment.reason,
+            actor.email,
+            Assignment.operation_id,
+            Assignment.ended_operation_id,
+            Assignment.is_primary,
+        )
+        .join(Account, Account.id == Assignment.account_id)
+        .join(owner, owner.id == Assignment.user_id)
+        .join(actor, actor.id == Assignment.actor_id)
+    )
+
+
+def _rows(session: Session, query) -> list[TimelineRow]:  # type: ignore[no-untyped-def]
+    keys = list(TimelineRow.model_fields)
+    return [TimelineRow(**dict(zip(keys, row, strict=True))) for row in session.execute(query)]
+
+
+def account_timeline(session: Session, *, account: Account) -> list[TimelineRow]:
+    """Every assignment row the account ever had, oldest first."""
+    query = (
+        _timeline_query()
+        .where(Assignment.account_id == account.id)
+        .order_by(Assignment.started_at, Assignment.id)
+    )
+    return _rows(session, query)
+
+
+def _open_at(moment: datetime):  # type: ignore[no-untyped-def]
+    return (Assignment.started_at < moment) & (
+        or_(Assignment.ended_at.is_(None), Assignment.ended_at >= moment)
+    )
+
+
+def owners_on(session: Session, *, account: Account, day: date) -> list[TimelineRow]:
+    """The account's owners at the end of ``day`` (installation time zone), with why."""
+    query = (
+        _timeline_query()
+        .where(Assignment.account_id == account.id, _open_at(end_of_day(day)))
+        .order_by(Assignment.role, Assignment.started_at, Assignment.id)
+    )
+    return _rows(session, query)
+
+
+def book_on(
+    session: Session,
+    *,
+    user: User,
+    day: date,
+    role: str = "csm",
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[TimelineRow]:
+    """The accounts ``user`` owned at the end of ``day``, by account id."""
+    query = (
+        _timeline_query()
+        .where(Assignment.user_id == user.id, Assignment.role == role, _open_at(end_of_day(day)))
+        .order_by(Assignment.account_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return _rows(session, query)
+
+
+def list_operations(session: Session, *, limit: int = 50, offset: int = 0) -> list[OperationOut]:
+    """Recent operations, newest first."""
+    rows = session.execute(
+        select(Operation, User.email)
+        .join(User, User.id == Operation.actor_id)
+        .order_by(Operation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        OperationOut(
+            id=op.id,
+            kind=op.kind,
+            actor=email,
+            created_at=op.created_at,
+            accounts_changed=op.accounts_changed,
+            counts=op.counts,
+            parameters=op.parameters,
+            undoes=op.undoes_id,
+            undone_by=op.undone_by_id,
+        )
+        for op, email in rows
+    ]

@@ -1,0 +1,615 @@
+"""The ownership write path: plan a change set in SQL, apply it, record history.
+
+Every ownership operation (assign, unassign, transfer, policy, re-parenting, reconcile, undo,
+and import's owner cells) runs the same fixed sequence of set-based statements:
+
+1. ``start`` inserts the operation row (its id keys the scratch rows below);
+2. the caller plans phase-1 opens/closes into ``ownership_plan`` with INSERT … SELECT;
+3. ``apply_phase`` closes and opens those rows;
+4. ``plan_inheritance`` walks the inheriting descendants of the touched accounts (recursive
+   CTE), plans their opens/closes as phase 2, and ``apply_phase`` applies them;
+5. ``finish`` bumps each touched account's version once, writes ``ownership_changes``,
+   summarises, and deletes the scratch rows.
+
+The number of statements never depends on the number of accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from bookwise.db import is_sqlite
+from bookwise.models import (
+    Account,
+    Assignment,
+    AssignmentRole,
+    Operation,
+    OwnershipChange,
+    PlanRow,
+    RequestItem,
+    ScopeRow,
+    Setting,
+    User,
+    utcnow,
+)
+
+DEFAULT_POLICY_KEY = "default_inherit_policy"
+SAMPLE_SIZE = 20
+
+
+@dataclass
+class OperationContext:
+    """State shared by the statements of one operation."""
+
+    session: Session
+    operation: Operation
+    actor: User
+    now: datetime
+    default_policy: str
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def op_id(self) -> int:
+        return self.operation.id
+
+
+def default_policy(session: Session) -> str:
+    """The installation's inherit/own default for accounts without their own policy."""
+    value = session.scalar(select(Setting.value).where(Setting.key == DEFAULT_POLICY_KEY))
+    return str(value or "own")
+
+
+def start(
+    session: Session, *, kind: str, actor: User, parameters: dict[str, Any], reason: str = ""
+) -> OperationContext:
+    """Insert the operation row; everything the operation writes points at its id."""
+    now = utcnow()
+    operation = Operation(
+        kind=kind, actor_id=actor.id, created_at=now, parameters=parameters, counts={}
+    )
+    session.add(operation)
+    session.flush()
+    return OperationContext(
+        session=session,
+        operation=operation,
+        actor=actor,
+        now=now,
+        default_policy=default_policy(session),
+        reason=reason,
+    )
+
+
+def inherits(account: type[Account] | Any, default: str) -> ColumnElement[bool]:
+    """SQL: the account follows its parent (has a parent, and its policy is inherit)."""
+    return and_(
+        account.parent_id.is_not(None),
+        func.coalesce(account.inherit_policy, default) == "inherit",
+    )
+
+
+def is_open() -> ColumnElement[bool]:
+    """SQL: the assignment row is current."""
+    return Assignment.ended_at.is_(None)
+
+
+def lock_accounts(session: Session, ids: Select[Any]) -> None:
+    """On PostgreSQL, lock the accounts in ascending id order before reading their owners.
+
+    SQLite needs nothing here: its write transactions start with BEGIN IMMEDIATE, so only
+    one writer runs at a time.
+    """
+    if is_sqlite(session):
+        return
+    locked = (
+        select(Account.id)
+        .where(Account.id.in_(ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .subquery()
+    )
+    session.execute(select(func.count()).select_from(locked))
+
+
+# --- explicit ids ------------------------------------------------------------------------
+
+
+def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[tuple[int]]:
+    """Store the requested ids in order, resolve them, and return a Select of found ids."""
+    if refs:
+        rows = [
+            {
+                "operation_id": ctx.op_id,
+                "position": position,
+                "ref": str(ref),
+                "ref_id": int(ref) if isinstance(ref, int) or str(ref).isdigit() else None,
+            }
+            for position, ref in enumerate(refs)
+        ]
+        ctx.session.execute(insert(RequestItem.__table__), rows)
+        by_external = (
+            select(Account.id).where(Account.external_id == RequestItem.ref).scalar_subquery()
+        )
+        by_id = select(Account.id).where(Account.id == RequestItem.ref_id).scalar_subquery()
+        ctx.session.execute(
+            update(RequestItem)
+            .where(RequestItem.operation_id == ctx.op_id)
+            .values(account_id=func.coalesce(by_external, by_id))
+            .execution_options(synchronize_session=False)
+        )
+    return select(RequestItem.account_id).where(
+        RequestItem.operation_id == ctx.op_id, RequestItem.account_id.is_not(None)
+    )
+
+
+# --- planning helpers ----------------------------------------------------------------------
+
+
+def plan_opens(
+    ctx: OperationContext,
+    *,
+    account_ids: Select[Any],
+    user_ids: list[int],
+    role: str,
+    source: str,
+    skip_inheriting: bool,
+) -> None:
+    """Phase 1: open (account, user, role) for every selected account the user lacks."""
+    if not user_ids:
+        return
+    account = aliased(Account)
+    owner = aliased(User)
+    conditions = [
+        account.id.in_(account_ids),
+        owner.id.in_(user_ids),
+        ~exists().where(
+            Assignment.account_id == account.id,
+            Assignment.user_id == owner.id,
+            Assignment.role == role,
+            is_open(),
+        ),
+    ]
+    if skip_inheriting:
+        conditions.append(~inherits(account, ctx.default_policy))
+    rows = (
+        select(
+            literal(ctx.op_id),
+            account.id,
+            owner.id,
+            literal(role),
+            literal("open"),
+            literal(1),
+            literal(source),
+            literal(ctx.reason),
+            literal(False),
+        )
+        .select_from(account)
+        .join(owner, true())  # every selected account × every eligible CSM
+        .where(*conditions)
+    )
+    insert_plan(ctx, rows, with_assignment=False)
+
+
+def plan_closes(
+    ctx: OperationContext,
+    *,
+    account_ids: Select[Any] | None,
+    user_id: int,
+    role: str,
+    skip_inheriting: bool,
+) -> None:
+    """Phase 1: close the user's open rows on the selected accounts (all, if None)."""
+    account = aliased(Account)
+    conditions = [
+        Assignment.user_id == user_id,
+        Assignment.role == role,
+        is_open(),
+    ]
+    if account_ids is not None:
+        conditions.append(Assignment.account_id.in_(account_ids))
+    if skip_inheriting:
+        conditions.append(~inherits(account, ctx.default_policy))
+    rows = (
+        select(
+            literal(ctx.op_id),
+            Assignment.account_id,
+            Assignment.user_id,
+            Assignment.role,
+            literal("close"),
+            literal(1),
+            literal("manual"),
+            literal(ctx.reason),
+            Assignment.is_primary,
+            Assignment.id,
+        )
+        .join(account, account.id == Assignment.account_id)
+        .where(*conditions)
+    )
+    insert_plan(ctx, rows, with_assignment=True)
+
+
+def plan_replacements(ctx: OperationContext, *, user_id: int, role: str, source: str) -> None:
+    """Phase 1 of a transfer: open ``user_id`` where a planned close ends the old owner.
+
+    Where the new owner already owns the account, nothing opens (the old row simply ends).
+    """
+    closing = aliased(PlanRow)
+    rows = select(
+        literal(ctx.op_id),
+        closing.account_id,
+        literal(user_id),
+        literal(role),
+        literal("open"),
+        literal(1),
+        literal(source),
+        literal(ctx.reason),
+        closing.is_primary,
+    ).where(
+        closing.operation_id == ctx.op_id,
+        closing.action == "close",
+        closing.phase == 1,
+        ~exists().where(
+            Assignment.account_id == closing.account_id,
+            Assignment.user_id == user_id,
+            Assignment.role == role,
+            is_open(),
+        ),
+    )
+    insert_plan(ctx, rows, with_assignment=False)
+
+
+_PLAN_COLUMNS = [
+    "operation_id",
+    "account_id",
+    "user_id",
+    "role",
+    "action",
+    "phase",
+    "source",
+    "reason",
+    "is_primary",
+]
+
+
+def insert_plan(ctx: OperationContext, rows: Select[Any], *, with_assignment: bool) -> None:
+    """INSERT … SELECT planned rows (with the assignment id for closes)."""
+    columns = [*_PLAN_COLUMNS, "assignment_id"] if with_assignment else _PLAN_COLUMNS
+    ctx.session.execute(insert(PlanRow).from_select(columns, rows))
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+def apply_phase(ctx: OperationContext, phase: int) -> None:
+    """Close, then open, the rows planned for ``phase`` (closing first frees the primary slot)."""
+    planned_closes = select(PlanRow.assignment_id).where(
+        PlanRow.operation_id == ctx.op_id, PlanRow.phase == phase, PlanRow.action == "close"
+    )
+    ctx.session.execute(
+        update(Assignment)
+        .where(Assignment.id.in_(planned_closes), is_open())
+        .values(ended_at=ctx.now, ended_operation_id=ctx.op_id)
+        .execution_options(synchronize_session=False)
+    )
+    opens = select(
+        PlanRow.account_id,
+        PlanRow.user_id,
+        PlanRow.role,
+        PlanRow.is_primary,
+        PlanRow.source,
+        PlanRow.reason,
+        literal(ctx.actor.id),
+        literal(ctx.op_id),
+        literal(ctx.now, type_=Assignment.started_at.type),
+    ).where(PlanRow.operation_id == ctx.op_id, PlanRow.phase == phase, PlanRow.action == "open")
+    ctx.session.execute(
+        insert(Assignment).from_select(
+            [
+                "account_id",
+                "user_id",
+                "role",
+                "is_primary",
+                "source",
+                "reason",
+                "actor_id",
+                "operation_id",
+                "started_at",
+            ],
+            opens,
+        )
+    )
+
+
+# --- inheritance -----------------------------------------------------------------------------
+
+
+def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> None:
+    """Phase 2: make every inheriting descendant of ``roots`` own exactly what it inherits.
+
+    ``roots=None`` reconciles the whole database. The scope is found with one recursive CTE:
+    first each root's source (itself if it owns, else its nearest owning ancestor), then every
+    inheriting account below, paired with that source. Opens go only to active CSM-seat users.
+    """
+    session = ctx.session
+    default = ctx.default_policy
+    node = aliased(Account)
+    child = aliased(Account)
+    if roots is None:
+        anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
+            ~inherits(node, default),
+            exists().where(child.parent_id == node.id, inherits(child, default)),
+        )
+    else:
+        up = select(node.id.label("root_id"), node.id.label("cur_id")).where(node.id.in_(roots))
+        up_cte = up.cte("climb", recursive=True)
+        step = aliased(Account)
+        up_cte = up_cte.union_all(
+            select(up_cte.c.root_id, step.parent_id)
+            .join(step, step.id == up_cte.c.cur_id)
+            .where(inherits(step, default))
+        )
+        at = aliased(Account)
+        anchor = (
+            select(up_cte.c.root_id.label("account_id"), up_cte.c.cur_id.label("source_id"))
+            .join(at, at.id == up_cte.c.cur_id)
+            .where(~inherits(at, default))
+        )
+    walk = anchor.cte("inheritance", recursive=True)
+    below = aliased(Account)
+    walk = walk.union_all(
+        select(below.id, walk.c.source_id)
+        .join(walk, below.parent_id == walk.c.account_id)
+        .where(inherits(below, default))
+    )
+    scope_rows = (
+        select(literal(ctx.op_id), walk.c.account_id, func.min(walk.c.source_id))
+        .where(walk.c.account_id != walk.c.source_id)
+        .group_by(walk.c.account_id)
+    )
+    session.execute(
+        insert(ScopeRow).from_select(["operation_id", "account_id", "source_id"], scope_rows)
+    )
+    scoped = select(ScopeRow.account_id).where(ScopeRow.operation_id == ctx.op_id)
+    lock_accounts(session, scoped)
+
+    inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
+    source_row = aliased(Assignment)
+    reason = ctx.reason or "inherited from parent"
+    closes = (
+        select(
+            literal(ctx.op_id),
+            Assignment.account_id,
+            Assignment.user_id,
+            Assignment.role,
+            literal("close"),
+            literal(2),
+            literal("inherited"),
+            literal(reason),
+            Assignment.is_primary,
+            Assignment.id,
+        )
+        .join(
+            ScopeRow,
+            and_(ScopeRow.account_id == Assignment.account_id, ScopeRow.operation_id == ctx.op_id),
+        )
+        .where(
+            is_open(),
+            Assignment.role.in_(inheritable),
+            ~exists().where(
+                source_row.account_id == ScopeRow.source_id,
+                source_row.user_id == Assignment.user_id,
+                source_row.role == Assignment.role,
+                source_row.ended_at.is_(None),
+            ),
+        )
+    )
+    insert_plan(ctx, closes, with_assignment=True)
+    existing = aliased(Assignment)
+    owner = aliased(User)
+    opens = (
+        select(
+            literal(ctx.op_id),
+            ScopeRow.account_id,
+            source_row.user_id,
+            source_row.role,
+            literal("open"),
+            literal(2),
+            literal("inherited"),
+            literal(reason),
+            source_row.is_primary,
+        )
+        .join(source_row, source_row.account_id == ScopeRow.source_id)
+        .join(owner, owner.id == source_row.user_id)
+        .where(
+            ScopeRow.operation_id == ctx.op_id,
+            source_row.ended_at.is_(None),
+            source_row.role.in_(inheritable),
+            owner.active.is_(True),
+            owner.csm_seat.is_(True),
+            ~exists().where(
+                existing.account_id == ScopeRow.account_id,
+                existing.user_id == source_row.user_id,
+                existing.role == source_row.role,
+                existing.ended_at.is_(None),
+            ),
+        )
+    )
+    insert_plan(ctx, opens, with_assignment=False)
+
+
+def phase_one_accounts(ctx: OperationContext) -> Select[tuple[int]]:
+    """Accounts whose owners phase 1 changed (the roots of propagation)."""
+    return (
+        select(PlanRow.account_id)
+        .where(PlanRow.operation_id == ctx.op_id, PlanRow.phase == 1)
+        .distinct()
+    )
+
+
+# --- finishing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """Counts of what an operation changed, and a fingerprint of its change set."""
+
+    accounts_changed: int
+    opened: int
+    closed: int
+    inherited_opened: int
+    inherited_closed: int
+    fingerprint: str
+
+
+def finish(ctx: OperationContext) -> Summary:
+    """Version every account whose owners changed once and write its chain row."""
+    session = ctx.session
+    summary = summarise(ctx)
+    if summary.accounts_changed:
+        changed_ids = select(PlanRow.account_id).where(PlanRow.operation_id == ctx.op_id)
+        session.execute(
+            update(Account)
+            .where(Account.id.in_(changed_ids))
+            .values(ownership_version=Account.ownership_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            insert(OwnershipChange).from_select(
+                ["account_id", "version", "operation_id", "changed_at"],
+                select(
+                    Account.id,
+                    Account.ownership_version,
+                    literal(ctx.op_id),
+                    literal(ctx.now, type_=OwnershipChange.changed_at.type),
+                ).where(Account.id.in_(changed_ids)),
+            )
+        )
+    return summary
+
+
+def summarise(ctx: OperationContext) -> Summary:
+    """Counts per phase and action, and an order-independent checksum of the change set."""
+    checksum = func.sum(
+        (
+            cast(PlanRow.account_id, BigInteger()) * 1_000_003
+            + cast(PlanRow.user_id, BigInteger()) * 10_007
+            + PlanRow.phase * 31
+            + case((PlanRow.action == "open", 1), else_=2)
+        )
+        % 1_000_000_007
+    )
+    rows = ctx.session.execute(
+        select(PlanRow.phase, PlanRow.action, func.count(), checksum, PlanRow.role)
+        .where(PlanRow.operation_id == ctx.op_id)
+        .group_by(PlanRow.phase, PlanRow.action, PlanRow.role)
+        .order_by(PlanRow.phase, PlanRow.action, PlanRow.role)
+    ).all()
+    accounts = ctx.session.scalar(
+        select(func.count(func.distinct(PlanRow.account_id))).where(
+            PlanRow.operation_id == ctx.op_id
+        )
+    )
+    counts = {(phase, action): 0 for phase in (1, 2) for action in ("open", "close")}
+    digest = hashlib.sha256()
+    for phase, action, count, check, role in rows:
+        counts[(phase, action)] += count
+        digest.update(f"{phase}:{action}:{role}:{count}:{check};".encode())
+    return Summary(
+        accounts_changed=int(accounts or 0),
+        opened=counts[(1, "open")],
+        closed=counts[(1, "close")],
+        inherited_opened=counts[(2, "open")],
+        inherited_closed=counts[(2, "close")],
+        fingerprint=digest.hexdigest()[:16],
+    )
+
+
+def sample_changes(ctx: OperationContext, limit: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
+    """The first changes of the plan (by account), joined to names for display."""
+    rows = ctx.session.execute(
+        select(
+            PlanRow.account_id,
+            Account.external_id,
+            Account.name,
+            User.email,
+            PlanRow.role,
+            PlanRow.action,
+            PlanRow.source,
+        )
+        .join(Account, Account.id == PlanRow.account_id)
+        .join(User, User.id == PlanRow.user_id)
+        .where(PlanRow.operation_id == ctx.op_id)
+        .order_by(PlanRow.phase, PlanRow.account_id, PlanRow.action, User.email_fold)
+        .limit(limit)
+    ).all()
+    keys = ("account_id", "external_id", "name", "user", "role", "action", "source")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def clear_scratch(ctx: OperationContext) -> None:
+    """Delete the operation's scratch rows (plan, request items, scope)."""
+    for table in (PlanRow, RequestItem, ScopeRow):
+        ctx.session.execute(
+            delete(table)
+            .where(table.operation_id == ctx.op_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def planned(ctx: OperationContext, *, action: str, user_id: Any) -> ColumnElement[bool]:
+    """SQL: the plan has ``action`` for (the request item's account, ``user_id``) in phase 1."""
+    return exists().where(
+        PlanRow.operation_id == ctx.op_id,
+        PlanRow.phase == 1,
+        PlanRow.action == action,
+        PlanRow.account_id == RequestItem.account_id,
+        PlanRow.user_id == user_id,
+    )
+
+
+def request_outcomes(
+    ctx: OperationContext,
+    *,
+    user_ids: list[int],
+    done: str,
+    action: str,
+    otherwise: str,
+    check_inherits: bool,
+) -> list[tuple[int, str, int | None, int, str]]:
+    """Per requested id × user: (position, ref, account id, user id, outcome), in order."""
+    account = aliased(Account)
+    owner = aliased(User)
+    whens: list[tuple[ColumnElement[bool], str]] = [(RequestItem.account_id.is_(None), "not_found")]
+    if check_inherits:
+        whens.append((inherits(account, ctx.default_policy), "refused_inherits"))
+    whens.append((planned(ctx, action=action, user_id=owner.id), done))
+    outcome = case(*whens, else_=otherwise)
+    rows = ctx.session.execute(
+        select(RequestItem.position, RequestItem.ref, RequestItem.account_id, owner.id, outcome)
+        .outerjoin(account, account.id == RequestItem.account_id)
+        .join(owner, owner.id.in_(user_ids) if user_ids else true())
+        .where(RequestItem.operation_id == ctx.op_id)
+        .order_by(RequestItem.position, owner.id)
+    ).all()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -1,0 +1,128 @@
+"""Engines and transactions: one transaction per command, request or job.
+
+SQLite write transactions start with ``BEGIN IMMEDIATE`` (the driver's implicit BEGIN loses
+updates, a deferred BEGIN fails with "database is locked" when it upgrades); PostgreSQL write
+transactions lock the rows they read and are retried on serialization failures and deadlocks.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from bookwise.config import get_settings
+
+T = TypeVar("T")
+
+WRITE_OPTION = "bookwise_write"
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+MAX_ATTEMPTS = 8
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(engine_or_conn: Engine | Connection | Session) -> bool:
+    """True when the bound database is SQLite."""
+    bind = engine_or_conn.get_bind() if isinstance(engine_or_conn, Session) else engine_or_conn
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine with bookwise's connection settings for SQLite or PostgreSQL."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+        _configure_sqlite(engine, get_settings().sqlite_cache_mib)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
+
+
+def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from pysqlite so that we decide how every transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=60000",
+            f"cache_size=-{cache_mib * 1024}",
+            "temp_store=MEMORY",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@lru_cache
+def _cached_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: the configured database)."""
+    return _cached_engine(url or get_settings().database_url)
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads; rolled back at the end."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed when the block ends."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for PostgreSQL serialization failures and deadlocks."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def run_write(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one write transaction, retrying serialization failures with jitter."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with write_session(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")

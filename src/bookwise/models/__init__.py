@@ -1,0 +1,41 @@
+"""ORM models: one module per aggregate; import from here."""
+
+from bookwise.models.account import ATTRIBUTE_TYPES, INHERIT_POLICIES, Account, AttributeDefinition
+from bookwise.models.assignment import (
+    OPERATION_KINDS,
+    SOURCES,
+    Assignment,
+    AssignmentRole,
+    Operation,
+    OwnershipChange,
+    PlanRow,
+    PolicyChange,
+    RequestItem,
+    ScopeRow,
+    Setting,
+)
+from bookwise.models.base import Base, utcnow
+from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
+
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "CLI_USER_EMAIL",
+    "INHERIT_POLICIES",
+    "OPERATION_KINDS",
+    "SOURCES",
+    "USER_ROLES",
+    "Account",
+    "Assignment",
+    "AssignmentRole",
+    "AttributeDefinition",
+    "Base",
+    "Operation",
+    "OwnershipChange",
+    "PlanRow",
+    "PolicyChange",
+    "RequestItem",
+    "ScopeRow",
+    "Setting",
+    "User",
+    "utcnow",
+]

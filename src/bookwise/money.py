@@ -1,0 +1,47 @@
+"""Money: integer minor units in storage, decimal currency units everywhere a person looks."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision
+
+from bookwise.config import get_settings
+from bookwise.errors import InvalidInput
+
+
+def currency_decimals(currency: str | None = None) -> int:
+    """Number of decimals of the installation's (or the given) ISO 4217 currency."""
+    return int(get_currency_precision(currency or get_settings().currency))
+
+
+def to_minor_units(value: str | int | float | Decimal, *, field: str = "amount") -> int:
+    """Parse an amount in currency units (``"1797.19"``, ``"1,797.19"``, 5000) to minor units."""
+    decimals = currency_decimals()
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"{field}: {value!r} is not an amount of money") from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{field}: {value!r} is not an amount of money")
+    scaled = amount.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise InvalidInput(
+            f"{field}: {value!r} has more than {decimals} decimals for {get_settings().currency}"
+        )
+    return int(scaled)
+
+
+def from_minor_units(minor: int | None) -> Decimal | None:
+    """Minor units to a Decimal in currency units with the currency's exact number of decimals."""
+    if minor is None:
+        return None
+    decimals = currency_decimals()
+    return Decimal(minor).scaleb(-decimals).quantize(Decimal(1).scaleb(-decimals))
+
+
+def format_money(minor: int | None) -> str:
+    """A decimal string such as ``"5000.00"`` (empty for no value)."""
+    amount = from_minor_units(minor)
+    return "" if amount is None else str(amount)

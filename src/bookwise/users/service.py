@@ -1,0 +1,104 @@
+"""Users: create, find by email, change seat/role/active."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bookwise.errors import Conflict, InvalidInput, NotFound
+from bookwise.models import CLI_USER_EMAIL, User, utcnow
+from bookwise.users.schemas import UserCreate, email_key
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line naming each invalid field and why."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def create_user(session: Session, *, data: UserCreate) -> User:
+    """Add a user; the email must not exist yet (case-insensitively)."""
+    if find_user(session, data.email) is not None:
+        raise Conflict(f"a user with email {data.email} already exists")
+    user = User(
+        email=data.email,
+        email_fold=email_key(data.email),
+        name=data.name,
+        role=data.role,
+        csm_seat=data.csm_seat,
+        active=data.active,
+        external_id=data.external_id,
+        deactivated_at=None if data.active else utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def build_user(**fields: object) -> UserCreate:
+    """Validate user fields, turning pydantic's errors into one clear InvalidInput."""
+    try:
+        return UserCreate.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc)) from None
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The user with this email (case-insensitive), or None."""
+    return session.scalar(select(User).where(User.email_fold == email_key(email)))
+
+
+def get_user(session: Session, email: str) -> User:
+    """The user with this email, or NotFound naming it."""
+    user = find_user(session, email)
+    if user is None:
+        raise NotFound(f"no user with email {email}")
+    return user
+
+
+def get_users(session: Session, emails: Sequence[str]) -> list[User]:
+    """Users for each email, in the order given; NotFound lists every unknown email."""
+    keys = [email_key(e) for e in emails]
+    found = {
+        u.email_fold: u for u in session.scalars(select(User).where(User.email_fold.in_(keys)))
+    }
+    missing = [e for e, k in zip(emails, keys, strict=True) if k not in found]
+    if missing:
+        raise NotFound(f"no user with email {', '.join(missing)}")
+    return [found[k] for k in keys]
+
+
+def cli_user(session: Session) -> User:
+    """The built-in user that CLI writes are attributed to when no --as is given."""
+    return get_user(session, CLI_USER_EMAIL)
+
+
+def list_users(session: Session, *, include_inactive: bool = True) -> list[User]:
+    """Every human user, by email."""
+    query = select(User).where(User.is_system.is_(False)).order_by(User.email_fold)
+    if not include_inactive:
+        query = query.where(User.active.is_(True))
+    return list(session.scalars(query))
+
+
+def set_csm_seat(session: Session, *, user: User, seat: bool) -> User:
+    """Give or take the CSM seat; existing assignments stay (new ones are refused)."""
+    user.csm_seat = seat
+    session.flush()
+    return user
+
+
+def set_active(session: Session, *, user: User, active: bool) -> User:
+    """Mark a user active or inactive (ownership consequences are handled by the caller)."""
+    if user.is_system:
+        raise InvalidInput("the built-in CLI user cannot be changed")
+    user.active = active
+    user.deactivated_at = None if active else utcnow()
+    session.flush()
+    return user

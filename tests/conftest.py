@@ -1,0 +1,70 @@
+"""Test databases: SQLite by default, PostgreSQL when BOOKWISE_TEST_DATABASE_URL is set.
+
+SQLite: the schema is migrated once into a template file that every test copies.
+PostgreSQL: the schema is migrated once; every test starts from emptied tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bookwise.db import make_engine, write_session
+from bookwise.migrate import upgrade_database
+from tests.helpers import reset_postgres, reset_postgres_schema
+
+PG_URL = os.environ.get("BOOKWISE_TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"bookwise test database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files)'}"
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        reset_postgres_schema(engine)
+        upgrade_database(engine)
+        engine.dispose()
+        yield PG_URL
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(_template: str, tmp_path: Path) -> str:
+    """A URL of a freshly migrated, empty database for this test."""
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        reset_postgres(engine)
+        engine.dispose()
+        return PG_URL
+    target = tmp_path / "bookwise.db"
+    shutil.copyfile(_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the test's database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """One write transaction, committed at the end of the test if it got that far."""
+    with write_session(engine) as session:
+        yield session
