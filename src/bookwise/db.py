@@ -71,8 +71,19 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.exec_driver_sql(
+            _current_begin()(conn.get_execution_options().get(WRITE_OPTION, False))
+        )
+
+
+def _current_begin() -> Callable[[bool], str]:
+    # Looked up at call time so a test can replace the guard and prove it matters.
+    return sqlite_begin
+
+
+def sqlite_begin(write: bool) -> str:
+    """How a SQLite transaction starts: writers take the write lock up front."""
+    return "BEGIN IMMEDIATE" if write else "BEGIN"
 
 
 @lru_cache

@@ -1,0 +1,143 @@
+"""Running an operation: savepoint for previews, fingerprint check, result, cleanup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import plan
+from bookwise.assignments.plan import OperationContext
+from bookwise.assignments.schemas import ChangeRow, ItemOutcome, OperationResult
+from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
+from bookwise.errors import Conflict, NotFound
+from bookwise.models import (
+    AssignmentRole,
+    Operation,
+    User,
+)
+
+Policy = Literal["inherit", "own"]
+
+
+@dataclass
+class Extra:
+    """What an operation body reports beyond the plan's counts."""
+
+    items: list[ItemOutcome] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    policies_changed: int = 0
+    keep_if_unchanged: bool = False
+
+
+def get_role(session: Session, role: str) -> AssignmentRole:
+    """The assignment role, or NotFound listing the configured ones."""
+    found = session.get(AssignmentRole, role)
+    if found is None:
+        names = ", ".join(
+            session.scalars(select(AssignmentRole.name).order_by(AssignmentRole.name))
+        )
+        raise NotFound(f"no assignment role {role!r} (configured roles: {names})")
+    return found
+
+
+def refusal(user: User) -> str | None:
+    """Why a user may not receive accounts, as an outcome, or None if they may."""
+    if not user.active:
+        return "refused_inactive"
+    if not user.csm_seat:
+        return "refused_no_seat"
+    return None
+
+
+def refusal_message(user: User, outcome: str) -> str:
+    if outcome == "refused_inactive":
+        return f"{user.email} is inactive; inactive users never receive new accounts"
+    return f"{user.email} has no CSM seat; give them one with `bookwise users set-seat`"
+
+
+def run_operation(
+    session: Session,
+    *,
+    kind: str,
+    actor: User,
+    parameters: dict[str, Any],
+    reason: str,
+    dry_run: bool,
+    expected_fingerprint: str | None,
+    body: Callable[[OperationContext], Extra],
+) -> OperationResult:
+    savepoint = session.begin_nested() if dry_run else None
+    try:
+        ctx = plan.start(session, kind=kind, actor=actor, parameters=parameters, reason=reason)
+        extra = body(ctx)
+        summary = plan.finish(ctx)
+        if expected_fingerprint is not None and expected_fingerprint != summary.fingerprint:
+            raise Conflict(
+                "the accounts this operation would change are no longer those previewed "
+                f"(fingerprint {expected_fingerprint} expected, {summary.fingerprint} now); "
+                "preview again"
+            )
+        sample = [ChangeRow(**row) for row in plan.sample_changes(ctx)]
+        plan.clear_scratch(ctx)
+        counts = extra.counts or {
+            "opened": summary.opened + summary.inherited_opened,
+            "closed": summary.closed + summary.inherited_closed,
+        }
+        changed = summary.accounts_changed or extra.policies_changed or extra.keep_if_unchanged
+        operation_id: int | None = ctx.op_id
+        if changed:
+            ctx.operation.counts = counts
+            ctx.operation.accounts_changed = summary.accounts_changed
+            session.flush()
+        else:
+            session.execute(delete(Operation).where(Operation.id == ctx.op_id))
+            session.expunge(ctx.operation)
+            operation_id = None
+        result = OperationResult(
+            operation_id=operation_id,
+            kind=kind,
+            dry_run=dry_run,
+            accounts_changed=summary.accounts_changed,
+            opened=summary.opened,
+            closed=summary.closed,
+            inherited_opened=summary.inherited_opened,
+            inherited_closed=summary.inherited_closed,
+            policies_changed=extra.policies_changed,
+            counts=counts,
+            items=extra.items,
+            sample=sample,
+            fingerprint=summary.fingerprint,
+            messages=ctx.notes,
+        )
+    except BaseException:
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if savepoint is not None:
+        savepoint.rollback()
+    return result
+
+
+def selection_ids(ctx: OperationContext, selection: Selection) -> Any:
+    if isinstance(selection, AccountRefs):
+        return plan.load_refs(ctx, list(selection.refs))
+    return selection.ids
+
+
+def selection_parameters(selection: Selection | None) -> dict[str, Any]:
+    if selection is None:
+        return {"selection": "whole book"}
+    if isinstance(selection, AccountQuery):
+        return {"filter": selection.description}
+    return {"ids": len(selection.refs)}
+
+
+def propagate(ctx: OperationContext, role: AssignmentRole) -> None:
+    plan.apply_phase(ctx, 1)
+    if role.inheritable:
+        plan.plan_inheritance(ctx, roots=plan.phase_one_accounts(ctx))
+        plan.apply_phase(ctx, 2)
