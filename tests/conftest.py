@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from bookwise.db import make_engine, write_session
+from bookwise.db import make_engine, normalise_url, write_session
 from bookwise.migrate import upgrade_database
-from tests.helpers import reset_postgres, reset_postgres_schema
+from tests.helpers import reset_postgres
 
 PG_URL = os.environ.get("BOOKWISE_TEST_DATABASE_URL")
 
@@ -29,11 +29,21 @@ def pytest_report_header() -> str:
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if PG_URL:
-        engine = make_engine(PG_URL)
-        reset_postgres_schema(engine)
+        # A database of this test process's own, so parallel runs never share tables.
+        url = make_url(normalise_url(PG_URL))
+        name = f"bookwise_test_{os.getpid()}"
+        server = create_engine(url, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        own_url = url.set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(own_url)
         upgrade_database(engine)
         engine.dispose()
-        yield PG_URL
+        yield own_url
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
         return
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -46,10 +56,10 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def database_url(_template: str, tmp_path: Path) -> str:
     """A URL of a freshly migrated, empty database for this test."""
     if PG_URL:
-        engine = make_engine(PG_URL)
+        engine = make_engine(_template)
         reset_postgres(engine)
         engine.dispose()
-        return PG_URL
+        return _template
     target = tmp_path / "bookwise.db"
     shutil.copyfile(_template, target)
     return f"sqlite:///{target}"

@@ -54,3 +54,55 @@ def make_accounts(session: Session, count: int, **fields: Any) -> list[Account]:
 def actor(session: Session) -> User:
     """The built-in CLI user, as the actor of test operations."""
     return cli_user(session)
+
+
+def make_family_tree(
+    session: Session, *, parents: int, children_each: int, inherit: bool = True, prefix: str = "F"
+) -> tuple[list[Account], list[Account]]:
+    """``parents`` top-level accounts, each with ``children_each`` children (set-based insert).
+
+    Children get ``inherit_policy='inherit'`` when ``inherit`` is true. Returns (parents,
+    children).
+    """
+    from sqlalchemy import insert, select
+
+    rows = [
+        {
+            "external_id": f"{prefix}P{i}",
+            "name": f"{prefix} parent {i}",
+            "name_fold": f"{prefix} parent {i}".casefold(),
+            "depth": 0,
+            "ownership_version": 0,
+            "custom": {},
+            "mrr": 100_00 * (i + 1),
+        }
+        for i in range(parents)
+    ]
+    session.execute(insert(Account), rows)
+    top = list(
+        session.scalars(
+            select(Account).where(Account.external_id.like(f"{prefix}P%")).order_by(Account.id)
+        )
+    )
+    child_rows = [
+        {
+            "external_id": f"{prefix}C{p.id}-{j}",
+            "name": f"{prefix} child {p.id}-{j}",
+            "name_fold": f"{prefix} child {p.id}-{j}".casefold(),
+            "parent_id": p.id,
+            "depth": 1,
+            "ownership_version": 0,
+            "custom": {},
+            "inherit_policy": "inherit" if inherit else None,
+        }
+        for p in top
+        for j in range(children_each)
+    ]
+    if child_rows:
+        session.execute(insert(Account), child_rows)
+    kids = list(
+        session.scalars(
+            select(Account).where(Account.external_id.like(f"{prefix}C%")).order_by(Account.id)
+        )
+    )
+    return top, kids

@@ -67,3 +67,71 @@ def count_statements(engine: Engine) -> Iterator[StatementLog]:
         yield log
     finally:
         event.remove(engine, "before_cursor_execute", _record)
+
+
+def open_csms(session: Any, account: Any, role: str = "csm") -> set[str]:
+    """Emails of the account's open owners in ``role``."""
+    from sqlalchemy import select
+
+    from bookwise.models import Assignment, User
+
+    return set(
+        session.scalars(
+            select(User.email)
+            .join(Assignment, Assignment.user_id == User.id)
+            .where(
+                Assignment.account_id == account.id,
+                Assignment.role == role,
+                Assignment.ended_at.is_(None),
+            )
+        )
+    )
+
+
+def ownership_snapshot(session: Any) -> dict[int, frozenset[tuple[int, str]]]:
+    """Every account's open (user id, role) pairs: a whole-database picture to compare."""
+    from sqlalchemy import select
+
+    from bookwise.models import Assignment
+
+    snapshot: dict[int, set[tuple[int, str]]] = {}
+    for account_id, user_id, role in session.execute(
+        select(Assignment.account_id, Assignment.user_id, Assignment.role).where(
+            Assignment.ended_at.is_(None)
+        )
+    ):
+        snapshot.setdefault(account_id, set()).add((user_id, role))
+    return {k: frozenset(v) for k, v in snapshot.items()}
+
+
+def table_counts(session: Any) -> dict[str, int]:
+    """Row counts of the history tables (to prove a preview wrote nothing)."""
+    from sqlalchemy import func, select
+
+    from bookwise.models import Assignment, Operation, OwnershipChange, PolicyChange
+
+    return {
+        model.__tablename__: int(session.scalar(select(func.count()).select_from(model)) or 0)
+        for model in (Assignment, Operation, OwnershipChange, PolicyChange)
+    }
+
+
+def chain_violations(session: Any) -> list[str]:
+    """Breaks of the per-account version chain (versions 1..n, matching the account)."""
+    from sqlalchemy import select
+
+    from bookwise.models import Account, OwnershipChange
+
+    versions: dict[int, list[int]] = {}
+    for account_id, version in session.execute(
+        select(OwnershipChange.account_id, OwnershipChange.version).order_by(
+            OwnershipChange.account_id, OwnershipChange.version
+        )
+    ):
+        versions.setdefault(account_id, []).append(version)
+    problems = []
+    for account_id, current in session.execute(select(Account.id, Account.ownership_version)):
+        seen = versions.get(account_id, [])
+        if seen != list(range(1, current + 1)):
+            problems.append(f"account {account_id}: versions {seen}, ownership_version {current}")
+    return problems

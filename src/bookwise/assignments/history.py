@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments.schemas import OperationOut
@@ -31,7 +32,7 @@ class TimelineRow(BaseModel):
     is_primary: bool
 
 
-def _timeline_query():  # type: ignore[no-untyped-def]
+def _timeline_query() -> Select[*tuple[Any, ...]]:
     owner = aliased(User)
     actor = aliased(User)
     return (
@@ -56,7 +57,7 @@ def _timeline_query():  # type: ignore[no-untyped-def]
     )
 
 
-def _rows(session: Session, query) -> list[TimelineRow]:  # type: ignore[no-untyped-def]
+def _rows(session: Session, query: Select[*tuple[Any, ...]]) -> list[TimelineRow]:
     keys = list(TimelineRow.model_fields)
     return [TimelineRow(**dict(zip(keys, row, strict=True))) for row in session.execute(query)]
 
@@ -71,7 +72,7 @@ def account_timeline(session: Session, *, account: Account) -> list[TimelineRow]
     return _rows(session, query)
 
 
-def _open_at(moment: datetime):  # type: ignore[no-untyped-def]
+def _open_at(moment: datetime) -> ColumnElement[bool]:
     return (Assignment.started_at < moment) & (
         or_(Assignment.ended_at.is_(None), Assignment.ended_at >= moment)
     )

@@ -63,7 +63,10 @@ def set_inherit_policy(
         )
         plan.plan_inheritance(ctx, roots=changed)
         plan.apply_phase(ctx, 2)
-        return Extra(counts={"policies_changed": result.rowcount}, policies_changed=result.rowcount)
+        return Extra(
+            counts={"policies_changed": plan.affected_rows(result)},
+            policies_changed=plan.affected_rows(result),
+        )
 
     return run_operation(
         session,

@@ -75,6 +75,7 @@ def run_operation(
         ctx = plan.start(session, kind=kind, actor=actor, parameters=parameters, reason=reason)
         extra = body(ctx)
         summary = plan.finish(ctx)
+        plan.expire_accounts(session)
         if expected_fingerprint is not None and expected_fingerprint != summary.fingerprint:
             raise Conflict(
                 "the accounts this operation would change are no longer those previewed "

@@ -37,6 +37,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.db import is_sqlite
@@ -109,6 +110,17 @@ def inherits(account: type[Account] | Any, default: str) -> ColumnElement[bool]:
     )
 
 
+def affected_rows(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE."""
+    return int(cast_result(result).rowcount)
+
+
+def cast_result(result: Result[Any]) -> CursorResult[Any]:
+    """The cursor result behind a DML statement's result."""
+    assert isinstance(result, CursorResult)
+    return result
+
+
 def is_open() -> ColumnElement[bool]:
     """SQL: the assignment row is current."""
     return Assignment.ended_at.is_(None)
@@ -135,21 +147,18 @@ def lock_accounts(session: Session, ids: Select[Any]) -> None:
 # --- explicit ids ------------------------------------------------------------------------
 
 
-def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[tuple[int]]:
-    """Store the requested ids in order, resolve them, and return a Select of found ids."""
+def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[Any]:
+    """Store the requested ids in order, resolve them, and return a Select of found ids.
+
+    A string is an external id, else (all digits) an id; an int or ``#123`` is only an id.
+    """
     if refs:
-        rows = [
-            {
-                "operation_id": ctx.op_id,
-                "position": position,
-                "ref": str(ref),
-                "ref_id": int(ref) if isinstance(ref, int) or str(ref).isdigit() else None,
-            }
-            for position, ref in enumerate(refs)
-        ]
-        ctx.session.execute(insert(RequestItem.__table__), rows)
+        rows = [_request_row(ctx.op_id, position, ref) for position, ref in enumerate(refs)]
+        ctx.session.execute(insert(RequestItem), rows)
         by_external = (
-            select(Account.id).where(Account.external_id == RequestItem.ref).scalar_subquery()
+            select(Account.id)
+            .where(Account.external_id == RequestItem.ref, ~RequestItem.ref.startswith("#"))
+            .scalar_subquery()
         )
         by_id = select(Account.id).where(Account.id == RequestItem.ref_id).scalar_subquery()
         ctx.session.execute(
@@ -161,6 +170,17 @@ def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[tuple[int]
     return select(RequestItem.account_id).where(
         RequestItem.operation_id == ctx.op_id, RequestItem.account_id.is_not(None)
     )
+
+
+def _request_row(op_id: int, position: int, ref: str | int) -> dict[str, Any]:
+    text = f"#{ref}" if isinstance(ref, int) else str(ref).strip()
+    digits = text.removeprefix("#")
+    return {
+        "operation_id": op_id,
+        "position": position,
+        "ref": text,
+        "ref_id": int(digits) if digits.isdigit() and len(digits) < 16 else None,
+    }
 
 
 # --- planning helpers ----------------------------------------------------------------------
@@ -292,7 +312,9 @@ _PLAN_COLUMNS = [
 ]
 
 
-def insert_plan(ctx: OperationContext, rows: Select[Any], *, with_assignment: bool) -> None:
+def insert_plan(
+    ctx: OperationContext, rows: Select[*tuple[Any, ...]], *, with_assignment: bool
+) -> None:
     """INSERT … SELECT planned rows (with the assignment id for closes)."""
     columns = [*_PLAN_COLUMNS, "assignment_id"] if with_assignment else _PLAN_COLUMNS
     ctx.session.execute(insert(PlanRow).from_select(columns, rows))
@@ -458,7 +480,7 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
     insert_plan(ctx, opens, with_assignment=False)
 
 
-def phase_one_accounts(ctx: OperationContext) -> Select[tuple[int]]:
+def phase_one_accounts(ctx: OperationContext) -> Select[Any]:
     """Accounts whose owners phase 1 changed (the roots of propagation)."""
     return (
         select(PlanRow.account_id)
@@ -565,6 +587,13 @@ def sample_changes(ctx: OperationContext, limit: int = SAMPLE_SIZE) -> list[dict
     ).all()
     keys = ("account_id", "external_id", "name", "user", "role", "action", "source")
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def expire_accounts(session: Session) -> None:
+    """Set-based statements bypass the ORM: reload any Account this session already holds."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Account):
+            session.expire(instance)
 
 
 def clear_scratch(ctx: OperationContext) -> None:

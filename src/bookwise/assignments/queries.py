@@ -109,7 +109,7 @@ class OwnershipFilter:
         return ", ".join(parts) or "all accounts"
 
 
-def account_ids(where: list[ColumnElement[bool]]) -> Select[tuple[int]]:
+def account_ids(where: list[ColumnElement[bool]]) -> Select[Any]:
     """A Select of the ids of every account matching ``where`` (a selection for bulk work)."""
     return select(Account.id).where(*where)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select
 
@@ -35,7 +36,7 @@ class AccountRefs:
 class AccountQuery:
     """Every account whose id the query returns; ``description`` is stored on the operation."""
 
-    ids: Select[tuple[int]]
+    ids: Select[Any]
     description: str
 
 

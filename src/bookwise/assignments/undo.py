@@ -185,7 +185,7 @@ def _restore_policies(ctx: OperationContext, operation_id: int) -> int:
         .values(inherit_policy=old_value)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return plan.affected_rows(result)
 
 
 def _restore_kind_specific(session: Session, target: Operation) -> None:
