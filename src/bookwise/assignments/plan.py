@@ -154,7 +154,8 @@ def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[Any]:
     """
     if refs:
         rows = [_request_row(ctx.op_id, position, ref) for position, ref in enumerate(refs)]
-        ctx.session.execute(insert(RequestItem), rows)
+        # Core executemany: one statement for the whole list (the ORM would send one per row).
+        ctx.session.execute(insert(RequestItem.__table__), rows)  # type: ignore[arg-type]
         by_external = (
             select(Account.id)
             .where(Account.external_id == RequestItem.ref, ~RequestItem.ref.startswith("#"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, insert, literal, select, update
+from typing import Any
+
+from sqlalchemy import Select, exists, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.service import set_parent
@@ -59,8 +61,13 @@ def undo_operation(
         plan.lock_accounts(session, touched)
         _plan_undo(ctx, operation_id)
         policies = _restore_policies(ctx, operation_id)
-        _restore_kind_specific(session, target)
+        _restore_kind_specific(ctx, target)
         plan.apply_phase(ctx, 1)
+        # Restored policies, parents or defaults may make accounts inherit again: their
+        # owners must follow the parent as it is now, so inheritance is re-applied there.
+        if target.kind in {"set_parent", "set_default_policy"} or policies:
+            plan.plan_inheritance(ctx, roots=_roots_to_reconcile(target))
+            plan.apply_phase(ctx, 2)
         target.undone_by_id = ctx.op_id
         return Extra(policies_changed=policies, keep_if_unchanged=True)
 
@@ -188,8 +195,9 @@ def _restore_policies(ctx: OperationContext, operation_id: int) -> int:
     return plan.affected_rows(result)
 
 
-def _restore_kind_specific(session: Session, target: Operation) -> None:
+def _restore_kind_specific(ctx: OperationContext, target: Operation) -> None:
     """Put back what the operation changed beside ownership: a parent link or the default."""
+    session = ctx.session
     if target.kind == "set_parent":
         account = session.get(Account, target.parameters["account_id"])
         old_parent_id = target.parameters.get("old_parent_id")
@@ -198,3 +206,13 @@ def _restore_kind_specific(session: Session, target: Operation) -> None:
             set_parent(session, account=account, parent=parent)
     elif target.kind == "set_default_policy":
         store_default(session, str(target.parameters["old"]))
+        ctx.default_policy = str(target.parameters["old"])
+
+
+def _roots_to_reconcile(target: Operation) -> Select[Any] | None:
+    """Where inheritance must be re-applied after undoing ``target`` (None: everywhere)."""
+    if target.kind == "set_default_policy":
+        return None
+    if target.kind == "set_parent":
+        return select(Account.id).where(Account.id == target.parameters["account_id"])
+    return select(PolicyChange.account_id).where(PolicyChange.operation_id == target.id)
