@@ -46,7 +46,8 @@ def test_assign_reports_each_id_in_request_order(session: Session) -> None:
     }
     assert open_csms(session, owned) == {"x@example.com"}
     # the inheriting child got the parent's CSM through propagation, not directly
-    assert result.opened == 1 and result.inherited_opened == 1
+    assert result.opened == 1
+    assert result.inherited_opened == 1
 
 
 def test_assign_to_several_csms_adds_and_never_replaces(session: Session) -> None:
@@ -131,7 +132,8 @@ def test_unassign_removes_only_that_csm(session: Session) -> None:
     assert open_csms(session, account) == {y.email}
     assert open_csms(session, other) == set()
     closed = session.scalars(select(Assignment).where(Assignment.user_id == x.id)).one()
-    assert closed.ended_at is not None and closed.ended_operation_id == result.operation_id
+    assert closed.ended_at is not None
+    assert closed.ended_operation_id == result.operation_id
 
 
 def test_transfer_whole_book_replaces_x_by_y(session: Session) -> None:
@@ -148,7 +150,8 @@ def test_transfer_whole_book_replaces_x_by_y(session: Session) -> None:
     assert open_csms(session, a) == {y.email}
     assert open_csms(session, b) == {y.email}  # y already owned b: x's row simply ended
     assert open_csms(session, c) == {z.email}
-    assert result.opened == 1 and result.closed == 2
+    assert result.opened == 1
+    assert result.closed == 2
 
 
 def test_transfer_part_of_a_book_by_refs(session: Session) -> None:
@@ -178,7 +181,8 @@ def test_transfer_keeps_the_primary_mark(session: Session) -> None:
     current = session.scalars(
         select(Assignment).where(Assignment.account_id == a.id, Assignment.ended_at.is_(None))
     ).one()
-    assert current.user_id == y.id and current.is_primary
+    assert current.user_id == y.id
+    assert current.is_primary
 
 
 def test_transfer_to_an_inactive_user_is_refused_and_changes_nothing(session: Session) -> None:
@@ -213,7 +217,8 @@ def test_dry_run_reports_exactly_and_writes_nothing(session: Session) -> None:
     )
 
     assert table_counts(session) == before
-    assert preview.dry_run and preview.accounts_changed == 3
+    assert preview.dry_run
+    assert preview.accounts_changed == 3
     assert {(r.external_id, r.action, r.source) for r in preview.sample} >= {
         ("P", "open", "manual"),
         ("Q", "open", "manual"),

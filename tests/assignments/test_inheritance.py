@@ -66,7 +66,8 @@ def test_transfer_of_a_book_skips_inherited_rows_and_propagates_instead(session:
     assign_accounts(session, selection=AccountRefs(["P"]), csms=[x], actor=me)
     result = transfer_accounts(session, from_csm=x, to_csm=y, actor=me)
     assert result.counts == {"transferred": 1}
-    assert result.inherited_closed == 2 and result.inherited_opened == 2
+    assert result.inherited_closed == 2
+    assert result.inherited_opened == 2
     assert [open_csms(session, a) for a in (p, c, g)] == [{y.email}] * 3
 
 
@@ -108,8 +109,10 @@ def test_switching_to_own_keeps_the_current_csms(session: Session) -> None:
     _, c, g, _ = family(session)
     assign_accounts(session, selection=AccountRefs(["P"]), csms=[x], actor=me)
     result = set_inherit_policy(session, selection=AccountRefs(["C"]), policy="own", actor=me)
-    assert result.accounts_changed == 0 and result.policies_changed == 1
-    assert open_csms(session, c) == {x.email} and open_csms(session, g) == {x.email}
+    assert result.accounts_changed == 0
+    assert result.policies_changed == 1
+    assert open_csms(session, c) == {x.email}
+    assert open_csms(session, g) == {x.email}
     # C now owns: a direct change is accepted, and G (still inheriting) follows C
     y = make_user(session)
     assign_accounts(session, selection=AccountRefs(["C"]), csms=[y], actor=me)
@@ -134,7 +137,8 @@ def test_reparenting_reapplies_the_policy_to_the_moved_subtree(session: Session)
 
     move_account(session, account=c, parent=q, actor=me)
 
-    assert open_csms(session, c) == {y.email} and open_csms(session, g) == {y.email}
+    assert open_csms(session, c) == {y.email}
+    assert open_csms(session, g) == {y.email}
     assert (c.depth, g.depth) == (1, 2)
     move_account(session, account=c, parent=None, actor=me)
     assert (c.depth, g.depth) == (0, 1)
@@ -186,7 +190,8 @@ def test_the_default_policy_is_an_operation_that_reconciles_everyone(session: Se
     assert open_csms(session, c) == set()
 
     preview = set_default_policy(session, policy="inherit", actor=me, dry_run=True)
-    assert preview.inherited_opened == 1 and default_policy(session) == "own"
+    assert preview.inherited_opened == 1
+    assert default_policy(session) == "own"
     result = set_default_policy(session, policy="inherit", actor=me)
     assert default_policy(session) == "inherit"
     assert open_csms(session, c) == {x.email}

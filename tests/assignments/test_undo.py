@@ -31,13 +31,16 @@ def test_undo_of_a_transfer_restores_the_exact_previous_owners(session: Session)
     undo = undo_operation(session, operation_id=transfer.operation_id or 0, actor=me)
 
     assert ownership_snapshot(session) == before
-    assert undo.kind == "undo" and undo.accounts_changed == transfer.accounts_changed
+    assert undo.kind == "undo"
+    assert undo.accounts_changed == transfer.accounts_changed
     reopened = session.scalars(
         select(Assignment).where(Assignment.operation_id == undo.operation_id)
     ).all()
-    assert reopened and {r.source for r in reopened} == {"undo"}
+    assert reopened
+    assert {r.source for r in reopened} == {"undo"}
     original = session.get(Operation, transfer.operation_id)
-    assert original is not None and original.undone_by_id == undo.operation_id
+    assert original is not None
+    assert original.undone_by_id == undo.operation_id
     assert chain_violations(session) == []
 
 
@@ -88,7 +91,8 @@ def test_undo_preview_writes_nothing(session: Session) -> None:
     op = assign_accounts(session, selection=AccountRefs(["A"]), csms=[x], actor=me)
     before = table_counts(session)
     preview = undo_operation(session, operation_id=op.operation_id or 0, actor=me, dry_run=True)
-    assert preview.closed == 1 and preview.dry_run
+    assert preview.closed == 1
+    assert preview.dry_run
     assert table_counts(session) == before
     original = session.get(Operation, op.operation_id)
     assert original is not None
@@ -122,7 +126,8 @@ def test_undo_of_a_move_puts_the_account_back_under_its_old_parent(session: Sess
     assign_accounts(session, selection=AccountRefs(["Q"]), csms=[y], actor=me)
     op = move_account(session, account=c, parent=q, actor=me)
     undo_operation(session, operation_id=op.operation_id or 0, actor=me)
-    assert c.parent_id == p.id and open_csms(session, c) == {x.email}
+    assert c.parent_id == p.id
+    assert open_csms(session, c) == {x.email}
 
 
 def test_undo_of_the_default_policy_restores_it(session: Session) -> None:
@@ -134,7 +139,8 @@ def test_undo_of_the_default_policy_restores_it(session: Session) -> None:
     op = set_default_policy(session, policy="inherit", actor=me)
     assert open_csms(session, c) == {x.email}
     undo_operation(session, operation_id=op.operation_id or 0, actor=me)
-    assert default_policy(session) == "own" and open_csms(session, c) == set()
+    assert default_policy(session) == "own"
+    assert open_csms(session, c) == set()
 
 
 def test_undoing_a_policy_switch_back_to_inherit_follows_the_parent_as_it_is_now(
