@@ -1,0 +1,90 @@
+"""Who owned this account on date D, and why; a CSM's book on a date; operations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bookwise.assignments.history import account_timeline, book_on, list_operations, owners_on
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts, transfer_accounts
+from bookwise.config import get_settings
+from bookwise.models import Assignment
+from tests.factories import actor, make_account, make_user
+
+
+def backdate(session: Session, operation_id: int | None, moment: datetime) -> None:
+    """Pretend an operation happened at ``moment`` (as imported past ownership will)."""
+    session.execute(
+        update(Assignment).where(Assignment.operation_id == operation_id).values(started_at=moment)
+    )
+    session.execute(
+        update(Assignment)
+        .where(Assignment.ended_operation_id == operation_id)
+        .values(ended_at=moment)
+    )
+
+
+def test_timeline_owners_on_a_date_and_books_on_a_date(session: Session) -> None:
+    me = actor(session)
+    x, y = make_user(session, "x@example.com"), make_user(session, "y@example.com")
+    account = make_account(session, external_id="A")
+    first = assign_accounts(
+        session, selection=AccountRefs(["A"]), csms=[x], actor=me, reason="kick-off"
+    )
+    moved = transfer_accounts(session, from_csm=x, to_csm=y, actor=me, reason="rebalance")
+    backdate(session, first.operation_id, datetime(2026, 1, 10, 15, 0, tzinfo=UTC))
+    backdate(session, moved.operation_id, datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+    timeline = account_timeline(session, account=account)
+    assert [(r.user, r.source, r.reason, r.actor) for r in timeline] == [
+        ("x@example.com", "manual", "kick-off", "cli@bookwise.invalid"),
+        ("y@example.com", "manual", "rebalance", "cli@bookwise.invalid"),
+    ]
+    assert timeline[0].ended_operation_id == moved.operation_id
+
+    assert owners_on(session, account=account, day=date(2026, 1, 9)) == []
+    # "on date D" means at the end of D: the 10 January assignment counts on the 10th
+    assert [r.user for r in owners_on(session, account=account, day=date(2026, 1, 10))] == [
+        "x@example.com"
+    ]
+    assert [r.user for r in owners_on(session, account=account, day=date(2026, 3, 1))] == [
+        "y@example.com"
+    ]
+    assert [r.external_id for r in book_on(session, user=x, day=date(2026, 2, 1))] == ["A"]
+    assert book_on(session, user=x, day=date(2026, 3, 2)) == []
+
+
+def test_end_of_day_follows_the_installation_time_zone(session: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    me = actor(session)
+    x = make_user(session)
+    account = make_account(session, external_id="A")
+    op = assign_accounts(session, selection=AccountRefs(["A"]), csms=[x], actor=me)
+    # 23:30 UTC on 10 January is already 11 January in Tokyo
+    backdate(session, op.operation_id, datetime(2026, 1, 10, 23, 30, tzinfo=UTC))
+    monkeypatch.setenv("BOOKWISE_TIMEZONE", "Asia/Tokyo")
+    get_settings.cache_clear()
+    try:
+        assert owners_on(session, account=account, day=date(2026, 1, 10)) == []
+        assert len(owners_on(session, account=account, day=date(2026, 1, 11))) == 1
+    finally:
+        monkeypatch.delenv("BOOKWISE_TIMEZONE")
+        get_settings.cache_clear()
+    assert len(owners_on(session, account=account, day=date(2026, 1, 10))) == 1
+
+
+def test_operations_are_listed_newest_first_with_actor_and_counts(session: Session) -> None:
+    me = actor(session)
+    x, y = make_user(session), make_user(session)
+    make_account(session, external_id="A")
+    assign_accounts(session, selection=AccountRefs(["A"]), csms=[x], actor=me)
+    transfer_accounts(session, from_csm=x, to_csm=y, actor=me)
+    ops = list_operations(session)
+    assert [(o.kind, o.actor, o.accounts_changed) for o in ops] == [
+        ("transfer", "cli@bookwise.invalid", 1),
+        ("assign", "cli@bookwise.invalid", 1),
+    ]
+    assert ops[0].counts == {"transferred": 1}
+    assert ops[0].parameters["to"] == y.email

@@ -1,0 +1,127 @@
+"""The assignment screen: CSM overview and the assigned / not-assigned listings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.queries import (
+    OwnershipFilter,
+    count_accounts,
+    csm_overview,
+    list_accounts,
+)
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts
+from bookwise.errors import InvalidInput, Refused
+from tests.factories import actor, make_account, make_user
+from tests.helpers import open_csms
+
+
+def setup_book(session: Session):  # type: ignore[no-untyped-def]
+    """x owns A and B (B shared with y), y owns C, nobody owns D and E."""
+    me = actor(session)
+    x = make_user(session, "x@example.com", name="Xavier")
+    y = make_user(session, "y@example.com", name="Yasmin")
+    make_user(session, "noseat@example.com", seat=False)
+    make_user(session, "gone@example.com", active=False)
+    accounts = {
+        ref: make_account(session, f"Account {ref}", external_id=ref, mrr=mrr)
+        for ref, mrr in (("A", "100.50"), ("B", "1000"), ("C", "7"), ("D", None), ("E", "1"))
+    }
+    assign_accounts(session, selection=AccountRefs(["A", "B"]), csms=[x], actor=me)
+    assign_accounts(session, selection=AccountRefs(["B", "C"]), csms=[y], actor=me)
+    return me, x, y, accounts
+
+
+def refs(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [item.external_id for item in page.items]
+
+
+def test_overview_gives_each_co_owner_full_credit_and_counts_the_team_once(
+    session: Session,
+) -> None:
+    setup_book(session)
+    overview = csm_overview(session)
+    assert [(r.email, r.accounts, r.mrr) for r in overview.items] == [
+        ("x@example.com", 2, Decimal("1100.50")),
+        ("y@example.com", 2, Decimal("1007.00")),
+    ]
+    assert overview.team_accounts == 3
+    assert overview.team_mrr == Decimal("1107.50")
+    assert overview.unassigned_accounts == 2
+    assert overview.model_dump(mode="json")["items"][0]["mrr"] == "1100.50"
+
+
+def test_the_three_who_partitions_for_a_csm(session: Session) -> None:
+    _, x, y, _ = setup_book(session)
+
+    def listing(**kwargs: object) -> list[str]:
+        page = list_accounts(session, where=OwnershipFilter(**kwargs).conditions(), sort="name")  # type: ignore[arg-type]
+        return refs(page)
+
+    assert listing(assigned_to=x) == ["A", "B"]
+    assert listing(not_assigned_to=x, who="no-one") == ["D", "E"]
+    assert listing(not_assigned_to=x, who="others") == ["C"]  # B is co-owned: assigned to x
+    assert listing(not_assigned_to=x, who="all") == ["C", "D", "E"]
+    assert listing(not_assigned_to=y, who="others") == ["A"]
+    assert listing(unassigned=True) == ["D", "E"]
+
+
+def test_accounts_kept_by_a_deactivated_csm_show_under_no_one_flagged(session: Session) -> None:
+    me, x, y, _ = setup_book(session)
+    with pytest.raises(Refused, match="--transfer-to"):
+        deactivate_user(session, user=x, actor=me)
+    deactivate_user(session, user=x, actor=me, keep=True)
+    page = list_accounts(
+        session, where=OwnershipFilter(not_assigned_to=y, who="no-one").conditions()
+    )
+    assert refs(page) == ["A", "D", "E"]
+    assert [i.owner_inactive for i in page.items] == [True, False, False]
+    assert [r.email for r in csm_overview(session).items] == ["y@example.com"]
+
+
+def test_deactivating_with_transfer_moves_the_book(session: Session) -> None:
+    me, x, y, accounts = setup_book(session)
+    result = deactivate_user(session, user=x, actor=me, transfer_to=y)
+    assert result is not None
+    assert result.kind == "deactivate"
+    assert open_csms(session, accounts["A"]) == {y.email}
+    assert open_csms(session, accounts["B"]) == {y.email}
+    assert not x.active
+
+
+def test_sorting_paging_and_totals(session: Session) -> None:
+    setup_book(session)
+    page = list_accounts(session, where=[], sort="-mrr", limit=2, offset=0)
+    assert refs(page) == ["B", "A"]
+    assert page.total == 5
+    page = list_accounts(session, where=[], sort="-mrr", limit=3, offset=2)
+    assert refs(page) == ["C", "E", "D"]  # no MRR sorts last, both directions
+    assert refs(list_accounts(session, where=[], sort="mrr"))[-1] == "D"
+    assert page.items[0].csms == ["y@example.com"]
+    assert page.model_dump(mode="json")["items"][0]["mrr"] == "7.00"
+
+
+def test_count_matches_the_listing(session: Session) -> None:
+    _, x, _, _ = setup_book(session)
+    where = OwnershipFilter(not_assigned_to=x, who="all").conditions()
+    assert count_accounts(session, where=where) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sort": "colour"}, "cannot sort by 'colour'"),
+        ({"limit": 0}, "limit must be between"),
+        ({"offset": -1}, "offset must not be negative"),
+    ],
+)
+def test_bad_listing_parameters_say_what_is_wrong(
+    session: Session, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        list_accounts(session, where=[], **kwargs)  # type: ignore[arg-type]
