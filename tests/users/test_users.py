@@ -1,0 +1,65 @@
+"""Users: case-insensitive unique emails, validation, lookups."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bookwise.errors import Conflict, InvalidInput, NotFound
+from bookwise.users.service import (
+    build_user,
+    cli_user,
+    create_user,
+    get_user,
+    get_users,
+    list_users,
+    set_active,
+)
+from tests.factories import make_user
+
+
+def test_emails_are_unique_whatever_their_case(session: Session) -> None:
+    make_user(session, "Maria.Lopez@Example.com")
+    with pytest.raises(Conflict, match="already exists"):
+        create_user(session, data=build_user(email="maria.lopez@example.COM"))
+    assert get_user(session, "MARIA.LOPEZ@example.com").email == "Maria.Lopez@example.com"
+
+
+def test_unicode_emails_fold_like_people_expect(session: Session) -> None:
+    user = make_user(session, "STRASSE@example.com")
+    assert get_user(session, "strasse@EXAMPLE.com") is user
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": "not-an-email"}, "email: 'not-an-email' is not a valid email"),
+        ({"email": "a@example.com", "role": "owner"}, "role"),
+    ],
+)
+def test_bad_user_input_is_explained(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        build_user(**fields)
+
+
+def test_lookups_name_every_unknown_email(session: Session) -> None:
+    a = make_user(session, "a@example.com")
+    with pytest.raises(NotFound, match=r"b@example\.com, c@example\.com"):
+        get_users(session, ["a@example.com", "b@example.com", "c@example.com"])
+    assert get_users(session, ["A@example.com"]) == [a]
+
+
+def test_the_cli_user_is_built_in_and_not_listed(session: Session) -> None:
+    me = cli_user(session)
+    assert me.is_system
+    assert me not in list_users(session)
+    with pytest.raises(InvalidInput):
+        set_active(session, user=me, active=False)
+
+
+def test_deactivation_is_recorded(session: Session) -> None:
+    user = make_user(session)
+    set_active(session, user=user, active=False)
+    assert not user.active
+    assert user.deactivated_at is not None
+    assert list_users(session, include_inactive=False) == []
