@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class BookwiseError(Exception):
     """Base of every error a user may see; carries an HTTP status and a stable type."""
@@ -50,3 +52,12 @@ class Refused(BookwiseError):
 
     status_code = 409
     type = "refused"
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """One clear InvalidInput naming each invalid field and why."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return InvalidInput("; ".join(parts))

@@ -11,10 +11,9 @@ from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.schemas import AccountFields
-from bookwise.errors import Conflict, InvalidInput, NotFound, Refused
+from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import ATTRIBUTE_TYPES, Account, AttributeDefinition
 from bookwise.money import to_minor_units
-from bookwise.users.service import validation_message
 
 ATTRIBUTE_NAME_MAX = 64
 
@@ -24,7 +23,7 @@ def build_fields(**fields: Any) -> AccountFields:
     try:
         return AccountFields.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidInput(validation_message(exc)) from None
+        raise invalid_input(exc) from None
 
 
 def find_account(session: Session, ref: str | int) -> Account | None:

@@ -8,18 +8,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.errors import Conflict, InvalidInput, NotFound
+from bookwise.errors import Conflict, InvalidInput, NotFound, invalid_input
 from bookwise.models import CLI_USER_EMAIL, User, utcnow
 from bookwise.users.schemas import UserCreate, email_key
-
-
-def validation_message(exc: ValidationError) -> str:
-    """One line naming each invalid field and why."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "input"
-        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def create_user(session: Session, *, data: UserCreate) -> User:
@@ -46,7 +37,7 @@ def build_user(**fields: object) -> UserCreate:
     try:
         return UserCreate.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidInput(validation_message(exc)) from None
+        raise invalid_input(exc) from None
 
 
 def find_user(session: Session, email: str) -> User | None:
