@@ -83,6 +83,7 @@ def children(session: Session, account: Account) -> list[Account]:
 
 def set_parent(session: Session, *, account: Account, parent: Account | None) -> None:
     """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right."""
+    _serialise_hierarchy_changes(session)
     if parent is not None:
         if parent.id == account.id:
             raise Refused(f"account {label(account)} cannot be its own parent")
@@ -98,6 +99,20 @@ def set_parent(session: Session, *, account: Account, parent: Account | None) ->
     account.parent_id = parent.id if parent else None
     session.flush()
     _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
+
+
+HIERARCHY_LOCK_KEY = 0x626F6F6B  # "book": one advisory lock for every re-parenting
+
+
+def _serialise_hierarchy_changes(session: Session) -> None:
+    """On PostgreSQL, let one transaction at a time change parents.
+
+    Two concurrent moves that each pass the cycle check could together close a cycle
+    (A under B while B goes under A through a longer chain); moves are rare, so they are
+    serialised with a transaction-scoped advisory lock. SQLite writers are serial already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK_KEY)))
 
 
 def _refresh_depths(session: Session, *, root: Account, depth: int) -> None:

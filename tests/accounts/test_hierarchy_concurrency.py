@@ -1,0 +1,81 @@
+"""Concurrent re-parenting never closes a cycle (and the guard is what prevents it)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bookwise.accounts import service as accounts_service
+from bookwise.assignments.inheritance import move_account
+from bookwise.db import run_write, write_session
+from bookwise.errors import Refused
+from bookwise.models import Account
+from tests.factories import actor, make_account
+
+RING = 4
+
+
+def _ring_moves(engine: Engine) -> tuple[list[int], list[BaseException]]:
+    """RING threads at once: account i goes under account i+1 (mod RING)."""
+    with write_session(engine) as session:
+        ids = [make_account(session).id for _ in range(RING)]
+    barrier = threading.Barrier(RING)
+    errors: list[BaseException] = []
+    # SQLite's writers queue at BEGIN IMMEDIATE, so they meet before their transactions;
+    # PostgreSQL's meet inside them, after reading, where a missing guard would show.
+    meet_inside = engine.dialect.name == "postgresql"
+
+    def move(i: int) -> None:
+        def work(session):  # type: ignore[no-untyped-def]
+            account = session.get_one(Account, ids[i])
+            parent = session.get_one(Account, ids[(i + 1) % RING])
+            if meet_inside:
+                barrier.wait(timeout=30)
+            move_account(session, account=account, parent=parent, actor=actor(session))
+
+        try:
+            if not meet_inside:
+                barrier.wait(timeout=30)
+            run_write(engine, work)
+        except Refused:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=move, args=(i,)) for i in range(RING)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return ids, errors
+
+
+def _has_cycle(engine: Engine, ids: list[int]) -> bool:
+    with write_session(engine) as session:
+        parent = dict(session.execute(select(Account.id, Account.parent_id)).all())
+    for start in ids:
+        seen, node = set(), start
+        while node is not None:
+            if node in seen:
+                return True
+            seen.add(node)
+            node = parent.get(node)
+    return False
+
+
+def test_concurrent_moves_never_make_a_cycle(engine: Engine) -> None:
+    ids, errors = _ring_moves(engine)
+    assert errors == []
+    assert not _has_cycle(engine, ids)
+
+
+def test_without_the_hierarchy_lock_a_cycle_forms(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers are serial (BEGIN IMMEDIATE); this guard is PostgreSQL's")
+    monkeypatch.setattr(accounts_service, "_serialise_hierarchy_changes", lambda session: None)
+    ids, _ = _ring_moves(engine)
+    assert _has_cycle(engine, ids)
