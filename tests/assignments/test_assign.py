@@ -218,6 +218,7 @@ def test_dry_run_reports_exactly_and_writes_nothing(session: Session) -> None:
 
     assert table_counts(session) == before
     assert preview.dry_run
+    assert preview.operation_id is None
     assert preview.accounts_changed == 3
     assert {(r.external_id, r.action, r.source) for r in preview.sample} >= {
         ("P", "open", "manual"),

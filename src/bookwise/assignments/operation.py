@@ -89,7 +89,8 @@ def run_operation(
             "closed": summary.closed + summary.inherited_closed,
         }
         changed = summary.accounts_changed or extra.policies_changed or extra.keep_if_unchanged
-        operation_id: int | None = ctx.op_id
+        # A preview's operation row is rolled back: its id would be reused, so none is given.
+        operation_id: int | None = None if dry_run else ctx.op_id
         if changed:
             ctx.operation.counts = counts
             ctx.operation.accounts_changed = summary.accounts_changed

@@ -210,6 +210,16 @@ def list_accounts(
     return AccountPage(items=items, total=total, limit=limit, offset=offset)
 
 
+def book_sizes(session: Session, *, role: str = "csm") -> dict[int, int]:
+    """Open accounts per user in ``role``: one grouped statement."""
+    rows = session.execute(
+        select(Assignment.user_id, func.count())
+        .where(Assignment.role == role, Assignment.ended_at.is_(None))
+        .group_by(Assignment.user_id)
+    ).all()
+    return {int(user_id): int(count) for user_id, count in rows}
+
+
 def count_accounts(session: Session, *, where: list[ColumnElement[bool]]) -> int:
     """Number of accounts matching ``where``."""
     return int(session.scalar(select(func.count()).select_from(Account).where(*where)) or 0)

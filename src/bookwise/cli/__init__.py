@@ -1,0 +1,22 @@
+"""The ``bookwise`` command line: Typer commands over the services, one transaction each."""
+
+from __future__ import annotations
+
+from bookwise.cli import accounts, admin, assignments, history, users
+from bookwise.cli.app import app, main
+
+app.command("init")(admin.init)
+app.command("demo")(admin.demo)
+app.add_typer(users.users_app, name="users")
+app.add_typer(accounts.accounts_app, name="accounts")
+app.add_typer(admin.attributes_app, name="attributes")
+app.add_typer(admin.roles_app, name="roles")
+app.command("csms")(assignments.csms)
+app.command("assign")(assignments.assign)
+app.command("unassign")(assignments.unassign)
+app.command("transfer")(assignments.transfer)
+app.command("inherit")(assignments.inherit)
+app.command("history")(history.history)
+app.add_typer(history.operations_app, name="operations")
+
+__all__ = ["app", "main"]

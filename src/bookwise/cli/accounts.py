@@ -1,0 +1,297 @@
+"""``bookwise accounts``: add, show, list (the assignment screen), set-parent, set-policy."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bookwise.accounts.service import build_fields, create_account, get_account
+from bookwise.assignments import queries
+from bookwise.assignments.inheritance import apply_inheritance, move_account, set_inherit_policy
+from bookwise.assignments.operation import Policy
+from bookwise.assignments.schemas import OperationResult
+from bookwise.cli.describe import describe_account, emit_account
+from bookwise.cli.options import AsOption, DryRunOption
+from bookwise.cli.output import (
+    Column,
+    FormatOption,
+    OutputFormat,
+    ResultFormat,
+    ResultFormatOption,
+    echo_json,
+    emit_listing,
+    emit_result,
+    paging_footer,
+    say,
+)
+from bookwise.cli.runtime import reading, resolve_actor, writing
+from bookwise.cli.selecting import (
+    AssignedToOption,
+    FilterArgs,
+    IdsFromOption,
+    NotAssignedToOption,
+    RefsArgument,
+    RoleOption,
+    UnassignedOption,
+    WhoOption,
+    build_selection,
+    read_refs,
+)
+from bookwise.errors import InvalidInput
+from bookwise.models import Account
+
+accounts_app = typer.Typer(
+    help="Add, show and list accounts; change their parent and inherit policy.",
+    no_args_is_help=True,
+)
+
+RefArgument = Annotated[str, typer.Argument(metavar="REF", help="External id or numeric id.")]
+
+LIST_COLUMNS = [
+    Column("id", "id", numeric=True),
+    Column("external_id", "external id"),
+    Column("name", "name"),
+    Column("depth", "depth", numeric=True),
+    Column("tier", "tier", numeric=True),
+    Column("lifecycle_stage", "stage"),
+    Column("mrr", "mrr", numeric=True),
+    Column("health_score", "health", numeric=True),
+    Column("csms", "csms"),
+    Column("owner_inactive", "owner inactive"),
+]
+
+
+class OwnPolicy(StrEnum):
+    """An account's own inherit policy."""
+
+    inherit = "inherit"
+    own = "own"
+
+
+class PolicyChoice(StrEnum):
+    """An account's policy, or the installation default."""
+
+    inherit = "inherit"
+    own = "own"
+    default = "default"
+
+
+POLICY_VALUES: dict[PolicyChoice, Policy | None] = {
+    PolicyChoice.inherit: "inherit",
+    PolicyChoice.own: "own",
+    PolicyChoice.default: None,
+}
+
+
+def parse_attrs(pairs: list[str] | None) -> dict[str, str]:
+    """``["plan=gold", "seats=10"]`` → ``{"plan": "gold", "seats": "10"}``."""
+    found: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--attr")
+        found[key.strip()] = value
+    return found
+
+
+Text = str | None
+Number = int | None
+ExternalIdOption = Annotated[Text, typer.Option("--external-id", metavar="ID", help="CRM id.")]
+ParentOption = Annotated[Text, typer.Option("--parent", metavar="REF", help="Parent account.")]
+MrrOption = Annotated[
+    Text, typer.Option("--mrr", metavar="AMOUNT", help="Monthly revenue, e.g. 5000.00.")
+]
+TierOption = Annotated[Text, typer.Option("--tier", metavar="TIER", help="1, 2, … or 'Tier 1'.")]
+StageOption = Annotated[Text, typer.Option("--stage", metavar="STAGE", help="Lifecycle stage.")]
+RegionOption = Annotated[Text, typer.Option("--region", metavar="REGION")]
+RenewalOption = Annotated[Text, typer.Option("--renewal-date", metavar="YYYY-MM-DD")]
+DomainOption = Annotated[Text, typer.Option("--domain", metavar="DOMAIN")]
+HealthOption = Annotated[Number, typer.Option("--health-score", metavar="0-100")]
+NpsOption = Annotated[Number, typer.Option("--nps", metavar="-100..100")]
+RatingOption = Annotated[Number, typer.Option("--csm-rating", metavar="1-5")]
+OwnPolicyOption = Annotated[
+    OwnPolicy | None,
+    typer.Option("--policy", help="inherit or own; unset follows the installation default."),
+]
+AttrOption = Annotated[
+    list[str] | None,
+    typer.Option("--attr", metavar="KEY=VALUE", help="A custom attribute (repeatable)."),
+]
+
+
+@accounts_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The company name.")],
+    external_id: ExternalIdOption = None,
+    parent: ParentOption = None,
+    mrr: MrrOption = None,
+    health_score: HealthOption = None,
+    tier: TierOption = None,
+    stage: StageOption = None,
+    nps: NpsOption = None,
+    csm_rating: RatingOption = None,
+    region: RegionOption = None,
+    renewal_date: RenewalOption = None,
+    domain: DomainOption = None,
+    policy: OwnPolicyOption = None,
+    attrs: AttrOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Add an account; under an inheriting parent it takes the parent's CSMs at once."""
+    custom = parse_attrs(attrs)
+    fields = build_fields(
+        name=name,
+        external_id=external_id,
+        domain=domain,
+        mrr=mrr,
+        health_score=health_score,
+        tier=tier,
+        lifecycle_stage=stage,
+        nps=nps,
+        csm_rating=csm_rating,
+        region=region,
+        renewal_date=renewal_date,
+        inherit_policy=policy.value if policy else None,
+    )
+
+    def work(session: Session) -> tuple[dict[str, Any], OperationResult | None]:
+        acting = resolve_actor(session, actor)
+        parent_account = get_account(session, parent) if parent else None
+        account = create_account(session, fields=fields, parent=parent_account, custom=custom)
+        result = None
+        if parent_account is not None:
+            roots = select(Account.id).where(Account.id == account.id)
+            result = apply_inheritance(session, roots=roots, actor=acting)
+        return describe_account(session, account), result
+
+    _print_added(*writing(work), fmt=fmt)
+
+
+def _print_added(
+    details: dict[str, Any], inheritance: OperationResult | None, *, fmt: ResultFormat
+) -> None:
+    if fmt is ResultFormat.json:
+        inherited = inheritance.model_dump(mode="json") if inheritance else None
+        echo_json({"account": details, "inheritance": inherited})
+        return
+    say(f"added account #{details['id']} {details['external_id'] or ''} ({details['name']})")
+    emit_account(details)
+
+
+@accounts_app.command("show")
+def show(ref: RefArgument, fmt: ResultFormatOption = ResultFormat.table) -> None:
+    """Show an account: fields, custom attributes, hierarchy, policy and current owners."""
+    with reading() as session:
+        details = describe_account(session, get_account(session, ref))
+    if fmt is ResultFormat.json:
+        echo_json(details)
+    else:
+        emit_account(details)
+
+
+@accounts_app.command("set-parent")
+def set_parent(
+    ref: RefArgument,
+    parent: Annotated[
+        str | None, typer.Option("--parent", metavar="REF", help="The new parent.")
+    ] = None,
+    none: Annotated[bool, typer.Option("--none", help="Make the account top-level.")] = False,
+    dry_run: DryRunOption = False,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Move an account (and its subtree) under another parent; cycles are refused."""
+    if (parent is None) == (not none):
+        raise InvalidInput("give exactly one of --parent REF or --none")
+
+    def work(session: Session) -> Any:
+        account = get_account(session, ref)
+        new_parent = get_account(session, parent) if parent else None
+        acting = resolve_actor(session, actor)
+        return move_account(
+            session, account=account, parent=new_parent, actor=acting, dry_run=dry_run
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=False)
+
+
+@accounts_app.command("set-policy")
+def set_policy(
+    policy: Annotated[
+        PolicyChoice,
+        typer.Option(
+            "--policy", help="inherit (follow the parent), own, or default (the installation's)."
+        ),
+    ],
+    refs: RefsArgument = None,
+    ids_from: IdsFromOption = None,
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    role: RoleOption = "csm",
+    dry_run: DryRunOption = False,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Set the inherit policy of the named (or filtered) accounts.
+
+    Switching to inherit replaces an account's CSMs by its parent's; switching to own keeps
+    its current CSMs as its own.
+    """
+    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    chosen = read_refs(refs, ids_from)
+
+    def work(session: Session) -> Any:
+        selection = build_selection(session, chosen, filters, required=True)
+        assert selection is not None
+        return set_inherit_policy(
+            session,
+            selection=selection,
+            policy=POLICY_VALUES[policy],
+            actor=resolve_actor(session, actor),
+            dry_run=dry_run,
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=False)
+
+
+@accounts_app.command("list")
+def list_(
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    role: RoleOption = "csm",
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
+    ] = "name",
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Page size (1-1000).")] = 50,
+    offset: Annotated[int, typer.Option("--offset", metavar="N", help="Skip this many.")] = 0,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List accounts for the assignment screen: assigned to a CSM, not assigned, or no-one's."""
+    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    with reading() as session:
+        ownership = filters.build(session)
+        where = ownership.conditions()
+        described = ownership.describe()
+        if count:
+            typer.echo(str(queries.count_accounts(session, where=where)))
+            return
+        page = queries.list_accounts(session, where=where, sort=sort, limit=limit, offset=offset)
+    items = [row.model_dump(mode="json") for row in page.items]
+    emit_listing(
+        fmt,
+        items=items,
+        columns=LIST_COLUMNS,
+        total=page.total,
+        paging={"limit": page.limit, "offset": page.offset, "filter": described},
+        footer=paging_footer(len(items), page.total, offset),
+    )

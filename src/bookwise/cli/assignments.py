@@ -1,0 +1,225 @@
+"""Ownership commands: csms (the overview), assign, unassign, transfer, inherit."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import queries
+from bookwise.assignments.inheritance import reconcile_inheritance, set_default_policy
+from bookwise.assignments.schemas import OperationResult
+from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
+from bookwise.cli.options import AsOption, DryRunOption, FingerprintOption
+from bookwise.cli.output import (
+    Column,
+    FormatOption,
+    OutputFormat,
+    ResultFormat,
+    ResultFormatOption,
+    emit_listing,
+    emit_result,
+)
+from bookwise.cli.runtime import reading, resolve_actor, writing
+from bookwise.cli.selecting import (
+    AssignedToOption,
+    FilterArgs,
+    IdsFromOption,
+    NotAssignedToOption,
+    RefsArgument,
+    RoleOption,
+    UnassignedOption,
+    WhoOption,
+    build_selection,
+    read_refs,
+)
+from bookwise.users.service import get_user, get_users
+
+ReasonOption = Annotated[
+    str, typer.Option("--reason", metavar="TEXT", help="Why (stored on every assignment row).")
+]
+
+
+def csms(fmt: FormatOption = OutputFormat.table) -> None:
+    """Every active CSM-seat user with the number of accounts they own and their MRR."""
+    with reading() as session:
+        overview = queries.csm_overview(session)
+    data = overview.model_dump(mode="json")
+    items = data.pop("items")
+    data.pop("total")
+    footer = (
+        f"team: {overview.team_accounts:,} accounts, mrr {overview.team_mrr} · "
+        f"unassigned: {overview.unassigned_accounts:,}\ncounting: {overview.counting}"
+    )
+    emit_listing(
+        fmt,
+        items=items,
+        columns=[
+            Column("email", "csm"),
+            Column("name", "name"),
+            Column("accounts", "accounts", numeric=True),
+            Column("mrr", "mrr", numeric=True),
+        ],
+        total=overview.total,
+        paging=data,
+        title="CSM overview",
+        footer=footer,
+    )
+
+
+def assign(
+    to: Annotated[
+        list[str],
+        typer.Option("--to", metavar="EMAIL", help="CSM to add (repeat for several)."),
+    ],
+    refs: RefsArgument = None,
+    ids_from: IdsFromOption = None,
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    role: RoleOption = "csm",
+    reason: ReasonOption = "",
+    dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Add one or several CSMs to the named accounts, or to every account a filter matches.
+
+    Existing owners stay. Inactive users and users without a CSM seat are refused, and so is
+    a direct change on an account that inherits its parent's CSMs.
+    """
+    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    chosen = read_refs(refs, ids_from)
+
+    def work(session: Session) -> OperationResult:
+        selection = build_selection(session, chosen, filters, required=True)
+        assert selection is not None
+        return assign_accounts(
+            session,
+            selection=selection,
+            csms=get_users(session, to),
+            actor=resolve_actor(session, actor),
+            role=role,
+            reason=reason,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=True)
+
+
+def unassign(
+    from_: Annotated[str, typer.Option("--from", metavar="EMAIL", help="The CSM to remove.")],
+    refs: RefsArgument = None,
+    ids_from: IdsFromOption = None,
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    role: RoleOption = "csm",
+    reason: ReasonOption = "",
+    dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Remove one CSM from the named (or filtered) accounts; other owners stay."""
+    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    chosen = read_refs(refs, ids_from)
+
+    def work(session: Session) -> OperationResult:
+        selection = build_selection(session, chosen, filters, required=True)
+        assert selection is not None
+        return unassign_accounts(
+            session,
+            selection=selection,
+            csm=get_user(session, from_),
+            actor=resolve_actor(session, actor),
+            role=role,
+            reason=reason,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=True)
+
+
+def transfer(
+    from_: Annotated[
+        str, typer.Option("--from", metavar="EMAIL", help="The CSM whose accounts move.")
+    ],
+    to: Annotated[str, typer.Option("--to", metavar="EMAIL", help="The CSM who takes them.")],
+    refs: RefsArgument = None,
+    ids_from: IdsFromOption = None,
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    role: RoleOption = "csm",
+    reason: ReasonOption = "",
+    dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Shift accounts from one CSM to another: the whole book, or the named/filtered part.
+
+    Where the new CSM already owns an account, the old CSM's row simply ends.
+    """
+    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    chosen = read_refs(refs, ids_from)
+
+    def work(session: Session) -> OperationResult:
+        selection = build_selection(session, chosen, filters, required=False)
+        old, new = get_users(session, [from_, to])
+        return transfer_accounts(
+            session,
+            from_csm=old,
+            to_csm=new,
+            actor=resolve_actor(session, actor),
+            selection=selection,
+            role=role,
+            reason=reason,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=True)
+
+
+class DefaultPolicy(StrEnum):
+    """The installation default for accounts without their own policy."""
+
+    inherit = "inherit"
+    own = "own"
+
+
+def inherit(
+    default: Annotated[
+        DefaultPolicy | None,
+        typer.Option(
+            "--default",
+            help="Set the installation default policy (an operation: previewable, undoable).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Make every inheriting child own exactly its parent's CSMs, or change the default policy.
+
+    Without --default, reconciles the whole database (e.g. after an import).
+    """
+
+    def work(session: Session) -> OperationResult:
+        acting = resolve_actor(session, actor)
+        if default is None:
+            return reconcile_inheritance(session, actor=acting, dry_run=dry_run)
+        return set_default_policy(session, policy=default.value, actor=acting, dry_run=dry_run)
+
+    emit_result(writing(work), fmt, fingerprint_hint=False)
