@@ -32,7 +32,7 @@ def make_user(
         csm_seat=seat,
         active=active,
     )
-    return create_user(session, data=data)
+    return create_user(session, data=data, actor=cli_user(session))
 
 
 def make_account(
@@ -42,7 +42,10 @@ def make_account(
     n = next(_counter)
     fields.setdefault("external_id", f"A{n}")
     return create_account(
-        session, fields=build_fields(name=name or f"Account {n}", **fields), parent=parent
+        session,
+        fields=build_fields(name=name or f"Account {n}", **fields),
+        parent=parent,
+        actor=cli_user(session),
     )
 
 

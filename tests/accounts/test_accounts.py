@@ -18,6 +18,7 @@ from bookwise.accounts.service import (
     validate_custom_values,
 )
 from bookwise.errors import Conflict, InvalidInput, NotFound
+from bookwise.users.service import cli_user
 from tests.factories import make_account
 
 
@@ -85,12 +86,18 @@ def test_hierarchy_is_derived(session: Session) -> None:
 
 
 def test_custom_attributes_are_typed(session: Session) -> None:
-    declare_attribute(session, name="industry", type="choice", choices=["Fintech", "Retail"])
-    declare_attribute(session, name="seats", type="number")
-    declare_attribute(session, name="budget", type="money")
-    declare_attribute(session, name="signed", type="date")
-    declare_attribute(session, name="strategic", type="boolean")
-    declare_attribute(session, name="notes", type="text")
+    declare_attribute(
+        session,
+        name="industry",
+        type="choice",
+        choices=["Fintech", "Retail"],
+        actor=cli_user(session),
+    )
+    declare_attribute(session, name="seats", type="number", actor=cli_user(session))
+    declare_attribute(session, name="budget", type="money", actor=cli_user(session))
+    declare_attribute(session, name="signed", type="date", actor=cli_user(session))
+    declare_attribute(session, name="strategic", type="boolean", actor=cli_user(session))
+    declare_attribute(session, name="notes", type="text", actor=cli_user(session))
     values = validate_custom_values(
         session,
         {
@@ -119,7 +126,10 @@ def test_custom_attributes_are_typed(session: Session) -> None:
         "strategic",
     ]
     account = create_account(
-        session, fields=build_fields(name="Acme"), custom={"industry": "Retail", "seats": ""}
+        session,
+        fields=build_fields(name="Acme"),
+        custom={"industry": "Retail", "seats": ""},
+        actor=cli_user(session),
     )
     assert account.custom == {"industry": "Retail", "seats": None}
 
@@ -137,10 +147,16 @@ def test_custom_attributes_are_typed(session: Session) -> None:
 def test_bad_custom_values_are_refused(
     session: Session, values: dict[str, str], message: str
 ) -> None:
-    declare_attribute(session, name="industry", type="choice", choices=["Fintech", "Retail"])
-    declare_attribute(session, name="seats", type="number")
-    declare_attribute(session, name="signed", type="date")
-    declare_attribute(session, name="strategic", type="boolean")
+    declare_attribute(
+        session,
+        name="industry",
+        type="choice",
+        choices=["Fintech", "Retail"],
+        actor=cli_user(session),
+    )
+    declare_attribute(session, name="seats", type="number", actor=cli_user(session))
+    declare_attribute(session, name="signed", type="date", actor=cli_user(session))
+    declare_attribute(session, name="strategic", type="boolean", actor=cli_user(session))
     with pytest.raises(InvalidInput, match=message):
         validate_custom_values(session, values)
 
@@ -158,10 +174,10 @@ def test_bad_attribute_declarations(
     session: Session, kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        declare_attribute(session, **kwargs)  # type: ignore[arg-type]
+        declare_attribute(session, **kwargs, actor=cli_user(session))  # type: ignore[arg-type]
 
 
 def test_an_attribute_is_declared_once(session: Session) -> None:
-    declare_attribute(session, name="industry", type="text")
+    declare_attribute(session, name="industry", type="text", actor=cli_user(session))
     with pytest.raises(Conflict):
-        declare_attribute(session, name="industry", type="number")
+        declare_attribute(session, name="industry", type="number", actor=cli_user(session))

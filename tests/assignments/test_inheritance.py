@@ -76,7 +76,7 @@ def test_roles_that_are_not_inheritable_may_be_set_on_an_inheriting_account(
 ) -> None:
     me = actor(session)
     am = make_user(session)
-    add_role(session, name="account_manager", inheritable=False, description="")
+    add_role(session, name="account_manager", inheritable=False, description="", actor=me)
     _, c, _, _ = family(session)
     result = assign_accounts(
         session, selection=AccountRefs(["C"]), csms=[am], actor=me, role="account_manager"

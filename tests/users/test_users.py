@@ -21,7 +21,9 @@ from tests.factories import make_user
 def test_emails_are_unique_whatever_their_case(session: Session) -> None:
     make_user(session, "Maria.Lopez@Example.com")
     with pytest.raises(Conflict, match="already exists"):
-        create_user(session, data=build_user(email="maria.lopez@example.COM"))
+        create_user(
+            session, data=build_user(email="maria.lopez@example.COM"), actor=cli_user(session)
+        )
     assert get_user(session, "MARIA.LOPEZ@example.com").email == "Maria.Lopez@example.com"
 
 
@@ -54,12 +56,35 @@ def test_the_cli_user_is_built_in_and_not_listed(session: Session) -> None:
     assert me.is_system
     assert me not in list_users(session)
     with pytest.raises(InvalidInput):
-        set_active(session, user=me, active=False)
+        set_active(session, user=me, active=False, actor=me)
 
 
 def test_deactivation_is_recorded(session: Session) -> None:
     user = make_user(session)
-    set_active(session, user=user, active=False)
+    set_active(session, user=user, active=False, actor=cli_user(session))
     assert not user.active
     assert user.deactivated_at is not None
     assert list_users(session, include_inactive=False) == []
+
+
+def test_user_changes_are_audited_with_their_actor(session: Session) -> None:
+    from sqlalchemy import select
+
+    from bookwise.models import AuditEvent
+    from bookwise.users.service import set_csm_seat
+
+    admin = make_user(session, "admin@example.com", role="admin")
+    user = make_user(session, "u@example.com", seat=False)
+    set_csm_seat(session, user=user, seat=True, actor=admin)
+    set_csm_seat(session, user=user, seat=True, actor=admin)  # no change, no event
+    set_active(session, user=user, active=False, actor=admin)
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.actor_id)
+        .where(AuditEvent.subject_key == "u@example.com")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(a, who) for a, who in events] == [
+        ("user.created", cli_user(session).id),
+        ("user.seat_given", admin.id),
+        ("user.deactivated", admin.id),
+    ]

@@ -11,8 +11,9 @@ from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.schemas import AccountFields
+from bookwise.audit import record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
-from bookwise.models import ATTRIBUTE_TYPES, Account, AttributeDefinition
+from bookwise.models import ATTRIBUTE_TYPES, Account, AttributeDefinition, User
 from bookwise.money import to_minor_units
 
 ATTRIBUTE_NAME_MAX = 64
@@ -50,6 +51,7 @@ def create_account(
     fields: AccountFields,
     parent: Account | None = None,
     custom: Mapping[str, str] | None = None,
+    actor: User,
 ) -> Account:
     """Add one account under an optional parent; inheritance is applied by the caller."""
     if fields.external_id is not None and session.scalar(
@@ -67,6 +69,14 @@ def create_account(
     )
     session.add(account)
     session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="account.created",
+        subject_type="account",
+        subject_key=account.id,
+        details={"external_id": account.external_id, "parent_id": account.parent_id},
+    )
     return account
 
 
@@ -149,6 +159,7 @@ def declare_attribute(
     type: str,
     choices: list[str] | None = None,
     description: str = "",
+    actor: User,
 ) -> AttributeDefinition:
     """Declare a custom attribute once, with its type (and choices for ``choice``)."""
     key = name.strip()
@@ -167,6 +178,14 @@ def declare_attribute(
     )
     session.add(definition)
     session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="attribute.declared",
+        subject_type="attribute",
+        subject_key=key,
+        details={"type": type, "choices": choices},
+    )
     return definition
 
 

@@ -96,7 +96,7 @@ def deactivate_user(
                 expected_fingerprint=None,
                 body=body,
             )
-        set_active(session, user=user, active=False)
+        set_active(session, user=user, active=False, actor=actor)
     except BaseException:
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()

@@ -7,14 +7,15 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bookwise.audit import record_event
 from bookwise.errors import Conflict, InvalidInput
-from bookwise.models import AssignmentRole
+from bookwise.models import AssignmentRole, User
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 def add_role(
-    session: Session, *, name: str, inheritable: bool = False, description: str = ""
+    session: Session, *, name: str, inheritable: bool = False, description: str = "", actor: User
 ) -> AssignmentRole:
     """Declare a new assignment role; inheritable roles follow the parent like ``csm``."""
     key = name.strip().casefold()
@@ -28,6 +29,14 @@ def add_role(
     role = AssignmentRole(name=key, inheritable=inheritable, description=description.strip())
     session.add(role)
     session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="role.added",
+        subject_type="role",
+        subject_key=key,
+        details={"inheritable": inheritable},
+    )
     return role
 
 

@@ -162,7 +162,9 @@ def add(
     def work(session: Session) -> tuple[dict[str, Any], OperationResult | None]:
         acting = resolve_actor(session, actor)
         parent_account = get_account(session, parent) if parent else None
-        account = create_account(session, fields=fields, parent=parent_account, custom=custom)
+        account = create_account(
+            session, fields=fields, parent=parent_account, custom=custom, actor=acting
+        )
         result = None
         if parent_account is not None:
             roots = select(Account.id).where(Account.id == account.id)

@@ -20,7 +20,7 @@ from bookwise.cli.output import (
     error_console,
     say,
 )
-from bookwise.cli.runtime import database_label, engine, reading, writing
+from bookwise.cli.runtime import database_label, engine, reading, resolve_actor, writing
 
 attributes_app = typer.Typer(
     help="Declare and list custom account attributes.", no_args_is_help=True
@@ -144,7 +144,12 @@ def attributes_add(
 
     def work(session: Session) -> str:
         definition = declare_attribute(
-            session, name=name, type=type_.value, choices=options, description=description
+            session,
+            name=name,
+            type=type_.value,
+            choices=options,
+            description=description,
+            actor=resolve_actor(session),
         )
         return definition.name
 
@@ -193,7 +198,13 @@ def roles_add(
     """Add an assignment role beside csm."""
 
     def work(session: Session) -> dict[str, Any]:
-        role = add_role(session, name=name, inheritable=inheritable, description=description)
+        role = add_role(
+            session,
+            name=name,
+            inheritable=inheritable,
+            description=description,
+            actor=resolve_actor(session),
+        )
         return {"name": role.name, "inheritable": role.inheritable}
 
     role = writing(work)

@@ -66,7 +66,7 @@ def add(
     )
 
     def work(session: Session) -> str:
-        return create_user(session, data=data).email
+        return create_user(session, data=data, actor=resolve_actor(session)).email
 
     added = writing(work)
     seat = "with a CSM seat" if csm_seat else "without a CSM seat"
@@ -163,7 +163,9 @@ def activate(email: EmailArgument) -> None:
     """Mark a deactivated user active again (their kept accounts count as theirs again)."""
 
     def work(session: Session) -> str:
-        return set_active(session, user=get_user(session, email), active=True).email
+        return set_active(
+            session, user=get_user(session, email), active=True, actor=resolve_actor(session)
+        ).email
 
     say(f"activated {writing(work)}")
 
@@ -179,6 +181,8 @@ def set_seat(
     """Give or take a user's CSM seat; without one they receive no new accounts."""
 
     def work(session: Session) -> str:
-        return set_csm_seat(session, user=get_user(session, email), seat=seat).email
+        return set_csm_seat(
+            session, user=get_user(session, email), seat=seat, actor=resolve_actor(session)
+        ).email
 
     say(f"{writing(work)} {'now has' if seat else 'no longer has'} a CSM seat")

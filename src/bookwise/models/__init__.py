@@ -14,6 +14,7 @@ from bookwise.models.assignment import (
     ScopeRow,
     Setting,
 )
+from bookwise.models.audit import AuditEvent
 from bookwise.models.base import Base, utcnow
 from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
 
@@ -28,6 +29,7 @@ __all__ = [
     "Assignment",
     "AssignmentRole",
     "AttributeDefinition",
+    "AuditEvent",
     "Base",
     "Operation",
     "OwnershipChange",

@@ -8,12 +8,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bookwise.audit import record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, invalid_input
 from bookwise.models import CLI_USER_EMAIL, User, utcnow
 from bookwise.users.schemas import UserCreate, email_key
 
 
-def create_user(session: Session, *, data: UserCreate) -> User:
+def create_user(session: Session, *, data: UserCreate, actor: User | None) -> User:
     """Add a user; the email must not exist yet (case-insensitively)."""
     if find_user(session, data.email) is not None:
         raise Conflict(f"a user with email {data.email} already exists")
@@ -29,6 +30,14 @@ def create_user(session: Session, *, data: UserCreate) -> User:
     )
     session.add(user)
     session.flush()
+    record_event(
+        session,
+        actor=actor or user,
+        action="user.created",
+        subject_type="user",
+        subject_key=user.email,
+        details=data.model_dump(exclude={"email"}),
+    )
     return user
 
 
@@ -78,18 +87,34 @@ def list_users(session: Session, *, include_inactive: bool = True) -> list[User]
     return list(session.scalars(query))
 
 
-def set_csm_seat(session: Session, *, user: User, seat: bool) -> User:
+def set_csm_seat(session: Session, *, user: User, seat: bool, actor: User) -> User:
     """Give or take the CSM seat; existing assignments stay (new ones are refused)."""
-    user.csm_seat = seat
+    if user.csm_seat != seat:
+        user.csm_seat = seat
+        record_event(
+            session,
+            actor=actor,
+            action="user.seat_given" if seat else "user.seat_taken",
+            subject_type="user",
+            subject_key=user.email,
+        )
     session.flush()
     return user
 
 
-def set_active(session: Session, *, user: User, active: bool) -> User:
+def set_active(session: Session, *, user: User, active: bool, actor: User) -> User:
     """Mark a user active or inactive (ownership consequences are handled by the caller)."""
     if user.is_system:
         raise InvalidInput("the built-in CLI user cannot be changed")
-    user.active = active
-    user.deactivated_at = None if active else utcnow()
+    if user.active != active:
+        user.active = active
+        user.deactivated_at = None if active else utcnow()
+        record_event(
+            session,
+            actor=actor,
+            action="user.activated" if active else "user.deactivated",
+            subject_type="user",
+            subject_key=user.email,
+        )
     session.flush()
     return user
