@@ -211,6 +211,19 @@ def test_the_actor_is_as_then_bookwise_actor_then_the_cli_user(
     assert cli.fails("assign", "A1", "--to", ann, "--as", "who@example.com") == (
         "error: no user with email who@example.com"
     )
-    cli.ok("users", "deactivate", boss)
+    # deactivating needs an admin: the built-in CLI user, named explicitly
+    cli.ok("--as", "cli@bookwise.invalid", "users", "deactivate", boss, "--keep")
     assert "inactive" in cli.fails("assign", "A1", "--to", ann)
     json.dumps(actors)
+
+
+def test_writes_need_the_right_role(cli: Cli) -> None:
+    ann = cli.csm("ann@example.com")
+    cli.ok("users", "add", "val@example.com", "--role", "viewer")
+    cli.account("A1")
+    assert cli.fails("assign", "A1", "--to", ann, "--as", "val@example.com") == (
+        "error: val@example.com is a viewer; this needs the admin or manager role"
+    )
+    # a manager may change ownership but not manage users
+    cli.ok("assign", "A1", "--to", ann, "--as", ann)
+    assert "needs the admin role" in cli.fails("--as", ann, "users", "add", "new@example.com")

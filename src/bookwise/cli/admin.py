@@ -149,7 +149,7 @@ def attributes_add(
             type=type_.value,
             choices=options,
             description=description,
-            actor=resolve_actor(session),
+            actor=resolve_actor(session, admin=True),
         )
         return definition.name
 
@@ -203,7 +203,7 @@ def roles_add(
             name=name,
             inheritable=inheritable,
             description=description,
-            actor=resolve_actor(session),
+            actor=resolve_actor(session, admin=True),
         )
         return {"name": role.name, "inheritable": role.inheritable}
 

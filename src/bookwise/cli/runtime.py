@@ -55,14 +55,20 @@ def global_actor() -> str | None:
     return _GLOBAL_ACTOR.get()
 
 
-def resolve_actor(session: Session, explicit: str | None = None) -> User:
-    """The actor of a write: ``--as``, else ``BOOKWISE_ACTOR``, else the built-in CLI user."""
+def resolve_actor(session: Session, explicit: str | None = None, *, admin: bool = False) -> User:
+    """The actor of a write: ``--as``, else ``BOOKWISE_ACTOR``, else the built-in CLI user.
+
+    Ownership changes need a manager or admin; user, attribute and role management an admin.
+    """
     email = explicit or global_actor() or get_settings().actor
     if not email:
         return cli_user(session)
     user = get_user(session, email)
     if not user.active:
         raise Refused(f"{user.email} is inactive and cannot act (check --as / BOOKWISE_ACTOR)")
+    allowed = ("admin",) if admin else ("admin", "manager")
+    if user.role not in allowed:
+        raise Refused(f"{user.email} is a {user.role}; this needs the {' or '.join(allowed)} role")
     return user
 
 

@@ -66,7 +66,7 @@ def add(
     )
 
     def work(session: Session) -> str:
-        return create_user(session, data=data, actor=resolve_actor(session)).email
+        return create_user(session, data=data, actor=resolve_actor(session, admin=True)).email
 
     added = writing(work)
     seat = "with a CSM seat" if csm_seat else "without a CSM seat"
@@ -136,7 +136,7 @@ def deactivate(
         result = deactivate_user(
             session,
             user=user,
-            actor=resolve_actor(session, actor),
+            actor=resolve_actor(session, actor, admin=True),
             transfer_to=target,
             keep=keep,
             dry_run=dry_run,
@@ -164,7 +164,10 @@ def activate(email: EmailArgument) -> None:
 
     def work(session: Session) -> str:
         return set_active(
-            session, user=get_user(session, email), active=True, actor=resolve_actor(session)
+            session,
+            user=get_user(session, email),
+            active=True,
+            actor=resolve_actor(session, admin=True),
         ).email
 
     say(f"activated {writing(work)}")
@@ -182,7 +185,10 @@ def set_seat(
 
     def work(session: Session) -> str:
         return set_csm_seat(
-            session, user=get_user(session, email), seat=seat, actor=resolve_actor(session)
+            session,
+            user=get_user(session, email),
+            seat=seat,
+            actor=resolve_actor(session, admin=True),
         ).email
 
     say(f"{writing(work)} {'now has' if seat else 'no longer has'} a CSM seat")
