@@ -45,7 +45,7 @@ def set_inherit_policy(
 
     def body(ctx: OperationContext) -> Extra:
         ids = selection_ids(ctx, selection)
-        plan.lock_accounts(session, ids)
+        ids = plan.lock_targets(ctx, ids)
         changes = select(
             literal(ctx.op_id), Account.id, Account.inherit_policy, literal(policy)
         ).where(Account.id.in_(ids), Account.inherit_policy.is_distinct_from(policy))

@@ -67,14 +67,14 @@ def deactivate_user(
                 book = select(Assignment.account_id).where(
                     Assignment.user_id == user.id, plan.is_open()
                 )
-                plan.lock_accounts(session, book)
+                targets = plan.lock_targets(ctx, book)
                 inheritable = False
                 for role in roles:
                     role_row = get_role(session, role)
                     inheritable = inheritable or role_row.inheritable
                     plan.plan_closes(
                         ctx,
-                        account_ids=None,
+                        account_ids=targets,
                         user_id=user.id,
                         role=role,
                         skip_inheriting=role_row.inheritable,

@@ -70,7 +70,10 @@ def run_operation(
     expected_fingerprint: str | None,
     body: Callable[[OperationContext], Extra],
 ) -> OperationResult:
-    savepoint = session.begin_nested() if dry_run else None
+    """Run one operation inside a savepoint: kept on success, rolled back for a preview or
+    on any error, so a failed operation leaves nothing half-written in the caller's
+    transaction."""
+    savepoint = session.begin_nested()
     try:
         ctx = plan.start(session, kind=kind, actor=actor, parameters=parameters, reason=reason)
         extra = body(ctx)
@@ -116,11 +119,13 @@ def run_operation(
             messages=ctx.notes,
         )
     except BaseException:
-        if savepoint is not None and savepoint.is_active:
+        if savepoint.is_active:
             savepoint.rollback()
         raise
-    if savepoint is not None:
+    if dry_run:
         savepoint.rollback()
+    else:
+        savepoint.commit()
     return result
 
 

@@ -51,6 +51,7 @@ from bookwise.models import (
     RequestItem,
     ScopeRow,
     Setting,
+    TargetRow,
     User,
     utcnow,
 )
@@ -86,7 +87,7 @@ def start(
     session: Session, *, kind: str, actor: User, parameters: dict[str, Any], reason: str = ""
 ) -> OperationContext:
     """Insert the operation row; everything the operation writes points at its id."""
-    now = utcnow()
+    now = database_now(session)
     operation = Operation(
         kind=kind, actor_id=actor.id, created_at=now, parameters=parameters, counts={}
     )
@@ -126,22 +127,50 @@ def is_open() -> ColumnElement[bool]:
     return Assignment.ended_at.is_(None)
 
 
-def lock_accounts(session: Session, ids: Select[Any]) -> None:
-    """On PostgreSQL, lock the accounts in ascending id order before reading their owners.
-
-    SQLite needs nothing here: its write transactions start with BEGIN IMMEDIATE, so only
-    one writer runs at a time.
-    """
+def database_now(session: Session) -> datetime:
+    """The time to stamp history with: PostgreSQL's clock (one clock for every app server,
+    read after the locks are granted), or this process's clock for SQLite (one host)."""
     if is_sqlite(session):
-        return
-    locked = (
-        select(Account.id)
-        .where(Account.id.in_(ids))
-        .order_by(Account.id)
-        .with_for_update()
-        .subquery()
-    )
-    session.execute(select(func.count()).select_from(locked))
+        return utcnow()
+    moment = session.scalar(select(func.clock_timestamp()))
+    assert isinstance(moment, datetime)
+    return moment
+
+
+def _advance_clock(ctx: OperationContext) -> None:
+    # Called once the locks are held: every change this operation closes was committed
+    # before now, so no row can end before it started.
+    ctx.now = max(ctx.now, database_now(ctx.session))
+
+
+def lock_targets(ctx: OperationContext, ids: Select[Any]) -> Select[Any]:
+    """Evaluate the selection once, lock its accounts, and return the locked set.
+
+    On PostgreSQL the accounts are locked (``FOR UPDATE``, ascending ids) by the same
+    statement that records them, so the operation works on exactly the rows it holds even
+    if the selection's query would match others a moment later. SQLite's write
+    transactions start with BEGIN IMMEDIATE: one writer at a time, nothing to lock.
+    """
+    rows = select(literal(ctx.op_id), Account.id).where(Account.id.in_(ids)).order_by(Account.id)
+    if not is_sqlite(ctx.session):
+        rows = rows.with_for_update()
+    ctx.session.execute(insert(TargetRow).from_select(["operation_id", "account_id"], rows))
+    _advance_clock(ctx)
+    return select(TargetRow.account_id).where(TargetRow.operation_id == ctx.op_id)
+
+
+def lock_accounts(ctx: OperationContext, ids: Select[Any]) -> None:
+    """On PostgreSQL, lock already chosen accounts in ascending id order."""
+    if not is_sqlite(ctx.session):
+        locked = (
+            select(Account.id)
+            .where(Account.id.in_(ids))
+            .order_by(Account.id)
+            .with_for_update()
+            .subquery()
+        )
+        ctx.session.execute(select(func.count()).select_from(locked))
+    _advance_clock(ctx)
 
 
 # --- explicit ids ------------------------------------------------------------------------
@@ -414,7 +443,7 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
         insert(ScopeRow).from_select(["operation_id", "account_id", "source_id"], scope_rows)
     )
     scoped = select(ScopeRow.account_id).where(ScopeRow.operation_id == ctx.op_id)
-    lock_accounts(session, scoped)
+    lock_accounts(ctx, scoped)
 
     inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
     source_row = aliased(Assignment)
@@ -599,7 +628,7 @@ def expire_accounts(session: Session) -> None:
 
 def clear_scratch(ctx: OperationContext) -> None:
     """Delete the operation's scratch rows (plan, request items, scope)."""
-    for table in (PlanRow, RequestItem, ScopeRow):
+    for table in (PlanRow, RequestItem, ScopeRow, TargetRow):
         ctx.session.execute(
             delete(table)
             .where(table.operation_id == ctx.op_id)

@@ -96,8 +96,7 @@ def assign_accounts(
     refused = {u.id: r for u in csms if (r := refusal(u)) is not None}
 
     def body(ctx: OperationContext) -> Extra:
-        ids = selection_ids(ctx, selection)
-        plan.lock_accounts(session, ids)
+        ids = plan.lock_targets(ctx, selection_ids(ctx, selection))
         for user in csms:
             if user.id in refused:
                 ctx.notes.append(refusal_message(user, refused[user.id]))
@@ -156,8 +155,7 @@ def unassign_accounts(
     role_row = get_role(session, role)
 
     def body(ctx: OperationContext) -> Extra:
-        ids = selection_ids(ctx, selection)
-        plan.lock_accounts(session, ids)
+        ids = plan.lock_targets(ctx, selection_ids(ctx, selection))
         plan.plan_closes(
             ctx, account_ids=ids, user_id=csm.id, role=role, skip_inheriting=role_row.inheritable
         )
@@ -215,7 +213,7 @@ def transfer_accounts(
         book = select(Assignment.account_id).where(
             Assignment.user_id == from_csm.id, Assignment.role == role, plan.is_open()
         )
-        plan.lock_accounts(session, ids if ids is not None else book)
+        ids = plan.lock_targets(ctx, ids if ids is not None else book)
         if refused_outcome is not None:
             ctx.notes.append(refusal_message(to_csm, refused_outcome))
         else:

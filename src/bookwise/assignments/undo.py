@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, exists, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    exists,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.service import set_parent
@@ -17,13 +27,7 @@ from bookwise.assignments.operation import (
 from bookwise.assignments.plan import OperationContext
 from bookwise.assignments.schemas import OperationResult
 from bookwise.errors import Conflict, NotFound
-from bookwise.models import (
-    Account,
-    Assignment,
-    Operation,
-    PolicyChange,
-    User,
-)
+from bookwise.models import Account, Assignment, Operation, OwnershipChange, PolicyChange, User
 
 # --- undo ------------------------------------------------------------------------------------
 
@@ -31,10 +35,11 @@ from bookwise.models import (
 def undo_operation(
     session: Session, *, operation_id: int, actor: User, dry_run: bool = False
 ) -> OperationResult:
-    """Restore exactly the ownership an operation replaced, as a new ``undo`` operation.
+    """Put every (account, user, role) an operation touched back as it was before it.
 
-    Refused, listing the conflicts, when a later operation touched the same
-    (account, user, role); all or nothing.
+    Runs as a new ``undo`` operation. Refused, listing the conflicts, when a later change
+    (later in the account's version chain, whatever the operation ids) touched the same
+    (account, user, role) and has not itself been undone since; all or nothing.
     """
     target = session.get(Operation, operation_id, with_for_update=not _sqlite(session))
     if target is None:
@@ -43,22 +48,11 @@ def undo_operation(
         raise Conflict(
             f"operation {operation_id} was already undone by operation {target.undone_by_id}"
         )
-    conflicts = _undo_conflicts(session, operation_id)
-    if conflicts:
-        listed = ", ".join(f"#{op_id} ({kind})" for op_id, kind in conflicts[:20])
-        raise Conflict(
-            f"cannot undo operation {operation_id}: later operations changed the same "
-            f"accounts and owners: {listed}. Undo those first (newest first).",
-            details={"conflicts": [op_id for op_id, _ in conflicts]},
-        )
 
     def body(ctx: OperationContext) -> Extra:
         ctx.operation.undoes_id = operation_id
-        touched = select(Assignment.account_id).where(
-            (Assignment.operation_id == operation_id)
-            | (Assignment.ended_operation_id == operation_id)
-        )
-        plan.lock_accounts(session, touched)
+        plan.lock_accounts(ctx, select(_touched(operation_id).c.account_id))
+        _refuse_conflicts(session, operation_id)
         _plan_undo(ctx, operation_id)
         policies = _restore_policies(ctx, operation_id)
         _restore_kind_specific(ctx, target)
@@ -87,9 +81,9 @@ def _sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _undo_conflicts(session: Session, operation_id: int) -> list[tuple[int, str]]:
-    """Later operations that opened or closed a row of an (account, user, role) this one did."""
-    mine = (
+def _touched(operation_id: int) -> Subquery:
+    """The (account, user, role) triples the operation opened or closed a row of."""
+    return (
         select(Assignment.account_id, Assignment.user_id, Assignment.role)
         .where(
             (Assignment.operation_id == operation_id)
@@ -98,52 +92,105 @@ def _undo_conflicts(session: Session, operation_id: int) -> list[tuple[int, str]
         .distinct()
         .subquery()
     )
-    rows = session.execute(
-        select(Operation.id, Operation.kind)
-        .where(
-            Operation.id.in_(
-                select(Assignment.operation_id)
-                .join(
-                    mine,
-                    (mine.c.account_id == Assignment.account_id)
-                    & (mine.c.user_id == Assignment.user_id)
-                    & (mine.c.role == Assignment.role),
-                )
-                .where(Assignment.operation_id > operation_id)
-                .union(
-                    select(Assignment.ended_operation_id)
-                    .join(
-                        mine,
-                        (mine.c.account_id == Assignment.account_id)
-                        & (mine.c.user_id == Assignment.user_id)
-                        & (mine.c.role == Assignment.role),
-                    )
-                    .where(Assignment.ended_operation_id > operation_id)
-                )
-            )
+
+
+def _same_triple(row: Any, triple: Subquery) -> ColumnElement[bool]:
+    return and_(
+        triple.c.account_id == row.account_id,
+        triple.c.user_id == row.user_id,
+        triple.c.role == row.role,
+    )
+
+
+def _refuse_conflicts(session: Session, operation_id: int) -> None:
+    """Raise Conflict naming the later operations that changed what this one changed.
+
+    "Later" is the account's version chain (the order changes were applied under lock), not
+    the operation id. A later operation that was undone by an undo also later is no conflict:
+    together they changed nothing.
+    """
+    mine = (
+        select(OwnershipChange.account_id, OwnershipChange.version)
+        .where(OwnershipChange.operation_id == operation_id)
+        .subquery()
+    )
+    later = (
+        select(OwnershipChange.operation_id)
+        .join(
+            mine,
+            and_(
+                OwnershipChange.account_id == mine.c.account_id,
+                OwnershipChange.version > mine.c.version,
+            ),
         )
+        .distinct()
+    )
+    triple = _touched(operation_id)
+    touching = (
+        select(Assignment.operation_id)
+        .join(triple, _same_triple(Assignment, triple))
+        .where(Assignment.operation_id.in_(later))
+        .union(
+            select(Assignment.ended_operation_id)
+            .join(triple, _same_triple(Assignment, triple))
+            .where(Assignment.ended_operation_id.in_(later))
+        )
+    )
+    rows = session.execute(
+        select(Operation.id, Operation.kind, Operation.undoes_id, Operation.undone_by_id)
+        .where(Operation.id.in_(touching))
         .order_by(Operation.id.desc())
     ).all()
-    return [(int(r[0]), str(r[1])) for r in rows]
+    ids = {row.id for row in rows}
+    conflicts = [
+        (row.id, row.kind)
+        for row in rows
+        if row.undone_by_id not in ids and row.undoes_id not in ids
+    ]
+    if conflicts:
+        listed = ", ".join(f"#{op_id} ({kind})" for op_id, kind in conflicts[:20])
+        raise Conflict(
+            f"cannot undo operation {operation_id}: later operations changed the same "
+            f"accounts and owners: {listed}. Undo those first (newest first).",
+            details={"conflicts": [op_id for op_id, _ in conflicts]},
+        )
 
 
 def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
-    """Close what the operation opened (still open); reopen what it closed (now free)."""
-    opened = select(
+    """Per touched triple: open if it was open before and is not now; close the reverse.
+
+    It was open before the operation exactly when the operation closed a row of it.
+    """
+    closed_by_it = aliased(Assignment)
+    opened_by_it = aliased(Assignment)
+    current = aliased(Assignment)
+    was_closed = exists().where(
+        closed_by_it.ended_operation_id == operation_id,
+        closed_by_it.account_id == current.account_id,
+        closed_by_it.user_id == current.user_id,
+        closed_by_it.role == current.role,
+    )
+    was_opened = exists().where(
+        opened_by_it.operation_id == operation_id,
+        opened_by_it.account_id == current.account_id,
+        opened_by_it.user_id == current.user_id,
+        opened_by_it.role == current.role,
+    )
+    closes = select(
         literal(ctx.op_id),
-        Assignment.account_id,
-        Assignment.user_id,
-        Assignment.role,
+        current.account_id,
+        current.user_id,
+        current.role,
         literal("close"),
         literal(1),
         literal("undo"),
         literal(ctx.reason),
-        Assignment.is_primary,
-        Assignment.id,
-    ).where(Assignment.operation_id == operation_id, plan.is_open())
-    plan.insert_plan(ctx, opened, with_assignment=True)
+        current.is_primary,
+        current.id,
+    ).where(current.ended_at.is_(None), was_opened, ~was_closed)
+    plan.insert_plan(ctx, closes, with_assignment=True)
     still = aliased(Assignment)
-    closed = select(
+    opens = select(
         literal(ctx.op_id),
         Assignment.account_id,
         Assignment.user_id,
@@ -160,10 +207,9 @@ def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
             still.user_id == Assignment.user_id,
             still.role == Assignment.role,
             still.ended_at.is_(None),
-            still.operation_id != operation_id,
         ),
     )
-    plan.insert_plan(ctx, closed, with_assignment=False)
+    plan.insert_plan(ctx, opens, with_assignment=False)
 
 
 def _restore_policies(ctx: OperationContext, operation_id: int) -> int:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, exists, func, insert, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
 from bookwise.db import is_sqlite, write_session
 from bookwise.demo.names import person_names
@@ -96,6 +97,7 @@ def generate_demo(
             started_at=storage_timestamp(now),
             today=today or local_today(),
             minor_per_unit=10 ** currency_decimals(),
+            child_policy="own" if default_policy(session) == "inherit" else None,
         )
         tally = write_book(session, spec, progress)
         record_counts(session, operation_id, tally, users=len(team))
@@ -116,7 +118,7 @@ def refuse_non_empty(session: Session) -> None:
     if session.scalar(select(exists().where(Account.id.is_not(None)))):
         raise Conflict(
             "the database already holds accounts; demo data goes only into an empty database "
-            "(create a new one with `bookwise init`)"
+            "(point BOOKWISE_DATABASE_URL at a new file or database and run `bookwise init`)"
         )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import cos, exp, log, sin, sqrt
 from math import tau as TAU
-from typing import Any
+from typing import Any, NamedTuple
 
 from bookwise.demo.names import (
     COUNTRIES,
@@ -25,6 +25,7 @@ from bookwise.demo.names import (
     TLDS,
     UNITS,
     CompanyNamer,
+    Country,
     ascii_slug,
     cumulative,
 )
@@ -122,6 +123,7 @@ class BookSpec:
     started_at: str
     today: date
     minor_per_unit: int
+    child_policy: str | None = None  # stored on children that keep their own CSMs
     first_account_id: int = 1
     first_assignment_id: int = 1
 
@@ -133,6 +135,14 @@ class Batch:
     accounts: list[Row] = field(default_factory=list)
     assignments: list[Row] = field(default_factory=list)
     changes: list[Row] = field(default_factory=list)
+
+
+class Parent(NamedTuple):
+    """What a child needs to know about its parent."""
+
+    id: int
+    created: int
+    owners: tuple[int, ...]
 
 
 @dataclass
@@ -154,6 +164,7 @@ class BookBuilder:
         self.namer = CompanyNamer(spec.seed)
         self.tally = Tally()
         self.next_id = spec.first_account_id
+        self.end_id = spec.first_account_id + spec.accounts
         self.next_assignment_id = spec.first_assignment_id
         self.top_index = 0
         self.batch = Batch()
@@ -163,6 +174,7 @@ class BookBuilder:
         self.renewals = [
             (spec.today + timedelta(days=n)).isoformat() for n in range(1, horizon + 1)
         ]
+        self.horizon = horizon
         self.mrr_mu = {
             tier: log(median * spec.minor_per_unit) for tier, median in TIER_MEDIAN_MRR.items()
         }
@@ -179,7 +191,7 @@ class BookBuilder:
 
     def batches(self, size: int) -> Iterator[Batch]:
         """Yield batches of at least ``size`` accounts (whole families) until the book is full."""
-        while self.tally.accounts < self.spec.accounts:
+        while self._room():
             self._family()
             if len(self.batch.accounts) >= size:
                 yield self._take()
@@ -188,10 +200,11 @@ class BookBuilder:
 
     def _take(self) -> Batch:
         batch, self.batch = self.batch, Batch()
+        self.tally.accounts = self.next_id - self.spec.first_account_id
         return batch
 
     def _room(self) -> bool:
-        return self.tally.accounts < self.spec.accounts
+        return self.next_id < self.end_id
 
     def _children_count(self) -> int:
         """A geometric count on 1..MAX_CHILDREN (inverse CDF of the truncated distribution)."""
@@ -208,48 +221,40 @@ class BookBuilder:
         tld = TLD_NAMES[bisect(TLD_BOUNDS, rng.random())]
         region = REGIONS[bisect(REGION_BOUNDS, rng.random())]
         created = int(rng.random() * CREATED_MINUTES)
-        owners = self._owners(NO_OWNERS)[1]
+        owners = self._owners(None)[1]
         top_id = self._account(
             base + legal, f"{slug}.{tld}", region, created, None, 0, None, owners
         )
         if not heads_family:
             return
+        parent = Parent(top_id, created, owners)
         for country in rng.sample(COUNTRIES, self._children_count()):
             if not self._room():
                 return
-            self._subsidiary(base, slug, country.name, country.legal, country.tld,
-                             country.region, top_id, created, owners)  # fmt: skip
+            self._subsidiary(base, slug, country, parent)
 
-    def _subsidiary(
-        self,
-        base: str,
-        slug: str,
-        country: str,
-        legal: str,
-        tld: str,
-        region: str,
-        parent_id: int,
-        parent_created: int,
-        parent_owners: tuple[int, ...],
-    ) -> None:
+    def _subsidiary(self, base: str, slug: str, country: Country, parent: Parent) -> None:
         """A child in one country and, sometimes, its own business units as grandchildren."""
         rng = self.rng
-        created = self._later(parent_created)
-        policy, owners = self._owners(parent_owners)
+        created = self._later(parent.created)
+        policy, owners = self._owners(parent.owners)
+        name = f"{base} {country.name} {country.legal}"
+        domain = f"{slug}.{country.tld}"
         child_id = self._account(
-            f"{base} {country} {legal}", f"{slug}.{tld}", region, created, parent_id, 1,
-            policy, owners,
-        )  # fmt: skip
+            name, domain, country.region, created, parent.id, 1, policy, owners
+        )
         if rng.random() >= GRANDPARENT_RATE:
             return
         for unit in rng.sample(UNITS, rng.randint(1, MAX_GRANDCHILDREN)):
             if not self._room():
                 return
             unit_policy, unit_owners = self._owners(owners)
+            name = f"{base} {country.name} – {unit}"
+            domain = f"{UNIT_SLUGS[unit]}.{slug}.{country.tld}"
+            unit_created = self._later(created)
             self._account(
-                f"{base} {country} – {unit}", f"{UNIT_SLUGS[unit]}.{slug}.{tld}", region,
-                self._later(created), child_id, 2, unit_policy, unit_owners,
-            )  # fmt: skip
+                name, domain, country.region, unit_created, child_id, 2, unit_policy, unit_owners
+            )
 
     def _later(self, created: int) -> int:
         """A creation time (minutes into the range) no earlier than ``created``."""
@@ -258,21 +263,23 @@ class BookBuilder:
     def _csm(self) -> int:
         return self.csm_ids[bisect(self.csm_bounds, self.rng.random())]
 
-    def _owners(self, parent_owners: tuple[int, ...]) -> tuple[str | None, tuple[int, ...]]:
-        """(inherit policy, CSMs) of an account whose parent has ``parent_owners``."""
+    def _owners(self, parent_owners: tuple[int, ...] | None) -> tuple[str | None, tuple[int, ...]]:
+        """(inherit policy, CSMs) of an account whose parent has ``parent_owners`` (None: top)."""
         rng = self.rng
         if parent_owners and rng.random() < INHERIT_RATE:
             return "inherit", parent_owners
+        # A child that keeps its own CSMs says so when the installation default is inherit.
+        policy = None if parent_owners is None else self.spec.child_policy
         if rng.random() >= OWN_RATE or not self.csm_ids:
-            return None, NO_OWNERS
-        follow = parent_owners and rng.random() < FOLLOW_PARENT_RATE
-        first = parent_owners[0] if follow else self._csm()
+            return policy, NO_OWNERS
+        follow = bool(parent_owners) and rng.random() < FOLLOW_PARENT_RATE
+        first = parent_owners[0] if follow and parent_owners else self._csm()
         if len(self.csm_ids) < 2 or rng.random() >= self.spec.two_csm_rate:
-            return None, (first,)
+            return policy, (first,)
         second = self._csm()
         while second == first:
             second = self._csm()
-        return None, (first, second)
+        return policy, (first, second)
 
     def _account(
         self,
@@ -288,28 +295,28 @@ class BookBuilder:
         """Append one account (and its assignment and version rows); return its id."""
         random = self.rng.random
         account_id = self.next_id
-        self.next_id += 1
+        self.next_id = account_id + 1
         u = random()
         tier = 1 if u < TIER_BOUNDS[0] else 2 if u < TIER_BOUNDS[1] else 3
         stage = STAGES[bisect(STAGE_BOUNDS, random())]
         # Box–Muller: two independent standard normals from two uniforms (random.gauss and
         # lognormvariate cost several times more, and this runs a million times).
         radius, angle = sqrt(-2.0 * log(1.0 - random())), TAU * random()
-        mrr = round(exp(self.mrr_mu[tier] + MRR_SIGMA * radius * cos(angle)))
-        health = min(100, max(0, round(62 + 22 * radius * sin(angle))))
+        mrr = int(exp(self.mrr_mu[tier] + MRR_SIGMA * radius * cos(angle)) + 0.5)
+        health = int(62.5 + 22 * radius * sin(angle))
+        health = 0 if health < 0 else 100 if health > 100 else health
         # NPS leans positive: the larger of two uniforms, mapped onto -100..100.
         nps = None if random() < 0.4 else round(200 * max(random(), random()) - 100)
         rating = None if random() < 0.5 else bisect(RATING_BOUNDS, random()) + 1
-        renewals = self.renewals
-        renewal = None if stage == "churned" else renewals[int(random() * len(renewals))]
+        renewal = None if stage == "churned" else self.renewals[int(random() * self.horizon)]
         day, minute = divmod(created, 1440)
+        external_id = "ACME-" + str(account_id).zfill(6)
+        created_at = self.days[day] + self.minutes[minute]
+        version = 1 if owners else 0
         self.batch.accounts.append(
-            (account_id, f"ACME-{account_id:06d}", name, name.casefold(), domain, mrr, health,
-             tier, stage, nps, rating, region, renewal,
-             self.days[day] + self.minutes[minute], parent_id, depth, policy,
-             1 if owners else 0, "{}")
+            (account_id, external_id, name, name.casefold(), domain, mrr, health, tier, stage,
+             nps, rating, region, renewal, created_at, parent_id, depth, policy, version, "{}")
         )  # fmt: skip
-        self.tally.accounts += 1
         if owners:
             self._own(account_id, policy, owners)
         return account_id

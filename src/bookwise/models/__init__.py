@@ -13,6 +13,7 @@ from bookwise.models.assignment import (
     RequestItem,
     ScopeRow,
     Setting,
+    TargetRow,
 )
 from bookwise.models.audit import AuditEvent
 from bookwise.models.base import Base, utcnow
@@ -38,6 +39,7 @@ __all__ = [
     "RequestItem",
     "ScopeRow",
     "Setting",
+    "TargetRow",
     "User",
     "utcnow",
 ]

@@ -186,6 +186,15 @@ class RequestItem(Base):
     account_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class TargetRow(Base):
+    """An account the operation selected, evaluated once and (on PostgreSQL) locked."""
+
+    __tablename__ = "operation_targets"
+
+    operation_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class ScopeRow(Base):
     """An account whose inherited owners are being reconciled, and the account it follows."""
 
