@@ -21,7 +21,7 @@ def alembic_config() -> Config:
 
 
 def upgrade_database(engine: Engine) -> None:
-    """Apply every pending migration in one transaction per migration."""
+    """Apply every pending migration, all in one transaction (DDL is transactional on both)."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

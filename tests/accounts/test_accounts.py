@@ -70,6 +70,7 @@ def test_accounts_are_found_by_external_id_then_id(session: Session) -> None:
     assert get_account(session, "X1") is account
     assert get_account(session, str(account.id)) is account
     assert get_account(session, account.id) is account
+    assert get_account(session, f"#{account.id}") is account
     with pytest.raises(NotFound, match="'nope'"):
         get_account(session, "nope")
 

@@ -285,3 +285,17 @@ def test_every_change_versions_the_account_once(session: Session) -> None:
     unassign_accounts(session, selection=AccountRefs(["P"]), csm=y, actor=me)
     assert parent.ownership_version == 3
     assert chain_violations(session) == []
+
+
+def test_a_filter_reports_the_inheriting_accounts_it_skipped(session: Session) -> None:
+    me = actor(session)
+    x, gone = make_user(session), make_user(session, active=False)
+    parent = make_account(session, external_id="P")
+    make_account(session, parent=parent, inherit_policy="inherit")
+    make_account(session, parent=parent, inherit_policy="inherit")
+    everyone = AccountQuery(ids=account_ids([]), description="all accounts")
+
+    result = assign_accounts(session, selection=everyone, csms=[x, gone], actor=me)
+
+    assert result.counts == {"assigned": 1, "refused_inactive": 3, "refused_inherits": 2}
+    assert result.inherited_opened == 2

@@ -28,9 +28,11 @@ def build_fields(**fields: Any) -> AccountFields:
 
 
 def find_account(session: Session, ref: str | int) -> Account | None:
-    """The account with this external id, else (for a number) this id."""
+    """The account with this external id, else (for a number) this id; ``#123`` is an id."""
     if isinstance(ref, int):
         return session.get(Account, ref)
+    if ref.startswith("#") and ref[1:].isdigit():
+        return session.get(Account, int(ref[1:]))
     account = session.scalar(select(Account).where(Account.external_id == ref))
     if account is None and ref.isdigit():
         account = session.get(Account, int(ref))

@@ -159,6 +159,20 @@ def lock_targets(ctx: OperationContext, ids: Select[Any]) -> Select[Any]:
     return select(TargetRow.account_id).where(TargetRow.operation_id == ctx.op_id)
 
 
+def count_targets(ctx: OperationContext) -> tuple[int, int]:
+    """How many accounts the operation selected, and how many of them inherit."""
+    row = ctx.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((inherits(Account, ctx.default_policy), 1), else_=0)), 0),
+        )
+        .select_from(TargetRow)
+        .join(Account, Account.id == TargetRow.account_id)
+        .where(TargetRow.operation_id == ctx.op_id)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def lock_accounts(ctx: OperationContext, ids: Select[Any]) -> None:
     """On PostgreSQL, lock already chosen accounts in ascending id order."""
     if not is_sqlite(ctx.session):

@@ -66,11 +66,17 @@ def _outcome_items(
     return items, counts
 
 
-def _selection_counts(ctx: OperationContext, done: str, refused: dict[int, str]) -> dict[str, int]:
+def _selection_counts(
+    ctx: OperationContext, done: str, refused: dict[int, str], *, report_inheriting: bool
+) -> dict[str, int]:
+    """Outcome counts for a filter selection: per account (× CSM), like the per-id list."""
     summary = plan.summarise(ctx)
     counts = {done: summary.closed if done in {"unassigned", "transferred"} else summary.opened}
+    targets, inheriting = plan.count_targets(ctx)
     for outcome in refused.values():
-        counts[outcome] = counts.get(outcome, 0) + 1
+        counts[outcome] = counts.get(outcome, 0) + targets
+    if report_inheriting and inheriting:
+        counts["refused_inherits"] = inheriting
     return counts
 
 
@@ -121,7 +127,11 @@ def assign_accounts(
                 refused=refused,
             )
             return Extra(items=items, counts=counts)
-        return Extra(counts=_selection_counts(ctx, "assigned", refused))
+        return Extra(
+            counts=_selection_counts(
+                ctx, "assigned", refused, report_inheriting=role_row.inheritable
+            )
+        )
 
     return run_operation(
         session,
@@ -172,7 +182,9 @@ def unassign_accounts(
                 refused={},
             )
             return Extra(items=items, counts=counts)
-        return Extra(counts=_selection_counts(ctx, "unassigned", {}))
+        return Extra(
+            counts=_selection_counts(ctx, "unassigned", {}, report_inheriting=role_row.inheritable)
+        )
 
     return run_operation(
         session,
@@ -239,7 +251,11 @@ def transfer_accounts(
                 refused=refused,
             )
             return Extra(items=items, counts=counts)
-        return Extra(counts=_selection_counts(ctx, "transferred", refused))
+        # A whole book's inherited rows move with their parents: not refusals.
+        report = role_row.inheritable and selection is not None
+        return Extra(
+            counts=_selection_counts(ctx, "transferred", refused, report_inheriting=report)
+        )
 
     return run_operation(
         session,
