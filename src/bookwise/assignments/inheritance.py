@@ -8,7 +8,7 @@ from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import label, set_parent
-from bookwise.assignments import plan
+from bookwise.assignments import plan, propagation
 from bookwise.assignments.operation import (
     Extra,
     Policy,
@@ -61,7 +61,7 @@ def set_inherit_policy(
             .values(inherit_policy=policy)
             .execution_options(synchronize_session=False)
         )
-        plan.plan_inheritance(ctx, roots=changed)
+        propagation.plan_inheritance(ctx, roots=changed)
         plan.apply_phase(ctx, 2)
         return Extra(
             counts={"policies_changed": plan.affected_rows(result)},
@@ -93,7 +93,7 @@ def move_account(
 
     def body(ctx: OperationContext) -> Extra:
         set_parent(session, account=account, parent=parent)
-        plan.plan_inheritance(ctx, roots=select(Account.id).where(Account.id == account.id))
+        propagation.plan_inheritance(ctx, roots=select(Account.id).where(Account.id == account.id))
         plan.apply_phase(ctx, 2)
         return Extra(keep_if_unchanged=old_parent != account.parent_id)
 
@@ -119,7 +119,7 @@ def apply_inheritance(
     """Re-apply inheritance below (and at) ``roots``, e.g. to a newly created child account."""
 
     def body(ctx: OperationContext) -> Extra:
-        plan.plan_inheritance(ctx, roots=roots)
+        propagation.plan_inheritance(ctx, roots=roots)
         plan.apply_phase(ctx, 2)
         return Extra()
 
@@ -141,7 +141,7 @@ def reconcile_inheritance(
     """Make every inheriting account in the database own exactly what it inherits."""
 
     def body(ctx: OperationContext) -> Extra:
-        plan.plan_inheritance(ctx, roots=None)
+        propagation.plan_inheritance(ctx, roots=None)
         plan.apply_phase(ctx, 2)
         return Extra()
 
@@ -167,7 +167,7 @@ def set_default_policy(
     def body(ctx: OperationContext) -> Extra:
         store_default(session, policy)
         ctx.default_policy = policy
-        plan.plan_inheritance(ctx, roots=None)
+        propagation.plan_inheritance(ctx, roots=None)
         plan.apply_phase(ctx, 2)
         return Extra(keep_if_unchanged=old != policy)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import plan
+from bookwise.assignments import plan, propagation
 from bookwise.assignments.operation import (
     Extra,
     get_role,
@@ -82,7 +82,7 @@ def deactivate_user(
                     plan.plan_replacements(ctx, user_id=target.id, role=role, source="manual")
                 plan.apply_phase(ctx, 1)
                 if inheritable:
-                    plan.plan_inheritance(ctx, roots=plan.phase_one_accounts(ctx))
+                    propagation.plan_inheritance(ctx, roots=propagation.phase_one_accounts(ctx))
                     plan.apply_phase(ctx, 2)
                 return Extra()
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import plan
+from bookwise.assignments import outcomes, plan, propagation
 from bookwise.assignments.plan import OperationContext
 from bookwise.assignments.schemas import ChangeRow, ItemOutcome, OperationResult
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
@@ -85,7 +85,7 @@ def run_operation(
                 f"(fingerprint {expected_fingerprint} expected, {summary.fingerprint} now); "
                 "preview again"
             )
-        sample = [ChangeRow(**row) for row in plan.sample_changes(ctx)]
+        sample = [ChangeRow(**row) for row in outcomes.sample_changes(ctx)]
         plan.clear_scratch(ctx)
         counts = extra.counts or {
             "opened": summary.opened + summary.inherited_opened,
@@ -146,5 +146,5 @@ def selection_parameters(selection: Selection | None) -> dict[str, Any]:
 def propagate(ctx: OperationContext, role: AssignmentRole) -> None:
     plan.apply_phase(ctx, 1)
     if role.inheritable:
-        plan.plan_inheritance(ctx, roots=plan.phase_one_accounts(ctx))
+        propagation.plan_inheritance(ctx, roots=propagation.phase_one_accounts(ctx))
         plan.apply_phase(ctx, 2)

@@ -4,12 +4,14 @@ Every ownership operation (assign, unassign, transfer, policy, re-parenting, rec
 and import's owner cells) runs the same fixed sequence of set-based statements:
 
 1. ``start`` inserts the operation row (its id keys the scratch rows below);
-2. the caller plans phase-1 opens/closes into ``ownership_plan`` with INSERT … SELECT;
-3. ``apply_phase`` closes and opens those rows;
-4. ``plan_inheritance`` walks the inheriting descendants of the touched accounts (recursive
-   CTE), plans their opens/closes as phase 2, and ``apply_phase`` applies them;
-5. ``finish`` bumps each touched account's version once, writes ``ownership_changes``,
-   summarises, and deletes the scratch rows.
+2. ``lock_targets`` evaluates the selection once and locks it (PostgreSQL);
+3. the caller plans phase-1 opens/closes into ``ownership_plan`` with INSERT … SELECT;
+4. ``apply_phase`` closes and opens those rows;
+5. ``propagation.plan_inheritance`` walks the inheriting descendants of the touched
+   accounts (recursive CTE), plans their opens/closes as phase 2, and ``apply_phase``
+   applies them;
+6. ``finish`` bumps each touched account's version once and writes ``ownership_changes``;
+   ``clear_scratch`` deletes the scratch rows.
 
 The number of statements never depends on the number of accounts.
 """
@@ -44,7 +46,6 @@ from bookwise.db import is_sqlite
 from bookwise.models import (
     Account,
     Assignment,
-    AssignmentRole,
     Operation,
     OwnershipChange,
     PlanRow,
@@ -407,132 +408,6 @@ def apply_phase(ctx: OperationContext, phase: int) -> None:
     )
 
 
-# --- inheritance -----------------------------------------------------------------------------
-
-
-def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> None:
-    """Phase 2: make every inheriting descendant of ``roots`` own exactly what it inherits.
-
-    ``roots=None`` reconciles the whole database. The scope is found with one recursive CTE:
-    first each root's source (itself if it owns, else its nearest owning ancestor), then every
-    inheriting account below, paired with that source. Opens go only to active CSM-seat users.
-    """
-    session = ctx.session
-    default = ctx.default_policy
-    node = aliased(Account)
-    child = aliased(Account)
-    if roots is None:
-        anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
-            ~inherits(node, default),
-            exists().where(child.parent_id == node.id, inherits(child, default)),
-        )
-    else:
-        up = select(node.id.label("root_id"), node.id.label("cur_id")).where(node.id.in_(roots))
-        up_cte = up.cte("climb", recursive=True)
-        step = aliased(Account)
-        up_cte = up_cte.union_all(
-            select(up_cte.c.root_id, step.parent_id)
-            .join(step, step.id == up_cte.c.cur_id)
-            .where(inherits(step, default))
-        )
-        at = aliased(Account)
-        anchor = (
-            select(up_cte.c.root_id.label("account_id"), up_cte.c.cur_id.label("source_id"))
-            .join(at, at.id == up_cte.c.cur_id)
-            .where(~inherits(at, default))
-        )
-    walk = anchor.cte("inheritance", recursive=True)
-    below = aliased(Account)
-    walk = walk.union_all(
-        select(below.id, walk.c.source_id)
-        .join(walk, below.parent_id == walk.c.account_id)
-        .where(inherits(below, default))
-    )
-    scope_rows = (
-        select(literal(ctx.op_id), walk.c.account_id, func.min(walk.c.source_id))
-        .where(walk.c.account_id != walk.c.source_id)
-        .group_by(walk.c.account_id)
-    )
-    session.execute(
-        insert(ScopeRow).from_select(["operation_id", "account_id", "source_id"], scope_rows)
-    )
-    scoped = select(ScopeRow.account_id).where(ScopeRow.operation_id == ctx.op_id)
-    lock_accounts(ctx, scoped)
-
-    inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
-    source_row = aliased(Assignment)
-    reason = ctx.reason or "inherited from parent"
-    closes = (
-        select(
-            literal(ctx.op_id),
-            Assignment.account_id,
-            Assignment.user_id,
-            Assignment.role,
-            literal("close"),
-            literal(2),
-            literal("inherited"),
-            literal(reason),
-            Assignment.is_primary,
-            Assignment.id,
-        )
-        .join(
-            ScopeRow,
-            and_(ScopeRow.account_id == Assignment.account_id, ScopeRow.operation_id == ctx.op_id),
-        )
-        .where(
-            is_open(),
-            Assignment.role.in_(inheritable),
-            ~exists().where(
-                source_row.account_id == ScopeRow.source_id,
-                source_row.user_id == Assignment.user_id,
-                source_row.role == Assignment.role,
-                source_row.ended_at.is_(None),
-            ),
-        )
-    )
-    insert_plan(ctx, closes, with_assignment=True)
-    existing = aliased(Assignment)
-    owner = aliased(User)
-    opens = (
-        select(
-            literal(ctx.op_id),
-            ScopeRow.account_id,
-            source_row.user_id,
-            source_row.role,
-            literal("open"),
-            literal(2),
-            literal("inherited"),
-            literal(reason),
-            source_row.is_primary,
-        )
-        .join(source_row, source_row.account_id == ScopeRow.source_id)
-        .join(owner, owner.id == source_row.user_id)
-        .where(
-            ScopeRow.operation_id == ctx.op_id,
-            source_row.ended_at.is_(None),
-            source_row.role.in_(inheritable),
-            owner.active.is_(True),
-            owner.csm_seat.is_(True),
-            ~exists().where(
-                existing.account_id == ScopeRow.account_id,
-                existing.user_id == source_row.user_id,
-                existing.role == source_row.role,
-                existing.ended_at.is_(None),
-            ),
-        )
-    )
-    insert_plan(ctx, opens, with_assignment=False)
-
-
-def phase_one_accounts(ctx: OperationContext) -> Select[Any]:
-    """Accounts whose owners phase 1 changed (the roots of propagation)."""
-    return (
-        select(PlanRow.account_id)
-        .where(PlanRow.operation_id == ctx.op_id, PlanRow.phase == 1)
-        .distinct()
-    )
-
-
 # --- finishing -----------------------------------------------------------------------------
 
 
@@ -611,28 +486,6 @@ def summarise(ctx: OperationContext) -> Summary:
     )
 
 
-def sample_changes(ctx: OperationContext, limit: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
-    """The first changes of the plan (by account), joined to names for display."""
-    rows = ctx.session.execute(
-        select(
-            PlanRow.account_id,
-            Account.external_id,
-            Account.name,
-            User.email,
-            PlanRow.role,
-            PlanRow.action,
-            PlanRow.source,
-        )
-        .join(Account, Account.id == PlanRow.account_id)
-        .join(User, User.id == PlanRow.user_id)
-        .where(PlanRow.operation_id == ctx.op_id)
-        .order_by(PlanRow.phase, PlanRow.account_id, PlanRow.action, User.email_fold)
-        .limit(limit)
-    ).all()
-    keys = ("account_id", "external_id", "name", "user", "role", "action", "source")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
 def expire_accounts(session: Session) -> None:
     """Set-based statements bypass the ORM: reload any Account this session already holds."""
     for instance in list(session.identity_map.values()):
@@ -648,41 +501,3 @@ def clear_scratch(ctx: OperationContext) -> None:
             .where(table.operation_id == ctx.op_id)
             .execution_options(synchronize_session=False)
         )
-
-
-def planned(ctx: OperationContext, *, action: str, user_id: Any) -> ColumnElement[bool]:
-    """SQL: the plan has ``action`` for (the request item's account, ``user_id``) in phase 1."""
-    return exists().where(
-        PlanRow.operation_id == ctx.op_id,
-        PlanRow.phase == 1,
-        PlanRow.action == action,
-        PlanRow.account_id == RequestItem.account_id,
-        PlanRow.user_id == user_id,
-    )
-
-
-def request_outcomes(
-    ctx: OperationContext,
-    *,
-    user_ids: list[int],
-    done: str,
-    action: str,
-    otherwise: str,
-    check_inherits: bool,
-) -> list[tuple[int, str, int | None, int, str]]:
-    """Per requested id × user: (position, ref, account id, user id, outcome), in order."""
-    account = aliased(Account)
-    owner = aliased(User)
-    whens: list[tuple[ColumnElement[bool], str]] = [(RequestItem.account_id.is_(None), "not_found")]
-    if check_inherits:
-        whens.append((inherits(account, ctx.default_policy), "refused_inherits"))
-    whens.append((planned(ctx, action=action, user_id=owner.id), done))
-    outcome = case(*whens, else_=otherwise)
-    rows = ctx.session.execute(
-        select(RequestItem.position, RequestItem.ref, RequestItem.account_id, owner.id, outcome)
-        .outerjoin(account, account.id == RequestItem.account_id)
-        .join(owner, owner.id.in_(user_ids) if user_ids else true())
-        .where(RequestItem.operation_id == ctx.op_id)
-        .order_by(RequestItem.position, owner.id)
-    ).all()
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]

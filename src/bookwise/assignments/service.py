@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import plan
+from bookwise.assignments import outcomes, plan
 from bookwise.assignments.operation import (
     Extra,
     get_role,
@@ -44,7 +44,7 @@ def _outcome_items(
     refused: dict[int, str],
 ) -> tuple[list[ItemOutcome], dict[str, int]]:
     """Per id (× CSM) outcomes in request order, and their counts."""
-    rows = plan.request_outcomes(
+    rows = outcomes.request_outcomes(
         ctx,
         user_ids=[u.id for u in planned_for],
         done=done,

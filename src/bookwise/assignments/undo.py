@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.service import set_parent
-from bookwise.assignments import plan
+from bookwise.assignments import plan, propagation
 from bookwise.assignments.inheritance import store_default
 from bookwise.assignments.operation import (
     Extra,
@@ -60,7 +60,7 @@ def undo_operation(
         # Restored policies, parents or defaults may make accounts inherit again: their
         # owners must follow the parent as it is now, so inheritance is re-applied there.
         if target.kind in {"set_parent", "set_default_policy"} or policies:
-            plan.plan_inheritance(ctx, roots=_roots_to_reconcile(target))
+            propagation.plan_inheritance(ctx, roots=_roots_to_reconcile(target))
             plan.apply_phase(ctx, 2)
         target.undone_by_id = ctx.op_id
         return Extra(policies_changed=policies, keep_if_unchanged=True)

@@ -1,0 +1,156 @@
+"""Inheritance in the write path: plan the opens and closes that make every inheriting
+descendant own exactly what its nearest owning ancestor owns (phase 2 of an operation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from bookwise.assignments.plan import (
+    OperationContext,
+    inherits,
+    insert_plan,
+    is_open,
+    lock_accounts,
+)
+from bookwise.models import (
+    Account,
+    Assignment,
+    AssignmentRole,
+    PlanRow,
+    ScopeRow,
+    User,
+)
+
+
+def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> None:
+    """Phase 2: make every inheriting descendant of ``roots`` own exactly what it inherits.
+
+    ``roots=None`` reconciles the whole database. The scope is found with one recursive CTE:
+    first each root's source (itself if it owns, else its nearest owning ancestor), then every
+    inheriting account below, paired with that source. Opens go only to active CSM-seat users.
+    """
+    session = ctx.session
+    default = ctx.default_policy
+    node = aliased(Account)
+    child = aliased(Account)
+    if roots is None:
+        anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
+            ~inherits(node, default),
+            exists().where(child.parent_id == node.id, inherits(child, default)),
+        )
+    else:
+        up = select(node.id.label("root_id"), node.id.label("cur_id")).where(node.id.in_(roots))
+        up_cte = up.cte("climb", recursive=True)
+        step = aliased(Account)
+        up_cte = up_cte.union_all(
+            select(up_cte.c.root_id, step.parent_id)
+            .join(step, step.id == up_cte.c.cur_id)
+            .where(inherits(step, default))
+        )
+        at = aliased(Account)
+        anchor = (
+            select(up_cte.c.root_id.label("account_id"), up_cte.c.cur_id.label("source_id"))
+            .join(at, at.id == up_cte.c.cur_id)
+            .where(~inherits(at, default))
+        )
+    walk = anchor.cte("inheritance", recursive=True)
+    below = aliased(Account)
+    walk = walk.union_all(
+        select(below.id, walk.c.source_id)
+        .join(walk, below.parent_id == walk.c.account_id)
+        .where(inherits(below, default))
+    )
+    scope_rows = (
+        select(literal(ctx.op_id), walk.c.account_id, func.min(walk.c.source_id))
+        .where(walk.c.account_id != walk.c.source_id)
+        .group_by(walk.c.account_id)
+    )
+    session.execute(
+        insert(ScopeRow).from_select(["operation_id", "account_id", "source_id"], scope_rows)
+    )
+    scoped = select(ScopeRow.account_id).where(ScopeRow.operation_id == ctx.op_id)
+    lock_accounts(ctx, scoped)
+
+    inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
+    source_row = aliased(Assignment)
+    reason = ctx.reason or "inherited from parent"
+    closes = (
+        select(
+            literal(ctx.op_id),
+            Assignment.account_id,
+            Assignment.user_id,
+            Assignment.role,
+            literal("close"),
+            literal(2),
+            literal("inherited"),
+            literal(reason),
+            Assignment.is_primary,
+            Assignment.id,
+        )
+        .join(
+            ScopeRow,
+            and_(ScopeRow.account_id == Assignment.account_id, ScopeRow.operation_id == ctx.op_id),
+        )
+        .where(
+            is_open(),
+            Assignment.role.in_(inheritable),
+            ~exists().where(
+                source_row.account_id == ScopeRow.source_id,
+                source_row.user_id == Assignment.user_id,
+                source_row.role == Assignment.role,
+                source_row.ended_at.is_(None),
+            ),
+        )
+    )
+    insert_plan(ctx, closes, with_assignment=True)
+    existing = aliased(Assignment)
+    owner = aliased(User)
+    opens = (
+        select(
+            literal(ctx.op_id),
+            ScopeRow.account_id,
+            source_row.user_id,
+            source_row.role,
+            literal("open"),
+            literal(2),
+            literal("inherited"),
+            literal(reason),
+            source_row.is_primary,
+        )
+        .join(source_row, source_row.account_id == ScopeRow.source_id)
+        .join(owner, owner.id == source_row.user_id)
+        .where(
+            ScopeRow.operation_id == ctx.op_id,
+            source_row.ended_at.is_(None),
+            source_row.role.in_(inheritable),
+            owner.active.is_(True),
+            owner.csm_seat.is_(True),
+            ~exists().where(
+                existing.account_id == ScopeRow.account_id,
+                existing.user_id == source_row.user_id,
+                existing.role == source_row.role,
+                existing.ended_at.is_(None),
+            ),
+        )
+    )
+    insert_plan(ctx, opens, with_assignment=False)
+
+
+def phase_one_accounts(ctx: OperationContext) -> Select[Any]:
+    """Accounts whose owners phase 1 changed (the roots of propagation)."""
+    return (
+        select(PlanRow.account_id)
+        .where(PlanRow.operation_id == ctx.op_id, PlanRow.phase == 1)
+        .distinct()
+    )
