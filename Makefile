@@ -1,0 +1,84 @@
+# bookwise — the two commands that matter are `make run` and `make test`.
+#
+# Everything runs from .venv/bin; nothing needs an activated virtualenv. The install steps
+# leave stamp files in .venv so that `pip install` runs again only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+DEMO_ACCOUNTS ?= 2000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck layers pytest bench-demo clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+# --- the virtualenv -------------------------------------------------------------------------
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bookwise needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + " (set PYTHON=python3.11 or newer)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+# --- run ------------------------------------------------------------------------------------
+
+define HOW_TO_USE
+
+bookwise is ready. Its database is ./bookwise.db unless BOOKWISE_DATABASE_URL says otherwise.
+The CLI is .venv/bin/bookwise and every command has --help. Below, EMAIL and OTHER are CSM
+emails from the table above, REF is an account's external id or id (see `accounts list`),
+and ID is an operation id (see `operations list`):
+
+  .venv/bin/bookwise accounts list --assigned-to EMAIL --sort=-mrr --limit 10
+  .venv/bin/bookwise accounts list --not-assigned-to EMAIL --who no-one --count
+  .venv/bin/bookwise assign REF REF --to EMAIL --dry-run
+  .venv/bin/bookwise transfer --from EMAIL --to OTHER --dry-run
+  .venv/bin/bookwise history REF
+  .venv/bin/bookwise operations list
+  .venv/bin/bookwise operations undo ID
+
+The full tour is in README.md; the model and its decisions in docs/concepts.md.
+
+endef
+export HOW_TO_USE
+
+run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, load demo data if empty, show the CSM overview.
+	$(BIN)/bookwise init
+	$(BIN)/bookwise demo --accounts $(DEMO_ACCOUNTS) --if-empty
+	$(BIN)/bookwise csms
+	@echo "$$HOW_TO_USE"
+
+# --- checks ---------------------------------------------------------------------------------
+
+lint: $(VENV)/.installed-dev  ## ruff check and ruff format --check.
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.installed-dev  ## mypy (strict on src/, configured in pyproject.toml).
+	$(BIN)/mypy
+
+layers: $(VENV)/.installed-dev  ## import-linter: domains import only downward.
+	$(BIN)/lint-imports --no-cache --no-logo
+
+pytest: $(VENV)/.installed-dev  ## pytest only; PYTEST_ARGS='-k undo -x' passes arguments on.
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck layers pytest  ## Everything CI runs: lint, types, layers, the test suite.
+
+BENCH_DEMO_URL ?= sqlite:///bench-demo.db
+BENCH_DEMO_ACCOUNTS ?= 1000000
+
+bench-demo: $(VENV)/.installed  ## Time demo generation (BENCH_DEMO_ACCOUNTS=1000000 into bench-demo.db).
+	$(BIN)/python bench/demo_generation.py $(BENCH_DEMO_URL) --accounts $(BENCH_DEMO_ACCOUNTS) --benchmark --fresh
+
+clean:  ## Remove .venv, ./bookwise.db and ./bench-demo.db (with their -wal and -shm files).
+	rm -rf $(VENV) bookwise.db bookwise.db-wal bookwise.db-shm bench-demo.db bench-demo.db-wal bench-demo.db-shm
