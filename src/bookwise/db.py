@@ -46,7 +46,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine with bookwise's connection settings for SQLite or PostgreSQL."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+        # Writers queue on SQLite's lock while holding a pooled connection: size the pool
+        # for many waiting threads rather than fail them with a pool timeout.
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 60},
+            pool_size=20,
+            max_overflow=80,
+            pool_timeout=120,
+        )
         _configure_sqlite(engine, get_settings().sqlite_cache_mib)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
