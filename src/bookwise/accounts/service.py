@@ -16,6 +16,11 @@ from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_i
 from bookwise.models import ATTRIBUTE_TYPES, Account, AttributeDefinition, User
 from bookwise.money import to_minor_units
 
+# Aliases are built once: building one per call costs more than the SQL it makes.
+_CHILD_ACCOUNT = aliased(Account, name="child")
+_UP_ACCOUNT = aliased(Account, name="up")
+
+
 ATTRIBUTE_NAME_MAX = 64
 
 
@@ -101,7 +106,7 @@ def set_parent(session: Session, *, account: Account, parent: Account | None) ->
             raise Refused(f"account {label(account)} cannot be its own parent")
         ancestors = select(Account.id, Account.parent_id).where(Account.id == parent.id)
         chain = ancestors.cte("chain", recursive=True)
-        up = aliased(Account)
+        up = _UP_ACCOUNT
         chain = chain.union_all(select(up.id, up.parent_id).join(chain, up.id == chain.c.parent_id))
         if session.scalar(select(exists().where(chain.c.id == account.id))):
             raise Refused(
@@ -131,7 +136,7 @@ def _refresh_depths(session: Session, *, root: Account, depth: int) -> None:
     """Recompute ``depth`` for ``root`` and every descendant in one statement."""
     sub = select(Account.id, literal(depth).label("d")).where(Account.id == root.id)
     tree = sub.cte("subtree", recursive=True)
-    child = aliased(Account)
+    child = _CHILD_ACCOUNT
     tree = tree.union_all(
         select(child.id, (tree.c.d + 1).label("d")).join(tree, child.parent_id == tree.c.id)
     )

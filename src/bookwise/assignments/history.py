@@ -13,6 +13,10 @@ from bookwise.assignments.schemas import OperationOut
 from bookwise.dates import end_of_day
 from bookwise.models import Account, Assignment, Operation, User
 
+# Aliases are built once: building one per call costs more than the SQL it makes.
+_ACTOR_USER = aliased(User, name="actor")
+_OWNER_USER = aliased(User, name="owner")
+
 
 class TimelineRow(BaseModel):
     """One assignment row: who, role, from, to, source, reason, actor, operations."""
@@ -33,8 +37,8 @@ class TimelineRow(BaseModel):
 
 
 def _timeline_query() -> Select[*tuple[Any, ...]]:
-    owner = aliased(User)
-    actor = aliased(User)
+    owner = _OWNER_USER
+    actor = _ACTOR_USER
     return (
         select(
             Assignment.account_id,

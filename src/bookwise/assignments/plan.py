@@ -57,6 +57,12 @@ from bookwise.models import (
     utcnow,
 )
 
+# Aliases are built once: building one per call costs more than the SQL it makes.
+_ACCOUNT = aliased(Account, name="account")
+_CLOSING_PLANROW = aliased(PlanRow, name="closing")
+_OWNER_USER = aliased(User, name="owner")
+
+
 DEFAULT_POLICY_KEY = "default_inherit_policy"
 SAMPLE_SIZE = 20
 
@@ -243,8 +249,8 @@ def plan_opens(
     """Phase 1: open (account, user, role) for every selected account the user lacks."""
     if not user_ids:
         return
-    account = aliased(Account)
-    owner = aliased(User)
+    account = _ACCOUNT
+    owner = _OWNER_USER
     conditions = [
         account.id.in_(account_ids),
         owner.id.in_(user_ids),
@@ -285,7 +291,7 @@ def plan_closes(
     skip_inheriting: bool,
 ) -> None:
     """Phase 1: close the user's open rows on the selected accounts (all, if None)."""
-    account = aliased(Account)
+    account = _ACCOUNT
     conditions = [
         Assignment.user_id == user_id,
         Assignment.role == role,
@@ -319,7 +325,7 @@ def plan_replacements(ctx: OperationContext, *, user_id: int, role: str, source:
 
     Where the new owner already owns the account, nothing opens (the old row simply ends).
     """
-    closing = aliased(PlanRow)
+    closing = _CLOSING_PLANROW
     rows = select(
         literal(ctx.op_id),
         closing.account_id,

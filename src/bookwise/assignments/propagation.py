@@ -32,6 +32,16 @@ from bookwise.models import (
     User,
 )
 
+# Aliases are built once: building one per call costs more than the SQL it makes.
+_AT_ACCOUNT = aliased(Account, name="at")
+_BELOW_ACCOUNT = aliased(Account, name="below")
+_CHILD_ACCOUNT = aliased(Account, name="child")
+_EXISTING_ASSIGNMENT = aliased(Assignment, name="existing")
+_NODE_ACCOUNT = aliased(Account, name="node")
+_OWNER_USER = aliased(User, name="owner")
+_SOURCE_ROW_ASSIGNMENT = aliased(Assignment, name="source_row")
+_STEP_ACCOUNT = aliased(Account, name="step")
+
 
 def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> None:
     """Phase 2: make every inheriting descendant of ``roots`` own exactly what it inherits.
@@ -42,8 +52,8 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
     """
     session = ctx.session
     default = ctx.default_policy
-    node = aliased(Account)
-    child = aliased(Account)
+    node = _NODE_ACCOUNT
+    child = _CHILD_ACCOUNT
     if roots is None:
         anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
             ~inherits(node, default),
@@ -52,20 +62,20 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
     else:
         up = select(node.id.label("root_id"), node.id.label("cur_id")).where(node.id.in_(roots))
         up_cte = up.cte("climb", recursive=True)
-        step = aliased(Account)
+        step = _STEP_ACCOUNT
         up_cte = up_cte.union_all(
             select(up_cte.c.root_id, step.parent_id)
             .join(step, step.id == up_cte.c.cur_id)
             .where(inherits(step, default))
         )
-        at = aliased(Account)
+        at = _AT_ACCOUNT
         anchor = (
             select(up_cte.c.root_id.label("account_id"), up_cte.c.cur_id.label("source_id"))
             .join(at, at.id == up_cte.c.cur_id)
             .where(~inherits(at, default))
         )
     walk = anchor.cte("inheritance", recursive=True)
-    below = aliased(Account)
+    below = _BELOW_ACCOUNT
     walk = walk.union_all(
         select(below.id, walk.c.source_id)
         .join(walk, below.parent_id == walk.c.account_id)
@@ -83,7 +93,7 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
     lock_accounts(ctx, scoped)
 
     inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
-    source_row = aliased(Assignment)
+    source_row = _SOURCE_ROW_ASSIGNMENT
     reason = ctx.reason or "inherited from parent"
     closes = (
         select(
@@ -114,8 +124,8 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
         )
     )
     insert_plan(ctx, closes, with_assignment=True)
-    existing = aliased(Assignment)
-    owner = aliased(User)
+    existing = _EXISTING_ASSIGNMENT
+    owner = _OWNER_USER
     opens = (
         select(
             literal(ctx.op_id),

@@ -1,8 +1,9 @@
 """Ownership: assignment rows (never overwritten), the per-account version chain, operations.
 
 An assignment row is opened by one operation and closed by another; closing sets
-``ended_at`` and ``ended_operation_id``, and nothing else on it ever changes. ``ownership_changes`` holds one row per (account, operation)
-with a version number unique per account, so each account's history is a gap-free chain.
+``ended_at`` and ``ended_operation_id``, and nothing else on it ever changes.
+``ownership_changes`` holds one row per (account, operation) with a version number unique
+per account, so each account's history is a gap-free chain.
 """
 
 from __future__ import annotations
