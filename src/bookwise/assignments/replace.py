@@ -1,0 +1,137 @@
+"""Set the exact owners of many accounts at once (an import's owner column, later a sync).
+
+Unlike ``assign`` (which only adds) this makes each selected account's open rows in ``role``
+exactly the wanted set: owners not wanted are closed, wanted owners missing are opened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from bookwise.assignments import plan
+from bookwise.assignments.operation import Extra, get_role, propagate, run_operation
+from bookwise.assignments.plan import OperationContext
+from bookwise.assignments.schemas import OperationResult
+from bookwise.models import Account, Assignment, User
+
+_ACCOUNT = aliased(Account, name="account")
+_OWNER = aliased(User, name="owner")
+
+
+def replace_owners(
+    session: Session,
+    *,
+    accounts: Select[Any],
+    wanted: Select[Any],
+    actor: User,
+    role: str = "csm",
+    source: str = "import",
+    reason: str = "",
+    kind: str = "import",
+    parameters: dict[str, Any] | None = None,
+    dry_run: bool = False,
+) -> OperationResult:
+    """Make the ``role`` owners of each account in ``accounts`` exactly its rows in ``wanted``.
+
+    ``wanted`` selects ``(account_id, user_id)`` pairs. Inheriting accounts are skipped and
+    counted as ``refused_inherits``; wanted users who are inactive or hold no CSM seat are
+    not opened and are counted as ``refused_inactive`` / ``refused_no_seat``. One operation,
+    undoable like any other; inheriting descendants follow in the same transaction.
+    """
+    role_row = get_role(session, role)
+    pairs = wanted.subquery("wanted")
+
+    def body(ctx: OperationContext) -> Extra:
+        targets = plan.lock_targets(ctx, accounts)
+        own = select(_ACCOUNT.id).where(_ACCOUNT.id.in_(targets))
+        if role_row.inheritable:
+            own = own.where(~plan.inherits(_ACCOUNT, ctx.default_policy))
+        closes = select(
+            literal(ctx.op_id),
+            Assignment.account_id,
+            Assignment.user_id,
+            Assignment.role,
+            literal("close"),
+            literal(1),
+            literal(source),
+            literal(ctx.reason),
+            Assignment.is_primary,
+            Assignment.id,
+        ).where(
+            Assignment.account_id.in_(own),
+            Assignment.role == role,
+            plan.is_open(),
+            ~exists().where(
+                pairs.c.account_id == Assignment.account_id,
+                pairs.c.user_id == Assignment.user_id,
+            ),
+        )
+        plan.insert_plan(ctx, closes, with_assignment=True)
+        opens = (
+            select(
+                literal(ctx.op_id),
+                pairs.c.account_id,
+                pairs.c.user_id,
+                literal(role),
+                literal("open"),
+                literal(1),
+                literal(source),
+                literal(ctx.reason),
+                literal(False),
+            )
+            .join(_OWNER, _OWNER.id == pairs.c.user_id)
+            .where(
+                pairs.c.account_id.in_(own),
+                _OWNER.active.is_(True),
+                _OWNER.csm_seat.is_(True),
+                ~exists().where(
+                    Assignment.account_id == pairs.c.account_id,
+                    Assignment.user_id == pairs.c.user_id,
+                    Assignment.role == role,
+                    plan.is_open(),
+                ),
+            )
+            .distinct()
+        )
+        plan.insert_plan(ctx, opens, with_assignment=False)
+        propagate(ctx, role_row)
+        return Extra(counts=_counts(ctx, pairs, targets, report_inheriting=role_row.inheritable))
+
+    return run_operation(
+        session,
+        kind=kind,
+        actor=actor,
+        parameters={**(parameters or {}), "role": role, "source": source},
+        reason=reason,
+        dry_run=dry_run,
+        expected_fingerprint=None,
+        body=body,
+    )
+
+
+def _counts(
+    ctx: OperationContext, pairs: Any, targets: Select[Any], *, report_inheriting: bool
+) -> dict[str, int]:
+    """Opened/closed, plus what was refused and why (one statement)."""
+    summary = plan.summarise(ctx)
+    counts = {"opened": summary.opened, "closed": summary.closed}
+    refused = ctx.session.execute(
+        select(
+            func.count().filter(_OWNER.active.is_(False)),
+            func.count().filter(and_(_OWNER.active.is_(True), _OWNER.csm_seat.is_(False))),
+        )
+        .select_from(pairs)
+        .join(_OWNER, _OWNER.id == pairs.c.user_id)
+        .where(pairs.c.account_id.in_(targets))
+    ).one()
+    if refused[0]:
+        counts["refused_inactive"] = int(refused[0])
+    if refused[1]:
+        counts["refused_no_seat"] = int(refused[1])
+    _, inheriting = plan.count_targets(ctx)
+    if report_inheriting and inheriting:
+        counts["refused_inherits"] = inheriting
+    return counts
