@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
-from bookwise.db import is_sqlite, write_session
+from bookwise.db import is_sqlite
 from bookwise.demo.names import person_names
 from bookwise.demo.shape import (
     ACCOUNT_COLUMNS,
@@ -33,7 +33,7 @@ from bookwise.demo.shape import (
     BookSpec,
     Tally,
 )
-from bookwise.demo.writer import bulk_load, bulk_writer, finish_load
+from bookwise.demo.writer import bulk_load, bulk_writer, finish_load, load_session
 from bookwise.errors import Conflict, InvalidInput
 from bookwise.models import Account, Operation, User, utcnow
 from bookwise.money import currency_decimals
@@ -79,7 +79,7 @@ def generate_demo(
     if accounts < 1:
         raise InvalidInput(f"accounts: {accounts} is too few; generate at least 1 account")
     started = time.perf_counter()
-    with write_session(engine) as session:
+    with load_session(engine) as session:
         refuse_non_empty(session)
         actor = cli_user(session)
         now = utcnow()
