@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bookwise.models.base import Base, JSONType, UTCDateTime, utcnow
+from bookwise.models.base import Base, JSONType, UTCDateTime, one_of, utcnow
 
 INHERIT_POLICIES = ("inherit", "own")
 ATTRIBUTE_TYPES = ("text", "number", "money", "date", "boolean", "choice")
@@ -30,7 +30,7 @@ class Account(Base):
         CheckConstraint("health_score BETWEEN 0 AND 100", name="health_score"),
         CheckConstraint("nps BETWEEN -100 AND 100", name="nps"),
         CheckConstraint("csm_rating BETWEEN 1 AND 5", name="csm_rating"),
-        CheckConstraint("inherit_policy IN ('inherit', 'own')", name="inherit_policy"),
+        CheckConstraint(one_of("inherit_policy", INHERIT_POLICIES), name="inherit_policy"),
         CheckConstraint("parent_id <> id", name="not_own_parent"),
         CheckConstraint("depth >= 0", name="depth"),
         Index("ix_accounts_tier_health", "tier", "health_score"),
@@ -62,11 +62,7 @@ class AttributeDefinition(Base):
     """A custom attribute declared once with its type (and choices for ``choice``)."""
 
     __tablename__ = "attribute_definitions"
-    __table_args__ = (
-        CheckConstraint(
-            "type IN ('text', 'number', 'money', 'date', 'boolean', 'choice')", name="type"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("type", ATTRIBUTE_TYPES), name="type"),)
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     type: Mapped[str] = mapped_column(String(10))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bookwise.models.base import Base, JSONType, UTCDateTime, utcnow
+from bookwise.models.base import Base, JSONType, UTCDateTime, one_of, utcnow
 
 SOURCES = ("manual", "rule", "inherited", "playbook", "balancer", "import", "undo")
 OPERATION_KINDS = (
@@ -73,10 +73,7 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        CheckConstraint(
-            "source IN ('manual', 'rule', 'inherited', 'playbook', 'balancer', 'import', 'undo')",
-            name="source",
-        ),
+        CheckConstraint(one_of("source", SOURCES), name="source"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="period"),
         Index(
             "uq_assignments_open",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bookwise.models.base import Base, UTCDateTime, utcnow
+from bookwise.models.base import Base, UTCDateTime, one_of, utcnow
 
 USER_ROLES = ("admin", "manager", "viewer")
 CLI_USER_EMAIL = "cli@bookwise.invalid"
@@ -17,7 +17,7 @@ class User(Base):
     """A user; ``email_fold`` (casefolded) is the unique key, ``email`` keeps the spelling."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'manager', 'viewer')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", USER_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320))

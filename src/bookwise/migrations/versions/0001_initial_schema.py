@@ -47,7 +47,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "inherit_policy IN ('inherit', 'own')", name=op.f("ck_accounts_inherit_policy")
+            "inherit_policy = 'inherit' OR inherit_policy = 'own'",
+            name=op.f("ck_accounts_inherit_policy"),
         ),
         sa.CheckConstraint("csm_rating BETWEEN 1 AND 5", name=op.f("ck_accounts_csm_rating")),
         sa.CheckConstraint("depth >= 0", name=op.f("ck_accounts_depth")),
@@ -86,7 +87,10 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=500), nullable=False),
         sa.Column("created_at", bookwise.models.base.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "type IN ('text', 'number', 'money', 'date', 'boolean', 'choice')",
+            (
+                "type = 'text' OR type = 'number' OR type = 'money' OR "
+                "type = 'date' OR type = 'boolean' OR type = 'choice'"
+            ),
             name=op.f("ck_attribute_definitions_type"),
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_attribute_definitions")),
@@ -151,7 +155,9 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("created_at", bookwise.models.base.UTCDateTime(), nullable=False),
         sa.Column("deactivated_at", bookwise.models.base.UTCDateTime(), nullable=True),
-        sa.CheckConstraint("role IN ('admin', 'manager', 'viewer')", name=op.f("ck_users_role")),
+        sa.CheckConstraint(
+            "role = 'admin' OR role = 'manager' OR role = 'viewer'", name=op.f("ck_users_role")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email_fold", name=op.f("uq_users_email_fold")),
         sa.UniqueConstraint("external_id", name=op.f("uq_users_external_id")),
@@ -201,7 +207,11 @@ def upgrade() -> None:
         sa.Column("started_at", bookwise.models.base.UTCDateTime(), nullable=False),
         sa.Column("ended_at", bookwise.models.base.UTCDateTime(), nullable=True),
         sa.CheckConstraint(
-            "source IN ('manual', 'rule', 'inherited', 'playbook', 'balancer', 'import', 'undo')",
+            (
+                "source = 'manual' OR source = 'rule' OR "
+                "source = 'inherited' OR source = 'playbook' OR "
+                "source = 'balancer' OR source = 'import' OR source = 'undo'"
+            ),
             name=op.f("ck_assignments_source"),
         ),
         sa.CheckConstraint(
