@@ -114,9 +114,19 @@ def move_account(
 
 
 def apply_inheritance(
-    session: Session, *, roots: Any, actor: User, reason: str = ""
+    session: Session,
+    *,
+    roots: Any,
+    actor: User,
+    reason: str = "",
+    scope: str = "new accounts",
+    dry_run: bool = False,
 ) -> OperationResult:
-    """Re-apply inheritance below (and at) ``roots``, e.g. to a newly created child account."""
+    """Re-apply inheritance below (and at) ``roots`` (None: the whole database).
+
+    Used after a new child account is created, after an import moved accounts, and by
+    ``bookwise inherit``.
+    """
 
     def body(ctx: OperationContext) -> Extra:
         propagation.plan_inheritance(ctx, roots=roots)
@@ -127,9 +137,9 @@ def apply_inheritance(
         session,
         kind="inherit",
         actor=actor,
-        parameters={"scope": "new accounts"},
+        parameters={"scope": scope},
         reason=reason,
-        dry_run=False,
+        dry_run=dry_run,
         expected_fingerprint=None,
         body=body,
     )
@@ -139,21 +149,8 @@ def reconcile_inheritance(
     session: Session, *, actor: User, dry_run: bool = False
 ) -> OperationResult:
     """Make every inheriting account in the database own exactly what it inherits."""
-
-    def body(ctx: OperationContext) -> Extra:
-        propagation.plan_inheritance(ctx, roots=None)
-        plan.apply_phase(ctx, 2)
-        return Extra()
-
-    return run_operation(
-        session,
-        kind="inherit",
-        actor=actor,
-        parameters={"scope": "all accounts"},
-        reason="",
-        dry_run=dry_run,
-        expected_fingerprint=None,
-        body=body,
+    return apply_inheritance(
+        session, roots=None, actor=actor, scope="all accounts", dry_run=dry_run
     )
 
 
