@@ -21,7 +21,7 @@ def test_parses_the_usual_forms(text: str, minor: int) -> None:
     assert to_minor_units(text) == minor
 
 
-@pytest.mark.parametrize("text", ["abc", "1.001", "NaN", "Infinity", ""])
+@pytest.mark.parametrize("text", ["abc", "1.001", "NaN", "Infinity", "", "1797,19", "1,79"])
 def test_refuses_what_is_not_money(text: str) -> None:
     with pytest.raises(InvalidInput):
         to_minor_units(text)

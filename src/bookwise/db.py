@@ -73,7 +73,7 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
             "foreign_keys=ON",
             "busy_timeout=60000",
             f"cache_size=-{cache_mib * 1024}",
-            "temp_store=MEMORY",
+            "temp_store=FILE",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

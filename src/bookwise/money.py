@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 
 from bookwise.config import get_settings
 from bookwise.errors import InvalidInput
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def currency_decimals(currency: str | None = None) -> int:
@@ -18,7 +21,16 @@ def currency_decimals(currency: str | None = None) -> int:
 def to_minor_units(value: str | int | float | Decimal, *, field: str = "amount") -> int:
     """Parse an amount in currency units (``"1797.19"``, ``"1,797.19"``, 5000) to minor units."""
     decimals = currency_decimals()
-    text = str(value).strip().replace(",", "").replace("_", "")
+    text = str(value).strip().replace("_", "")
+    if "," in text:
+        # Commas only as thousands separators ("1,797.19"); "1797,19" (a decimal comma)
+        # would otherwise silently become a hundred times the amount.
+        if not _THOUSANDS.match(text):
+            raise InvalidInput(
+                f"{field}: {value!r} is ambiguous; use '.' for decimals and ',' only "
+                "between thousands (1,797.19)"
+            )
+        text = text.replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:

@@ -76,6 +76,6 @@ def test_without_the_hierarchy_lock_a_cycle_forms(
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite writers are serial (BEGIN IMMEDIATE); this guard is PostgreSQL's")
-    monkeypatch.setattr(accounts_service, "_serialise_hierarchy_changes", lambda session: None)
+    monkeypatch.setattr(accounts_service, "serialise_hierarchy_changes", lambda session: None)
     ids, _ = _ring_moves(engine)
     assert _has_cycle(engine, ids)

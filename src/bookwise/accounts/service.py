@@ -100,7 +100,7 @@ def children(session: Session, account: Account) -> list[Account]:
 
 def set_parent(session: Session, *, account: Account, parent: Account | None) -> None:
     """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right."""
-    _serialise_hierarchy_changes(session)
+    serialise_hierarchy_changes(session)
     if parent is not None:
         if parent.id == account.id:
             raise Refused(f"account {label(account)} cannot be its own parent")
@@ -121,7 +121,7 @@ def set_parent(session: Session, *, account: Account, parent: Account | None) ->
 HIERARCHY_LOCK_KEY = 0x626F6F6B  # "book": one advisory lock for every re-parenting
 
 
-def _serialise_hierarchy_changes(session: Session) -> None:
+def serialise_hierarchy_changes(session: Session) -> None:
     """On PostgreSQL, let one transaction at a time change parents.
 
     Two concurrent moves that each pass the cycle check could together close a cycle
@@ -216,11 +216,11 @@ def validate_custom_values(session: Session, values: Mapping[str, str]) -> dict[
         definition = definitions.get(key)
         if definition is None:
             raise InvalidInput(f"custom.{key}: no such custom attribute (declare it first)")
-        typed[key] = None if str(raw).strip() == "" else _typed_value(definition, str(raw))
+        typed[key] = None if str(raw).strip() == "" else typed_value(definition, str(raw))
     return typed
 
 
-def _typed_value(definition: AttributeDefinition, raw: str) -> Any:
+def typed_value(definition: AttributeDefinition, raw: str) -> Any:
     where = f"custom.{definition.name}"
     text = raw.strip()
     if definition.type == "text":

@@ -17,6 +17,7 @@ from bookwise.models.assignment import (
 )
 from bookwise.models.audit import AuditEvent
 from bookwise.models.base import Base, utcnow
+from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
 from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "AttributeDefinition",
     "AuditEvent",
     "Base",
+    "ImportOwner",
+    "ImportProblem",
+    "ImportRow",
     "Operation",
     "OwnershipChange",
     "PlanRow",

@@ -1,0 +1,79 @@
+"""Formula-safe CSV writing: the export marker, typed columns, and one way to render a cell.
+
+Every file starts with :data:`bookwise.csvsafe.EXPORT_MARKER` on a line of its own, then the
+header. Text cells go through :func:`bookwise.csvsafe.neutralise`; numbers, money, dates,
+times and booleans are rendered by type and never prefixed. Every cell is quoted
+(``QUOTE_ALL``) so that a separator inside a value never splits it, and lines end with CRLF
+(the csv module's default and RFC 4180's). The caller opens the stream as UTF-8 without a BOM.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, TextIO
+
+from bookwise.csvsafe import EXPORT_MARKER, neutralise
+from bookwise.money import format_money
+
+Kind = Literal["text", "number", "money", "date", "datetime", "boolean"]
+LINE_END = "\r\n"
+BATCH_SIZE = 5000
+"""Rows fetched (and owners looked up) per round trip when streaming an export."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of an export: its header and how its values are rendered."""
+
+    name: str
+    kind: Kind = "text"
+
+
+def render(kind: Kind, value: Any) -> str:
+    """One cell: empty for no value, neutralised text, or a number/date/money by type."""
+    if value is None:
+        return ""
+    if kind == "text":
+        return neutralise(str(value))
+    if kind == "money" and isinstance(value, int) and not isinstance(value, bool):
+        return format_money(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return "true" if value else "false"
+    if kind in ("date", "datetime") and isinstance(value, date | datetime):
+        return value.isoformat()
+    if kind == "date" and isinstance(value, str):
+        return neutralise(value)
+    if (
+        kind == "number"
+        and isinstance(value, int | float | Decimal)
+        and not isinstance(value, bool)
+    ):
+        return str(value)
+    # A stored value that does not have its declared type is exported as (safe) text.
+    return neutralise(str(value))
+
+
+class CsvExport:
+    """Writes the marker, the header and then typed rows to a text stream."""
+
+    def __init__(self, out: TextIO, fields: Sequence[Field]) -> None:
+        self.fields = tuple(fields)
+        self.rows = 0
+        self._writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=LINE_END)
+        out.write(EXPORT_MARKER + LINE_END)
+        self._writer.writerow([neutralise(f.name) for f in self.fields])
+
+    def write(self, values: Sequence[Any]) -> None:
+        """Write one row; ``values`` are in the order of the fields."""
+        self._writer.writerow([render(f.kind, v) for f, v in zip(self.fields, values, strict=True)])
+        self.rows += 1
+
+    def write_all(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Write every row; return how many rows this export has written in all."""
+        for values in rows:
+            self.write(values)
+        return self.rows

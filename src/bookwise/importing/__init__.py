@@ -1,0 +1,1 @@
+"""Streaming CSV import of accounts and users."""

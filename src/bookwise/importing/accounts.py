@@ -1,0 +1,188 @@
+"""``import_accounts``: stream a CSV into staging tables, then merge it set-based."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import Session
+
+from bookwise.accounts.service import list_attributes, serialise_hierarchy_changes
+from bookwise.assignments.inheritance import apply_inheritance
+from bookwise.assignments.plan import database_now
+from bookwise.assignments.replace import replace_owners
+from bookwise.importing import merge
+from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, map_headers
+from bookwise.importing.merge import Merge
+from bookwise.importing.reading import CsvSource, Record, open_csv
+from bookwise.importing.report import ErrorSink, ImportReport
+from bookwise.importing.staging import clear_staging, stage_batch, table_of
+from bookwise.importing.values import ParsedRow, Problem, ValueRules, parse_record
+from bookwise.models import ImportProblem, ImportRow, User
+
+BATCH_SIZE = 5_000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read the file and what to do with bad rows."""
+
+    encoding: str | None = None
+    date_format: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    all_or_nothing: bool = False
+    dry_run: bool = False
+    batch_size: int = BATCH_SIZE
+
+
+def import_accounts(
+    session: Session,
+    *,
+    path: Path,
+    actor: User,
+    options: ImportOptions | None = None,
+    errors: TextIO | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Upsert accounts by external id from a CSV file; bad rows are reported, good ones kept.
+
+    Writes nothing for ``dry_run``, or when ``all_or_nothing`` and any row failed. Every
+    problem is streamed to ``errors`` as CSV (line, column, value, reason).
+    """
+    options = options or ImportOptions()
+    source = open_csv(path, encoding=options.encoding)
+    attributes = {d.name: d for d in list_attributes(session)}
+    mapping = map_headers(source.header, declared=attributes, overrides=options.overrides)
+    report = ImportReport(
+        path=str(path),
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        mapping=[(c.header, c.target) for c in mapping.columns],
+        ignored=mapping.ignored,
+        dry_run=options.dry_run,
+    )
+    rules = ValueRules(options.date_format, attributes, source.exported)
+    m = Merge(session, secrets.randbelow(2**31 - 2) + 1, mapping, actor, database_now(session))
+    savepoint = session.begin_nested()
+    try:
+        failed_reading = _stage_file(m, source, rules, options, report, progress)
+        _merge(m, report)
+        outcome = merge.counts(m)
+        report.created, report.updated = outcome["created"], outcome["updated"]
+        report.unchanged = outcome["unchanged"]
+        report.failed = outcome["failed"] + failed_reading
+        sink = ErrorSink(errors)
+        sink.add_all(_problems(m))
+        report.errors = sink.first
+        clear_staging(session, m.import_id)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    report.written = not options.dry_run and not (options.all_or_nothing and report.failed)
+    if report.written:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+        report.operation_id = None
+    return report
+
+
+def _stage_file(
+    m: Merge,
+    source: CsvSource,
+    rules: ValueRules,
+    options: ImportOptions,
+    report: ImportReport,
+    progress: Progress | None,
+) -> int:
+    """Read, check and stage the file batch by batch; return how many rows failed here."""
+    failed = 0
+    seq = 0
+    for batch in _batches(source, options.batch_size):
+        good: list[ParsedRow] = []
+        problems: list[Problem] = []
+        for record in batch:
+            parsed = parse_record(record, m.mapping, rules)
+            if isinstance(parsed, ParsedRow):
+                good.append(parsed)
+            else:
+                failed += 1
+                problems.extend(parsed)
+        stage_batch(m.session, import_id=m.import_id, rows=good, problems=problems, first_seq=seq)
+        seq += len(problems)
+        report.rows_read += len(batch)
+        if progress is not None:
+            progress(report.rows_read)
+    return failed
+
+
+def _batches(source: CsvSource, size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in source.records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _merge(m: Merge, report: ImportReport) -> None:
+    """The fixed sequence of set-based statements (see ``merge``)."""
+    if m.mapping.has(PARENT):
+        serialise_hierarchy_changes(m.session)
+    merge.analyse_staging(m)
+    merge.refuse_repeats(m)
+    merge.resolve_accounts(m)
+    owners = m.mapping.has(OWNERS) or m.mapping.has(OWNER_IDS)
+    if owners:
+        merge.resolve_owners(m)
+    merge.require_names(m)
+    if m.mapping.has(PARENT):
+        merge.resolve_parents(m)
+    merge.classify(m)
+    merge.insert_new(m)
+    merge.update_existing(m)
+    if m.mapping.has(PARENT):
+        merge.move_accounts(m)
+    merge.record_audit(m)
+    if owners:
+        result = replace_owners(
+            m.session,
+            accounts=merge.owned_accounts(m),
+            wanted=merge.wanted_owners(m),
+            actor=m.actor,
+            parameters={"file": Path(report.path).name},
+            reason=f"import of {Path(report.path).name}",
+        )
+        report.operation_id = result.operation_id
+        report.owner_counts = dict(result.counts)
+        if result.operation_id is not None:
+            merge.mark_owner_changes(m, result.operation_id)
+    if m.mapping.has(PARENT) or m.mapping.has("inherit_policy"):
+        apply_inheritance(
+            m.session, roots=merge.inheritance_roots(m), actor=m.actor, scope="imported accounts"
+        )
+
+
+def _problems(m: Merge) -> Iterator[Problem]:
+    """Every problem of the import by line: found while reading, then by the merge."""
+    problems = table_of(ImportProblem)
+    rows = table_of(ImportRow)
+    query = union_all(
+        select(
+            problems.c.line, problems.c.column, problems.c.value, problems.c.reason, problems.c.seq
+        ).where(problems.c.import_id == m.import_id),
+        select(
+            rows.c.line, rows.c.error_column, rows.c.error_value, rows.c.error_reason, literal(0)
+        ).where(rows.c.import_id == m.import_id, rows.c.failed.is_(True)),
+    )
+    ordered = query.order_by("line", "seq")
+    result = m.session.execute(ordered, execution_options={"yield_per": 1000})
+    for line, column, value, reason, _seq in result:
+        yield Problem(int(line), str(column), str(value or ""), str(reason))

@@ -1,0 +1,85 @@
+"""What an import reports: the mapping it used, the counts, and the problems by line."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bookwise.csvsafe import neutralise
+from bookwise.importing.values import Problem
+
+SCREEN_ERRORS = 20
+ERROR_COLUMNS = ("line", "column", "value", "reason")
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import; ``created + updated + unchanged + failed == rows_read``."""
+
+    path: str
+    encoding: str
+    delimiter: str
+    mapping: list[tuple[str, str]]
+    ignored: list[str]
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    error_file: str | None = None
+    written: bool = False
+    dry_run: bool = False
+    operation_id: int | None = None
+    owner_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {
+            "file": self.path,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "mapping": [{"column": c, "field": f} for c, f in self.mapping],
+            "ignored_columns": self.ignored,
+            "rows_read": self.rows_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "operation_id": self.operation_id,
+            "owners": self.owner_counts,
+            "error_file": self.error_file,
+            "errors": [e.__dict__ for e in self.errors],
+        }
+
+
+def default_error_path(path: Path) -> Path:
+    """``<input>.errors.csv`` next to the input."""
+    return path.with_name(path.name + ".errors.csv")
+
+
+class ErrorSink:
+    """Streams every problem to a CSV file (values formula-neutralised) and keeps the first."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.writer = csv.writer(stream) if stream is not None else None
+        if self.writer is not None:
+            self.writer.writerow(ERROR_COLUMNS)
+        self.first: list[Problem] = []
+        self.count = 0
+
+    def add_all(self, problems: Iterator[Problem]) -> None:
+        """Write each problem; keep the first few for the screen."""
+        for problem in problems:
+            self.count += 1
+            if len(self.first) < SCREEN_ERRORS:
+                self.first.append(problem)
+            if self.writer is not None:
+                self.writer.writerow(
+                    (problem.line, problem.column, neutralise(problem.value), problem.reason)
+                )
