@@ -28,6 +28,20 @@ def _blank_is_none(value: Any) -> Any:
 
 Tier = Annotated[int, Field(ge=1, le=99), BeforeValidator(_parse_tier)]
 
+VALUE_FIELDS = (
+    "domain",
+    "mrr",
+    "health_score",
+    "tier",
+    "lifecycle_stage",
+    "nps",
+    "csm_rating",
+    "region",
+    "renewal_date",
+    "inherit_policy",
+)
+"""The fields an account carries beside its name, external id and parent, in file order."""
+
 STANDARD_FIELDS = (
     "name",
     "external_id",

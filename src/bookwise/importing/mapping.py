@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.errors import InvalidInput
 
 OWNERS = "csms"
@@ -15,16 +16,7 @@ STANDARD = (
     "external_id",
     "name",
     PARENT,
-    "domain",
-    "mrr",
-    "health_score",
-    "tier",
-    "lifecycle_stage",
-    "nps",
-    "csm_rating",
-    "region",
-    "renewal_date",
-    "inherit_policy",
+    *VALUE_FIELDS,
     OWNERS,
 )
 

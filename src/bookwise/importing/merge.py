@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.db import is_sqlite
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping
 from bookwise.importing.staging import table_of
@@ -43,19 +44,7 @@ EARLIER = ROWS.alias("earlier")
 OWNER_REFS = table_of(ImportOwner)
 ACCOUNTS = table_of(Account)
 USERS = table_of(User)
-FIELDS = (
-    "name",
-    "domain",
-    "mrr",
-    "health_score",
-    "tier",
-    "lifecycle_stage",
-    "nps",
-    "csm_rating",
-    "region",
-    "renewal_date",
-    "inherit_policy",
-)
+FIELDS = ("name", *VALUE_FIELDS)
 
 
 @dataclass

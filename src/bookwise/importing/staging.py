@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
+from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.db import is_sqlite
 from bookwise.importing.values import ParsedRow, Problem
 from bookwise.models import ImportOwner, ImportProblem, ImportRow
@@ -18,16 +19,7 @@ ROW_COLUMNS = (
     "external_id",
     "name",
     "name_fold",
-    "domain",
-    "mrr",
-    "health_score",
-    "tier",
-    "lifecycle_stage",
-    "nps",
-    "csm_rating",
-    "region",
-    "renewal_date",
-    "inherit_policy",
+    *VALUE_FIELDS,
     "parent_ref",
     "custom",
     "has_owners",
