@@ -15,6 +15,13 @@ import typer
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
+from bookwise.cli.options import (
+    HistoryCsmOption,
+    HistoryOnOption,
+    HistoryRefArgument,
+    HistoryRoleOption,
+    history_day,
+)
 from bookwise.cli.output import say
 from bookwise.cli.runtime import reading
 from bookwise.cli.selecting import (
@@ -25,7 +32,7 @@ from bookwise.cli.selecting import (
     UnassignedOption,
     WhoOption,
 )
-from bookwise.dates import parse_date, today
+from bookwise.dates import today
 from bookwise.errors import InvalidInput
 from bookwise.exporting import (
     write_accounts_csv,
@@ -113,26 +120,14 @@ def users(output: OutputOption = "-") -> None:
 
 @export_app.command("history")
 def history(
-    ref: Annotated[
-        str | None, typer.Argument(metavar="REF", help="Account (external id or id).")
-    ] = None,
-    on: Annotated[
-        str | None,
-        typer.Option("--on", metavar="YYYY-MM-DD", help="Owners (or a book) at the end of DATE."),
-    ] = None,
-    csm: Annotated[
-        str | None,
-        typer.Option("--csm", metavar="EMAIL", help="A CSM's book on --on DATE (default today)."),
-    ] = None,
-    role: Annotated[
-        str, typer.Option("--role", metavar="ROLE", help="Role of the book (with --csm).")
-    ] = "csm",
+    ref: HistoryRefArgument = None,
+    on: HistoryOnOption = None,
+    csm: HistoryCsmOption = None,
+    role: HistoryRoleOption = "csm",
     output: OutputOption = "-",
 ) -> None:
     """An account's ownership timeline (or owners on --on DATE), or a CSM's book on a date."""
-    if (ref is None) == (csm is None):
-        raise InvalidInput("name either an account (REF) or a CSM (--csm EMAIL)")
-    day = parse_date(on, field="--on") if on else None
+    day = history_day(ref, csm, on)
 
     def write(session: Session, stream: TextIO) -> int:
         if csm is not None:

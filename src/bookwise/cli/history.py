@@ -17,7 +17,15 @@ from bookwise.assignments.history import (
 )
 from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.undo import undo_operation
-from bookwise.cli.options import AsOption, DryRunOption
+from bookwise.cli.options import (
+    AsOption,
+    DryRunOption,
+    HistoryCsmOption,
+    HistoryOnOption,
+    HistoryRefArgument,
+    HistoryRoleOption,
+    history_day,
+)
 from bookwise.cli.output import (
     Column,
     FormatOption,
@@ -29,8 +37,7 @@ from bookwise.cli.output import (
     paging_footer,
 )
 from bookwise.cli.runtime import reading, resolve_actor, writing
-from bookwise.dates import parse_date, today
-from bookwise.errors import InvalidInput
+from bookwise.dates import today
 from bookwise.users.service import get_user
 
 operations_app = typer.Typer(help="List operations and undo them.", no_args_is_help=True)
@@ -60,28 +67,16 @@ def _page(rows: list[Any], *, limit: int, offset: int) -> tuple[list[Any], int |
 
 
 def history(
-    ref: Annotated[
-        str | None, typer.Argument(metavar="REF", help="Account (external id or id).")
-    ] = None,
-    on: Annotated[
-        str | None,
-        typer.Option("--on", metavar="YYYY-MM-DD", help="Owners (or a book) at the end of DATE."),
-    ] = None,
-    csm: Annotated[
-        str | None,
-        typer.Option("--csm", metavar="EMAIL", help="A CSM's book on --on DATE (default today)."),
-    ] = None,
-    role: Annotated[
-        str, typer.Option("--role", metavar="ROLE", help="Role of the book (with --csm).")
-    ] = "csm",
+    ref: HistoryRefArgument = None,
+    on: HistoryOnOption = None,
+    csm: HistoryCsmOption = None,
+    role: HistoryRoleOption = "csm",
     limit: LimitOption = 1000,
     offset: OffsetOption = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """An account's ownership timeline, its owners on a date, or a CSM's book on a date."""
-    if (ref is None) == (csm is None):
-        raise InvalidInput("name either an account (REF) or a CSM (--csm EMAIL)")
-    day = parse_date(on, field="--on") if on else None
+    day = history_day(ref, csm, on)
     more = False
     with reading() as session:
         if csm is not None:

@@ -1,10 +1,14 @@
-"""Options shared by the write commands."""
+"""Options shared by several commands."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
+
+from bookwise.dates import parse_date
+from bookwise.errors import InvalidInput
 
 AsOption = Annotated[
     str | None,
@@ -26,3 +30,27 @@ FingerprintOption = Annotated[
     ),
 ]
 EmailArgument = Annotated[str, typer.Argument(metavar="EMAIL", help="The user's email.")]
+
+# --- history (shared by `history` and `export history`) -----------------------------------
+
+HistoryRefArgument = Annotated[
+    str | None, typer.Argument(metavar="REF", help="Account (external id or id).")
+]
+HistoryOnOption = Annotated[
+    str | None,
+    typer.Option("--on", metavar="YYYY-MM-DD", help="Owners (or a book) at the end of DATE."),
+]
+HistoryCsmOption = Annotated[
+    str | None,
+    typer.Option("--csm", metavar="EMAIL", help="A CSM's book on --on DATE (default today)."),
+]
+HistoryRoleOption = Annotated[
+    str, typer.Option("--role", metavar="ROLE", help="Role of the book (with --csm).")
+]
+
+
+def history_day(ref: str | None, csm: str | None, on: str | None) -> date | None:
+    """Check that exactly one of REF and --csm is given; the --on date, if any."""
+    if (ref is None) == (csm is None):
+        raise InvalidInput("name either an account (REF) or a CSM (--csm EMAIL)")
+    return parse_date(on, field="--on") if on else None
