@@ -14,10 +14,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bookwise.config import get_settings
 
@@ -26,6 +29,35 @@ T = TypeVar("T")
 WRITE_OPTION = "bookwise_write"
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 MAX_ATTEMPTS = 8
+
+
+SQLITE_LOWER = "bw_lower"
+
+
+def _lower_text(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class text_fold(FunctionElement[str]):
+    """Lower-case text the same Unicode-aware way on both databases.
+
+    PostgreSQL's ``lower()`` (UTF-8 database) and, on SQLite, Python's ``str.lower`` registered
+    on every connection as ``bw_lower``: rules compare text without regard to case through it.
+    """
+
+    type = String()
+    name = "text_fold"
+    inherit_cache = True
+
+
+@compiles(text_fold)
+def _text_fold_default(element: text_fold, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(text_fold, "sqlite")
+def _text_fold_sqlite(element: text_fold, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
 
 
 def normalise_url(url: str) -> str:
@@ -77,6 +109,8 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        # Unicode-aware lower() for case-insensitive text in rules (SQLite's folds ASCII only).
+        dbapi_connection.create_function(SQLITE_LOWER, 1, _lower_text, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

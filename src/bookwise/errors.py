@@ -40,6 +40,62 @@ class InvalidInput(BookwiseError):
     type = "invalid-input"
 
 
+class InvalidRule(InvalidInput):
+    """A rule that cannot be read or does not type-check; points at the offending text."""
+
+    type = "invalid-rule"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        text: str | None = None,
+        span: tuple[int, int] | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.text = text
+        self.span = span
+        self.path = path
+        details: dict[str, Any] = {"reason": reason}
+        if span is not None:
+            details["position"] = span[0]
+            details["end"] = span[1]
+        if path is not None:
+            details["path"] = path
+        super().__init__(self._render(), details=details)
+
+    def with_text(self, text: str) -> InvalidRule:
+        """The same error, now able to show where in ``text`` it is."""
+        if self.text is not None:
+            return self
+        return InvalidRule(self.reason, text=text, span=self.span, path=self.path)
+
+    def caret(self) -> str:
+        """The rule's line with ``^`` under the offending part (empty without a position)."""
+        if self.text is None or self.span is None:
+            return ""
+        start, end = self.span
+        line_start = self.text.rfind("\n", 0, start) + 1
+        line_end = self.text.find("\n", start)
+        line_end = len(self.text) if line_end == -1 else line_end
+        line = self.text[line_start:line_end]
+        width = max(1, min(end, line_end) - start)
+        return f"  {line}\n  {' ' * (start - line_start)}{'^' * width}"
+
+    def _render(self) -> str:
+        where = ""
+        if self.text is not None and self.span is not None:
+            start = self.span[0]
+            line = self.text.count("\n", 0, start) + 1
+            column = start - (self.text.rfind("\n", 0, start) + 1) + 1
+            where = f" (line {line}, column {column})" if line > 1 else f" (column {column})"
+        elif self.path is not None:
+            where = f" (at {self.path})"
+        caret = self.caret()
+        return f"invalid rule: {self.reason}{where}" + (f"\n{caret}" if caret else "")
+
+
 class RequestTooLarge(BookwiseError):
     """The request names more items than one request may carry."""
 

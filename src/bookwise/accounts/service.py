@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.schemas import AccountFields
@@ -194,6 +194,51 @@ def declare_attribute(
         details={"type": type, "choices": choices},
     )
     return definition
+
+
+def rename_attribute(session: Session, *, old: str, new: str, actor: User) -> None:
+    """Rename a custom attribute: its declaration and the key in every account, set-based."""
+    definition = session.get(AttributeDefinition, old)
+    if definition is None:
+        raise NotFound(f"no custom attribute {old!r}")
+    if not new.isidentifier() or len(new) > ATTRIBUTE_NAME_MAX:
+        raise InvalidInput(
+            f"attribute name {new!r} must be a letter or _ followed by letters, digits or _"
+        )
+    if session.get(AttributeDefinition, new) is not None:
+        raise Conflict(f"custom attribute {new!r} is already declared")
+    session.execute(
+        update(AttributeDefinition).where(AttributeDefinition.name == old).values(name=new)
+    )
+    moved: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        moved = (Account.custom.op("-")(old)).op("||")(
+            func.jsonb_build_object(new, Account.custom.op("->")(old))
+        )
+        has_key = Account.custom.op("?")(old)
+    else:
+        path_old, path_new = f'$."{old}"', f'$."{new}"'
+        moved = func.json_set(
+            func.json_remove(Account.custom, path_old),
+            path_new,
+            func.json(Account.custom.op("->")(path_old)),
+        )
+        has_key = func.json_type(Account.custom, path_old).is_not(None)
+    session.execute(
+        update(Account)
+        .where(has_key)
+        .values(custom=moved)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    record_event(
+        session,
+        actor=actor,
+        action="attribute.renamed",
+        subject_type="attribute",
+        subject_key=new,
+        details={"old": old, "new": new},
+    )
 
 
 def list_attributes(session: Session) -> list[AttributeDefinition]:

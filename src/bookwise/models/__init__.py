@@ -18,6 +18,7 @@ from bookwise.models.assignment import (
 from bookwise.models.audit import AuditEvent
 from bookwise.models.base import Base, utcnow
 from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
+from bookwise.models.segment import Segment, SegmentMembership
 from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "PolicyChange",
     "RequestItem",
     "ScopeRow",
+    "Segment",
+    "SegmentMembership",
     "Setting",
     "TargetRow",
     "User",

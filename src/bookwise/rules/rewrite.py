@@ -1,0 +1,77 @@
+"""Reading and rewriting what a rule refers to: users, segments, custom attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from bookwise.rules import ast
+from bookwise.rules.registry import segment_key
+
+
+def segment_names(rule: ast.Rule) -> list[str]:
+    """The names of the segments the rule refers to directly, in order of appearance."""
+    return [node.name for node in ast.walk(rule) if isinstance(node, ast.SegmentRef)]
+
+
+def user_values(rule: ast.Rule, owner_fields: Iterable[str]) -> list[str]:
+    """Every value compared with an owner field (``csm``, roles), as written."""
+    owners = set(owner_fields)
+    found: list[str] = []
+    for node in ast.walk(rule):
+        if not isinstance(node, ast.Condition):
+            continue
+        if node.field.rsplit(".", 1)[-1] not in owners or node.field.startswith("custom."):
+            continue
+        values = node.value if isinstance(node.value, list) else [node.value]
+        found.extend(v.value for v in values if isinstance(v, ast.StringValue))
+    return found
+
+
+def field_names(rule: ast.Rule) -> list[str]:
+    """Every field the rule tests, without ``parent.`` prefixes."""
+    names = []
+    for node in ast.walk(rule):
+        if isinstance(node, ast.Condition):
+            names.append(_strip_parents(node.field))
+    return names
+
+
+def _strip_parents(field: str) -> str:
+    while field.startswith("parent."):
+        field = field.removeprefix("parent.")
+    return field
+
+
+def rename_field(rule: ast.Rule, old: str, new: str) -> ast.Rule:
+    """The rule with field ``old`` (also behind ``parent.``) renamed to ``new``."""
+
+    def change(node: ast.Rule) -> ast.Rule:
+        if isinstance(node, ast.Condition) and _strip_parents(node.field) == old:
+            prefix = node.field[: len(node.field) - len(old)]
+            return node.model_copy(update={"field": prefix + new})
+        return node
+
+    return _map(rule, change)
+
+
+def rename_segment(rule: ast.Rule, old: str, new: str) -> ast.Rule:
+    """The rule with references to segment ``old`` pointing at ``new`` instead."""
+    key = segment_key(old)
+
+    def change(node: ast.Rule) -> ast.Rule:
+        if isinstance(node, ast.SegmentRef) and segment_key(node.name) == key:
+            return node.model_copy(update={"name": new})
+        return node
+
+    return _map(rule, change)
+
+
+def _map(rule: ast.Rule, change: Callable[[ast.Rule], ast.Rule]) -> ast.Rule:
+    if isinstance(rule, ast.And | ast.Or):
+        items = [_map(item, change) for item in rule.items]
+        return change(rule.model_copy(update={"items": items}))
+    if isinstance(rule, ast.Not):
+        return change(rule.model_copy(update={"item": _map(rule.item, change)}))
+    if isinstance(rule, ast.AnyChild):
+        return change(rule.model_copy(update={"rule": _map(rule.rule, change)}))
+    return change(rule)

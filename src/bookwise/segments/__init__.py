@@ -1,0 +1,1 @@
+"""Segments (saved rules) and every selection made with a rule; sits above assignments."""

@@ -1,0 +1,153 @@
+"""Rules against this database: build the catalog a rule needs, compile it, select with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from bookwise.assignments.selection import AccountQuery
+from bookwise.db import text_fold
+from bookwise.errors import InvalidRule
+from bookwise.models import Account, AssignmentRole, AttributeDefinition, Segment, User
+from bookwise.rules import ast
+from bookwise.rules.compiler import compile_rule
+from bookwise.rules.describe import describe_rule
+from bookwise.rules.parser import parse_rule
+from bookwise.rules.printer import print_rule
+from bookwise.rules.registry import (
+    AttributeInfo,
+    Catalog,
+    SegmentInfo,
+    UserInfo,
+    segment_key,
+    user_key,
+)
+from bookwise.rules.rewrite import segment_names, user_values
+
+RuleInput = str | dict[str, Any] | ast.Rule
+"""A rule as text, as its JSON form, or as an AST."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to use: its AST, canonical text, English, and the SQL condition."""
+
+    rule: ast.Rule
+    text: str
+    english: str
+    where: ColumnElement[bool]
+
+
+def read_rule(rule: RuleInput) -> tuple[ast.Rule, str | None]:
+    """The AST of a rule given as text, JSON or AST, and the text it came from (if any)."""
+    if isinstance(rule, str):
+        return parse_rule(rule), rule
+    if isinstance(rule, dict):
+        try:
+            return ast.rule_from_json(rule), None
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            path = ".".join(str(p) for p in error["loc"]) or "rule"
+            raise InvalidRule(error["msg"], path=path) from None
+    return rule, None
+
+
+def load_catalog(
+    session: Session, rules: list[ast.Rule], *, replacing: SegmentInfo | None = None
+) -> Catalog:
+    """Everything ``rules`` may refer to: attributes, roles, segments, and the users they name.
+
+    ``replacing`` stands in for the saved segment of the same name (an edit being checked).
+    Four small statements, whatever the number of accounts.
+    """
+    attributes = {
+        d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
+        for d in session.scalars(select(AttributeDefinition))
+    }
+    roles = tuple(session.scalars(select(AssignmentRole.name).order_by(AssignmentRole.name)))
+    segments: dict[str, SegmentInfo] = {}
+    for saved in session.scalars(select(Segment)):
+        segments[saved.name_key] = SegmentInfo(
+            id=saved.id, name=saved.name, rule=ast.rule_from_json(saved.rule)
+        )
+    if replacing is not None:
+        segments[segment_key(replacing.name)] = replacing
+    catalog = Catalog(attributes=attributes, roles=roles or ("csm",), segments=segments)
+    catalog.users = _users_named(session, _reachable(rules, segments), catalog.roles)
+    return catalog
+
+
+def _reachable(rules: list[ast.Rule], segments: dict[str, SegmentInfo]) -> list[ast.Rule]:
+    """The rules and every segment rule they reach, each once (cycles are caught later)."""
+    found = list(rules)
+    seen: set[str] = set()
+    queue = [name for rule in rules for name in segment_names(rule)]
+    while queue:
+        key = segment_key(queue.pop())
+        if key in seen or key not in segments:
+            continue
+        seen.add(key)
+        found.append(segments[key].rule)
+        queue.extend(segment_names(segments[key].rule))
+    return found
+
+
+def _users_named(
+    session: Session, rules: list[ast.Rule], roles: tuple[str, ...]
+) -> dict[str, list[UserInfo]]:
+    wanted = {user_key(v) for rule in rules for v in user_values(rule, (*roles, "csm"))}
+    if not wanted:
+        return {}
+    keys = sorted(wanted)
+    rows = session.scalars(
+        select(User).where(
+            User.is_system.is_(False),
+            or_(User.email_fold.in_(keys), text_fold(User.name).in_(keys)),
+        )
+    )
+    found: dict[str, list[UserInfo]] = {}
+    for user in rows:
+        info = UserInfo(id=user.id, email=user.email, name=user.name, active=user.active)
+        if user.email_fold in wanted:
+            found.setdefault(user.email_fold, []).append(info)
+        elif user_key(user.name) in wanted:
+            found.setdefault(user_key(user.name), []).append(info)
+    return found
+
+
+def compile_where(session: Session, rule: RuleInput) -> CompiledRule:
+    """Parse (if text), type-check and compile a rule against this database's catalog."""
+    tree, source = read_rule(rule)
+    catalog = load_catalog(session, [tree])
+    try:
+        where = compile_rule(tree, catalog)
+    except InvalidRule as exc:
+        raise exc.with_text(source) if source is not None else exc from None
+    return CompiledRule(
+        rule=tree, text=print_rule(tree), english=describe_rule(tree, catalog), where=where
+    )
+
+
+def rule_selection(session: Session, rule: RuleInput) -> AccountQuery:
+    """Every account the rule matches, as a selection for the assignment services."""
+    compiled = compile_where(session, rule)
+    return AccountQuery(
+        ids=select(Account.id).where(compiled.where), description=f"rule: {compiled.text}"
+    )
+
+
+def segment_rule(session: Session, name: str) -> CompiledRule:
+    """The compiled rule of the saved segment ``name`` (live membership)."""
+    return compile_where(session, ast.SegmentRef(name=name))
+
+
+def segment_selection(session: Session, name: str) -> AccountQuery:
+    """Every account in the segment right now, as a selection for the assignment services."""
+    compiled = segment_rule(session, name)
+    return AccountQuery(
+        ids=select(Account.id).where(compiled.where), description=f"segment: {name}"
+    )

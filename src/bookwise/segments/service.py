@@ -1,0 +1,286 @@
+"""Segments: create, edit, rename, delete; live members; the materialised membership."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from bookwise.accounts.service import rename_attribute as rename_attribute_column
+from bookwise.assignments import queries
+from bookwise.assignments.plan import affected_rows
+from bookwise.audit import record_event
+from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
+from bookwise.models import Account, AttributeDefinition, Segment, SegmentMembership, User, utcnow
+from bookwise.models.base import UTCDateTime
+from bookwise.rules import ast
+from bookwise.rules.compiler import compile_rule
+from bookwise.rules.printer import print_rule
+from bookwise.rules.registry import SegmentInfo, segment_key, suggest
+from bookwise.rules.rewrite import rename_field, rename_segment, segment_names
+from bookwise.segments.rules import RuleInput, compile_where, load_catalog, read_rule
+
+NAME_MAX = 200
+
+
+def get_segment(session: Session, name: str) -> Segment:
+    """The segment called ``name`` (case, spacing and curly quotes ignored), or NotFound."""
+    found = session.scalar(select(Segment).where(Segment.name_key == segment_key(name)))
+    if found is None:
+        names = list(session.scalars(select(Segment.name)))
+        raise NotFound(f"no segment named {name!r}{suggest(name, names)}")
+    return found
+
+
+def list_segments(session: Session) -> list[Segment]:
+    """Every segment, by name."""
+    return list(session.scalars(select(Segment).order_by(Segment.name_key)))
+
+
+def _checked(
+    session: Session, name: str, rule: RuleInput, *, segment_id: int | None
+) -> tuple[ast.Rule, str]:
+    """Validate ``rule`` as the rule of segment ``name``: types, users, segments, no cycle."""
+    tree, source = read_rule(rule)
+    info = SegmentInfo(id=segment_id, name=name, rule=tree)
+    catalog = load_catalog(session, [tree], replacing=info)
+    try:
+        compile_rule(ast.SegmentRef(name=name), catalog)
+    except InvalidRule as exc:
+        if exc.text is None and source is not None and exc.span is not None:
+            raise exc.with_text(source) from None
+        raise
+    return tree, print_rule(tree)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > NAME_MAX:
+        raise InvalidInput(f"a segment name must be 1 to {NAME_MAX} characters")
+    return cleaned
+
+
+def create_segment(
+    session: Session, *, name: str, rule: RuleInput, description: str = "", actor: User
+) -> Segment:
+    """Save a named rule; it is checked now (unknown fields, users, segments, cycles)."""
+    name = _clean_name(name)
+    if session.scalar(select(Segment.id).where(Segment.name_key == segment_key(name))):
+        raise Conflict(f"a segment named {name!r} already exists")
+    tree, text = _checked(session, name, rule, segment_id=None)
+    now = utcnow()
+    segment = Segment(
+        name=name,
+        name_key=segment_key(name),
+        description=description.strip(),
+        rule=ast.rule_to_json(tree),
+        rule_text=text,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(segment)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="segment.created",
+        subject_type="segment",
+        subject_key=segment.id,
+        details={"name": name, "rule": text},
+    )
+    return segment
+
+
+def update_segment(
+    session: Session,
+    *,
+    name: str,
+    new_name: str | None = None,
+    rule: RuleInput | None = None,
+    description: str | None = None,
+    actor: User,
+) -> Segment:
+    """Rename, re-describe or change the rule of a segment; references follow a rename."""
+    segment = get_segment(session, name)
+    before = {"name": segment.name, "rule": segment.rule_text}
+    if new_name is not None:
+        _rename(session, segment, _clean_name(new_name))
+    if rule is not None:
+        tree, text = _checked(session, segment.name, rule, segment_id=segment.id)
+        segment.rule, segment.rule_text = ast.rule_to_json(tree), text
+    if description is not None:
+        segment.description = description.strip()
+    segment.updated_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="segment.updated",
+        subject_type="segment",
+        subject_key=segment.id,
+        details={"before": before, "after": {"name": segment.name, "rule": segment.rule_text}},
+    )
+    return segment
+
+
+def _rename(session: Session, segment: Segment, new_name: str) -> None:
+    key = segment_key(new_name)
+    clash = session.scalar(select(Segment.id).where(Segment.name_key == key))
+    if clash is not None and clash != segment.id:
+        raise Conflict(f"a segment named {new_name!r} already exists")
+    old_name = segment.name
+    for other in list_segments(session):
+        tree = ast.rule_from_json(other.rule)
+        changed = rename_segment(tree, old_name, new_name)
+        if changed != tree:
+            other.rule, other.rule_text = ast.rule_to_json(changed), print_rule(changed)
+    segment.name, segment.name_key = new_name, key
+
+
+def users_of(session: Session, segment: Segment) -> list[str]:
+    """Names of the segments whose rules refer to ``segment`` directly."""
+    key = segment.name_key
+    return [
+        other.name
+        for other in list_segments(session)
+        if other.id != segment.id
+        and any(segment_key(n) == key for n in segment_names(ast.rule_from_json(other.rule)))
+    ]
+
+
+def delete_segment(session: Session, *, name: str, actor: User) -> None:
+    """Delete a segment and its membership; refused while another segment refers to it."""
+    segment = get_segment(session, name)
+    users = users_of(session, segment)
+    if users:
+        listed = ", ".join(repr(u) for u in users)
+        raise Conflict(
+            f"segment {segment.name!r} is used by {listed}; change or delete those first"
+        )
+    session.execute(delete(SegmentMembership).where(SegmentMembership.segment_id == segment.id))
+    record_event(
+        session,
+        actor=actor,
+        action="segment.deleted",
+        subject_type="segment",
+        subject_key=segment.id,
+        details={"name": segment.name, "rule": segment.rule_text},
+    )
+    session.delete(segment)
+    session.flush()
+
+
+# --- membership ----------------------------------------------------------------------------
+
+
+class RefreshResult(BaseModel):
+    """What one refresh changed in a segment's materialised membership."""
+
+    segment: str
+    entered: int
+    left: int
+    members: int
+    refreshed_at: datetime
+
+
+def refresh_segments(session: Session, *, names: list[str] | None = None) -> list[RefreshResult]:
+    """Bring the materialised membership of the named (default: all) segments up to date.
+
+    Per segment, one UPDATE closes the stays of accounts that left and one INSERT … SELECT
+    opens stays for accounts that entered, all stamped with the same time.
+    """
+    segments = [get_segment(session, n) for n in names] if names else list_segments(session)
+    results = []
+    for segment in sorted(segments, key=lambda s: s.id):
+        results.append(_refresh(session, segment))
+    return results
+
+
+def _refresh(session: Session, segment: Segment) -> RefreshResult:
+    if session.get_bind().dialect.name == "postgresql":
+        # One refresh of a segment at a time: two would both open the same stays.
+        session.execute(select(Segment.id).where(Segment.id == segment.id).with_for_update())
+    where = compile_where(session, ast.SegmentRef(name=segment.name)).where
+    now = utcnow()
+    current = select(SegmentMembership.account_id).where(
+        SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)
+    )
+    left = session.execute(
+        update(SegmentMembership)
+        .where(
+            SegmentMembership.segment_id == segment.id,
+            SegmentMembership.left_at.is_(None),
+            SegmentMembership.account_id.not_in(select(Account.id).where(where)),
+        )
+        .values(left_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    entered = session.execute(
+        insert(SegmentMembership).from_select(
+            ["segment_id", "account_id", "entered_at"],
+            select(literal(segment.id), Account.id, literal(now, UTCDateTime())).where(
+                where, Account.id.not_in(current)
+            ),
+        )
+    )
+    segment.refreshed_at = now
+    session.flush()
+    members = session.scalar(select(func.count()).select_from(current.subquery())) or 0
+    return RefreshResult(
+        segment=segment.name,
+        entered=affected_rows(entered),
+        left=affected_rows(left),
+        members=int(members),
+        refreshed_at=now,
+    )
+
+
+def materialised_counts(session: Session) -> dict[int, int]:
+    """Current members per segment as of each segment's last refresh: one grouped statement."""
+    rows = session.execute(
+        select(SegmentMembership.segment_id, func.count())
+        .where(SegmentMembership.left_at.is_(None))
+        .group_by(SegmentMembership.segment_id)
+    ).all()
+    return {int(segment_id): int(count) for segment_id, count in rows}
+
+
+def segment_members(
+    session: Session,
+    *,
+    name: str,
+    sort: str = "name",
+    limit: int = queries.DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+) -> queries.AccountPage:
+    """A page of the segment's live members (evaluated now) and their total."""
+    segment = get_segment(session, name)
+    where = compile_where(session, ast.SegmentRef(name=segment.name)).where
+    return queries.list_accounts(session, where=[where], sort=sort, limit=limit, offset=offset)
+
+
+# --- custom attributes ---------------------------------------------------------------------
+
+
+def rename_attribute(session: Session, *, old: str, new: str, actor: User) -> list[str]:
+    """Rename a custom attribute and migrate every segment rule that uses it.
+
+    Returns the names of the segments whose rules were rewritten.
+    """
+    definition = session.get(AttributeDefinition, old.strip())
+    if definition is None:
+        raise NotFound(f"no custom attribute {old!r}")
+    rename_attribute_column(session, old=definition.name, new=new.strip(), actor=actor)
+    changed = []
+    for segment in list_segments(session):
+        tree = ast.rule_from_json(segment.rule)
+        renamed = rename_field(tree, f"custom.{old.strip()}", f"custom.{new.strip()}")
+        if renamed != tree:
+            segment.rule, segment.rule_text = ast.rule_to_json(renamed), print_rule(renamed)
+            segment.updated_at = utcnow()
+            changed.append(segment.name)
+    session.flush()
+    return changed
