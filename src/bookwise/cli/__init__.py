@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bookwise.cli import accounts, admin, assignments, exporting, history, importing, users
+from bookwise.cli import (
+    accounts,
+    admin,
+    assignments,
+    exporting,
+    history,
+    importing,
+    rules,
+    segments,
+    users,
+)
 from bookwise.cli.app import app, main
 
 app.command("init")(admin.init)
@@ -19,6 +29,8 @@ app.command("inherit")(assignments.inherit)
 app.command("history")(history.history)
 app.add_typer(history.operations_app, name="operations")
 app.add_typer(importing.import_app, name="import")
+app.add_typer(rules.rules_app, name="rules")
+app.add_typer(segments.segments_app, name="segments")
 app.add_typer(exporting.export_app, name="export")
 
 __all__ = ["app", "main"]

@@ -36,7 +36,9 @@ from bookwise.cli.selecting import (
     NotAssignedToOption,
     RefsArgument,
     RoleOption,
+    SegmentOption,
     UnassignedOption,
+    WhereOption,
     WhoOption,
     build_selection,
     read_refs,
@@ -236,6 +238,8 @@ def set_policy(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     dry_run: DryRunOption = False,
     actor: AsOption = None,
@@ -246,7 +250,9 @@ def set_policy(
     Switching to inherit replaces an account's CSMs by its parent's; switching to own keeps
     its current CSMs as its own.
     """
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> Any:
@@ -269,6 +275,8 @@ def list_(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     sort: Annotated[
         str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
@@ -278,16 +286,18 @@ def list_(
     count: Annotated[bool, typer.Option("--count", help="Print only the number.")] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """List accounts for the assignment screen: assigned to a CSM, not assigned, or no-one's."""
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    """List accounts: assigned to a CSM, not assigned (no-one / others), or matching a rule."""
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
     with reading() as session:
-        ownership = filters.build(session)
-        where = ownership.conditions()
-        described = ownership.describe()
+        conditions, described = filters.conditions(session)
         if count:
-            typer.echo(str(queries.count_accounts(session, where=where)))
+            typer.echo(str(queries.count_accounts(session, where=conditions)))
             return
-        page = queries.list_accounts(session, where=where, sort=sort, limit=limit, offset=offset)
+        page = queries.list_accounts(
+            session, where=conditions, sort=sort, limit=limit, offset=offset
+        )
     items = [row.model_dump(mode="json") for row in page.items]
     emit_listing(
         fmt,

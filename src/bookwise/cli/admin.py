@@ -21,9 +21,10 @@ from bookwise.cli.output import (
     say,
 )
 from bookwise.cli.runtime import database_label, engine, reading, resolve_actor, writing
+from bookwise.segments.service import rename_attribute
 
 attributes_app = typer.Typer(
-    help="Declare and list custom account attributes.", no_args_is_help=True
+    help="Declare, rename and list custom account attributes.", no_args_is_help=True
 )
 roles_app = typer.Typer(
     help="Add and list assignment roles (csm is built in).", no_args_is_help=True
@@ -154,6 +155,22 @@ def attributes_add(
         return definition.name
 
     say(f"declared custom attribute {writing(work)} ({type_.value})")
+
+
+@attributes_app.command("rename")
+def attributes_rename(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The attribute's current name.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name.")],
+) -> None:
+    """Rename a custom attribute in every account, and migrate the segment rules that use it."""
+
+    def work(session: Session) -> list[str]:
+        return rename_attribute(session, old=old, new=new, actor=resolve_actor(session, admin=True))
+
+    migrated = writing(work)
+    say(f"renamed custom attribute {old} to {new}")
+    if migrated:
+        say(f"segment rules rewritten: {', '.join(migrated)}")
 
 
 @attributes_app.command("list")

@@ -30,7 +30,9 @@ from bookwise.cli.selecting import (
     NotAssignedToOption,
     RefsArgument,
     RoleOption,
+    SegmentOption,
     UnassignedOption,
+    WhereOption,
     WhoOption,
     build_selection,
     read_refs,
@@ -80,6 +82,8 @@ def assign(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     reason: ReasonOption = "",
     dry_run: DryRunOption = False,
@@ -92,7 +96,9 @@ def assign(
     Existing owners stay. Inactive users and users without a CSM seat are refused, and so is
     a direct change on an account that inherits its parent's CSMs.
     """
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
@@ -120,6 +126,8 @@ def unassign(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     reason: ReasonOption = "",
     dry_run: DryRunOption = False,
@@ -128,7 +136,9 @@ def unassign(
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
     """Remove one CSM from the named (or filtered) accounts; other owners stay."""
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
@@ -159,6 +169,8 @@ def transfer(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     reason: ReasonOption = "",
     dry_run: DryRunOption = False,
@@ -170,7 +182,9 @@ def transfer(
 
     Where the new CSM already owns an account, the old CSM's row simply ends.
     """
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:

@@ -29,7 +29,9 @@ from bookwise.cli.selecting import (
     FilterArgs,
     NotAssignedToOption,
     RoleOption,
+    SegmentOption,
     UnassignedOption,
+    WhereOption,
     WhoOption,
 )
 from bookwise.dates import today
@@ -98,16 +100,20 @@ def accounts(
     not_assigned_to: NotAssignedToOption = None,
     who: WhoOption = None,
     unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
     role: RoleOption = "csm",
     sort: SortOption = "name",
     output: OutputOption = "-",
 ) -> None:
     """Export the accounts `accounts list` would show (all of them), ready to re-import."""
-    filters = FilterArgs(assigned_to, not_assigned_to, who, unassigned, role)
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
 
     def write(session: Session, stream: TextIO) -> int:
-        where = filters.build(session).conditions()
-        return write_accounts_csv(session, stream, where=where, sort=sort)
+        conditions, _ = filters.conditions(session)
+        return write_accounts_csv(session, stream, where=conditions, sort=sort)
 
     _export(output, "accounts", write)
 

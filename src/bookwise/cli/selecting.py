@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
 from bookwise.errors import InvalidInput
+from bookwise.segments.rules import compile_where, segment_rule
 from bookwise.users.service import get_user
 
 
@@ -62,6 +64,19 @@ WhoOption = Annotated[
 UnassignedOption = Annotated[
     bool, typer.Option("--unassigned", help="Only accounts that no active user owns.")
 ]
+WhereOption = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        metavar="RULE",
+        help='Only accounts matching RULE, e.g. --where "tier = 1 and health_score < 50" '
+        "(see docs/rule-language.md).",
+    ),
+]
+SegmentOption = Annotated[
+    str | None,
+    typer.Option("--segment", metavar="NAME", help="Only accounts in the saved segment NAME."),
+]
 RoleOption = Annotated[
     str,
     typer.Option(
@@ -79,10 +94,32 @@ class FilterArgs:
     who: WhoChoice | None = None
     unassigned: bool = False
     role: str = "csm"
+    where: str | None = None
+    segment: str | None = None
 
     def given(self) -> bool:
         """True when at least one filter narrows the accounts."""
-        return bool(self.assigned_to or self.not_assigned_to or self.unassigned)
+        return bool(
+            self.assigned_to
+            or self.not_assigned_to
+            or self.unassigned
+            or self.where is not None
+            or self.segment is not None
+        )
+
+    def conditions(self, session: Session) -> tuple[list[ColumnElement[bool]], str]:
+        """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words."""
+        ownership = self.build(session)
+        where = ownership.conditions()
+        words = [ownership.describe()] if ownership.describe() != "all accounts" else []
+        if self.where is not None:
+            compiled = compile_where(session, self.where)
+            where.append(compiled.where)
+            words.append(f"rule: {compiled.text}")
+        if self.segment is not None:
+            where.append(segment_rule(session, self.segment).where)
+            words.append(f"segment: {self.segment}")
+        return where, ", ".join(words) or "all accounts"
 
     def build(self, session: Session) -> queries.OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
@@ -124,14 +161,13 @@ def build_selection(
     if refs:
         return AccountRefs(refs)
     if filters.given():
-        ownership = filters.build(session)
-        return AccountQuery(
-            ids=queries.account_ids(ownership.conditions()), description=ownership.describe()
-        )
+        where, described = filters.conditions(session)
+        return AccountQuery(ids=queries.account_ids(where), description=described)
     if filters.who is not None:
         raise InvalidInput("--who only applies together with --not-assigned-to EMAIL")
     if required:
         raise InvalidInput(
-            "name accounts or a filter (e.g. REF... or --not-assigned-to EMAIL --who no-one)"
+            "name accounts or a filter (e.g. REF..., --where RULE, --segment NAME or "
+            "--not-assigned-to EMAIL --who no-one)"
         )
     return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import ColumnElement, or_, select
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.selection import AccountQuery
@@ -150,4 +150,25 @@ def segment_selection(session: Session, name: str) -> AccountQuery:
     compiled = segment_rule(session, name)
     return AccountQuery(
         ids=select(Account.id).where(compiled.where), description=f"segment: {name}"
+    )
+
+
+class RuleCheck(BaseModel):
+    """A checked rule: canonical text, English, JSON form and how many accounts match now."""
+
+    text: str
+    english: str
+    rule: dict[str, Any]
+    matches: int
+
+
+def check_rule(session: Session, rule: RuleInput) -> RuleCheck:
+    """Validate and describe a rule and count its matches (one counting statement)."""
+    compiled = compile_where(session, rule)
+    matches = session.scalar(select(func.count()).select_from(Account).where(compiled.where))
+    return RuleCheck(
+        text=compiled.text,
+        english=compiled.english,
+        rule=ast.rule_to_json(compiled.rule),
+        matches=int(matches or 0),
     )

@@ -52,6 +52,11 @@ def _checked(
         if exc.text is None and source is not None and exc.span is not None:
             raise exc.with_text(source) from None
         raise
+    # References are stored under the referenced segment's own spelling of its name.
+    for referenced in segment_names(tree):
+        tree = rename_segment(
+            tree, referenced, catalog.segment(ast.SegmentRef(name=referenced)).name
+        )
     return tree, print_rule(tree)
 
 
