@@ -40,13 +40,16 @@ and ID is an operation id (see `operations list`):
 
   .venv/bin/bookwise accounts list --assigned-to EMAIL --sort=-mrr --limit 10
   .venv/bin/bookwise accounts list --not-assigned-to EMAIL --who no-one --count
+  .venv/bin/bookwise accounts list --where 'tier = 1 and health_score < 50' --sort=-mrr
+  .venv/bin/bookwise rules check 'is_child and parent.csm = "EMAIL"'
   .venv/bin/bookwise assign REF REF --to EMAIL --dry-run
   .venv/bin/bookwise transfer --from EMAIL --to OTHER --dry-run
   .venv/bin/bookwise history REF
   .venv/bin/bookwise operations list
   .venv/bin/bookwise operations undo ID
 
-The full tour is in README.md; the model and its decisions in docs/concepts.md.
+The full tour is in README.md; the model and its decisions in docs/concepts.md; rules in
+docs/rule-language.md.
 
 endef
 export HOW_TO_USE

@@ -204,10 +204,19 @@ def refresh_segments(session: Session, *, names: list[str] | None = None) -> lis
     return results
 
 
-def _refresh(session: Session, segment: Segment) -> RefreshResult:
+def lock_segment(session: Session, segment_id: int) -> None:
+    """On PostgreSQL, hold the segment's row until commit: one refresh of a segment at a time.
+
+    Two concurrent refreshes would both open the same stays (the second then fails on
+    ``uq_segment_memberships_current``). SQLite writers are serial already (BEGIN IMMEDIATE).
+    A module-level function so that a test can take the guard away and watch the race.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        # One refresh of a segment at a time: two would both open the same stays.
-        session.execute(select(Segment.id).where(Segment.id == segment.id).with_for_update())
+        session.execute(select(Segment.id).where(Segment.id == segment_id).with_for_update())
+
+
+def _refresh(session: Session, segment: Segment) -> RefreshResult:
+    lock_segment(session, segment.id)
     where = compile_where(session, ast.SegmentRef(name=segment.name)).where
     now = utcnow()
     current = select(SegmentMembership.account_id).where(
