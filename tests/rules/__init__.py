@@ -1,0 +1,1 @@
+"""Tests of the rule language: parser, printer, English, and fuzzing."""

@@ -40,7 +40,7 @@ def check(rule: RuleArgument, fmt: ResultFormatOption = ResultFormat.table) -> N
         return
     say(f"rule:    {checked.text}")
     say(f"means:   {checked.english}")
-    say(f"matches: {checked.matches:,} accounts")
+    say(f"matches: {checked.matches:,} account{'' if checked.matches == 1 else 's'}")
 
 
 @rules_app.command("fields")
@@ -50,7 +50,7 @@ def fields(fmt: FormatOption = OutputFormat.table) -> None:
         catalog = load_catalog(session, [])
     specs = list(builtin_fields().values())
     specs.extend(role_field(role) for role in catalog.roles if role != "csm")
-    specs.extend(custom_field(info) for info in catalog.attributes.values())
+    specs.extend(custom_field(catalog.attributes[name]) for name in sorted(catalog.attributes))
     items = [
         {
             "field": spec.name,

@@ -128,7 +128,7 @@ def list_(fmt: FormatOption = OutputFormat.table) -> None:
             Column("name", "name"),
             Column("rule", "rule"),
             Column("members", "members (last refresh)", numeric=True),
-            Column("refreshed_at", "refreshed"),
+            Column("refreshed_at", "refreshed", time=True),
         ],
         total=len(items),
         title="segments",
@@ -179,6 +179,8 @@ def members(
 ) -> None:
     """The segment's members right now (the rule evaluated live), paginated and sortable."""
     with reading() as session:
+        # Looked up first: an unknown name is NotFound, and the output uses the segment's name.
+        name = service.get_segment(session, name).name
         if count:
             compiled = segment_rule(session, name)
             typer.echo(str(queries.count_accounts(session, where=[compiled.where])))

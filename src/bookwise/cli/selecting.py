@@ -15,6 +15,7 @@ from bookwise.assignments import queries
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
 from bookwise.errors import InvalidInput
 from bookwise.segments.rules import compile_where, segment_rule
+from bookwise.segments.service import get_segment
 from bookwise.users.service import get_user
 
 
@@ -117,8 +118,11 @@ class FilterArgs:
             where.append(compiled.where)
             words.append(f"rule: {compiled.text}")
         if self.segment is not None:
-            where.append(segment_rule(session, self.segment).where)
-            words.append(f"segment: {self.segment}")
+            # Looked up first: an unknown name is NotFound (with a suggestion), not a bad rule,
+            # and the operation records the segment under its own spelling.
+            name = get_segment(session, self.segment).name
+            where.append(segment_rule(session, name).where)
+            words.append(f"segment: {name}")
         return where, ", ".join(words) or "all accounts"
 
     def build(self, session: Session) -> queries.OwnershipFilter:

@@ -11,14 +11,32 @@ from __future__ import annotations
 import calendar
 import itertools
 import operator
+import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement as Col
+from sqlalchemy.sql.functions import FunctionElement
 
 from bookwise.dates import end_of_day, today
 from bookwise.db import text_fold
@@ -33,6 +51,11 @@ MAX_SEGMENT_DEPTH = 50
 # An operator and the one it is the exact complement of (the "negative" spelling).
 _NEGATIVE = {"!=": "=", "not in": "in", "is not empty": "is empty"}
 _INVERSE = {"=": "!=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+# Integer columns hold values in [-limit, limit); a bound outside is a constant test, because
+# PostgreSQL refuses (and SQLite cannot bind) an integer parameter its column cannot hold.
+_INT32, _INT64 = 2**31, 2**63
+# A number written as text may use ',' only between thousands ("1,797.19", never "1797,19").
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def compile_rule(rule: ast.Rule, catalog: Catalog) -> Predicate:
@@ -130,15 +153,14 @@ class _Compiler:
             return self.owner(spec, table, op, values, negate=negate)
         if spec.kind == "owner_count":
             count = _owner_count(table, spec.role or "csm")
-            return _compare(count, op, [_number(v, spec) for v in values], negate, nullable=False)
+            numbers = [_decimal(v, spec) for v in values]
+            return _compare(count, op, numbers, negate, nullable=False, limit=_INT32)
         return self.column(spec, table, op, values, negate=negate)
 
     def hierarchy(
         self, spec: FieldSpec, table: Any, op: str, values: list[ast.Value], *, negate: bool
     ) -> Predicate:
         wanted = _truth(spec, values[0])
-        if op == "!=":
-            wanted = not wanted
         if negate:
             wanted = not wanted
         kind = spec.kind
@@ -159,10 +181,15 @@ class _Compiler:
             owned = _owned_by_anyone_active(table, role)
             return owned if negate else ~owned
         ids = sorted({self.catalog.user(_string(v, spec)).id for v in values})
-        book = select(Assignment.account_id).where(
-            Assignment.user_id.in_(ids) if len(ids) > 1 else Assignment.user_id == ids[0],
-            Assignment.role == role,
-            Assignment.ended_at.is_(None),
+        book = (
+            select(Assignment.account_id)
+            .where(
+                Assignment.user_id.in_(ids) if len(ids) > 1 else Assignment.user_id == ids[0],
+                Assignment.role == role,
+                Assignment.ended_at.is_(None),
+            )
+            # Never correlated, even inside a statement that joins assignments itself.
+            .correlate(None)
         )
         return _member(table.id, book, negate=negate)
 
@@ -177,14 +204,12 @@ class _Compiler:
             return _datetime_compare(expression, op, days, negate)
         typed = [self.typed(v, spec) for v in values]
         if op in ("contains", "starts with"):
-            text = str(typed[0])
-            test = (
-                expression.contains(text, autoescape=True)
-                if op == "contains"
-                else expression.startswith(text, autoescape=True)
-            )
+            test = _text_test(spec, expression, op, str(typed[0]))
             return _negated(expression, test, spec.nullable) if negate else test
-        return _compare(expression, op, typed, negate, nullable=spec.nullable)
+        if spec.text_match == "fold":
+            typed = [_folded(text) for text in typed]
+        limit = _integer_limit(spec)
+        return _compare(expression, op, typed, negate, nullable=spec.nullable, limit=limit)
 
     def expression(self, spec: FieldSpec, table: Any) -> Col[Any]:
         if spec.kind == "custom":
@@ -200,15 +225,15 @@ class _Compiler:
 
     def typed(self, value: ast.Value, spec: FieldSpec) -> Any:
         """A rule value converted to what the field's column stores."""
-        if spec.type in ("number", "count"):
-            return _number(value, spec)
-        if spec.type == "money":
+        if spec.type in ("number", "count", "money"):
+            # Exact Decimals for integer columns (see _compare); custom numbers are floats.
             amount = _decimal(value, spec)
-            try:
-                minor = to_minor_units(amount, field=spec.name)
-            except InvalidInput as exc:
-                raise InvalidRule(exc.message, span=value.span) from None
-            return float(minor) if spec.kind == "custom" else minor
+            if spec.type == "money":
+                try:
+                    amount = Decimal(to_minor_units(format(amount, "f"), field=spec.name))
+                except InvalidInput as exc:
+                    raise InvalidRule(exc.message, span=value.span) from None
+            return float(amount) if spec.kind == "custom" else amount
         if spec.type == "date":
             day = self.date(value, spec)
             return day.isoformat() if spec.kind == "custom" else day
@@ -217,17 +242,22 @@ class _Compiler:
         text = _string(value, spec).value
         if spec.type == "choice" and spec.choices:
             return _choice(text, spec, value)
-        if spec.text_match == "fold_column":
+        if spec.text_match in ("fold_column", "stored_folded"):
             return text.casefold()
-        if spec.text_match in ("fold", "stored_folded"):
-            return text.casefold() if spec.text_match == "stored_folded" else text.lower()
+        # "fold": the value is folded in SQL by the same function as the column (_folded).
         return text
 
     def date(self, value: ast.Value, spec: FieldSpec) -> date:
         if isinstance(value, ast.DateValue):
             return value.value
         if isinstance(value, ast.RelativeDate):
-            return shift(self.today, value.offset, value.unit)
+            try:
+                return shift(self.today, value.offset, value.unit)
+            except (OverflowError, ValueError):
+                raise InvalidRule(
+                    f"{_shown(value)} is outside the calendar (years 1 to 9999)",
+                    span=value.span,
+                ) from None
         if isinstance(value, ast.StringValue):
             try:
                 return date.fromisoformat(value.value.strip())
@@ -275,24 +305,115 @@ def _values(node: ast.Condition, op: str) -> list[ast.Value]:
 
 
 def _compare(
-    expression: Col[Any], op: str, values: list[Any], negate: bool, *, nullable: bool
+    expression: Col[Any],
+    op: str,
+    values: list[Any],
+    negate: bool,
+    *,
+    nullable: bool,
+    limit: int | None = None,
 ) -> Predicate:
+    """``expression op values``, or its exact complement; ``limit``: an integer expression."""
+    if op == "in" and limit is not None:
+        values = sorted({int(v) for v in values if _fits(v, limit)})
     if op == "in":
-        test: Predicate = expression.in_(values) if len(values) > 1 else expression == values[0]
+        test: Predicate = _in(expression, values, negate=False)
     elif op == "between":
         low, high = values
-        test = and_(expression >= low, expression <= high)
+        test = and_(_atom(expression, ">=", low, limit), _atom(expression, "<=", high, limit))
     else:
-        test = _operator(expression, op, values[0])
+        test = _atom(expression, op, values[0], limit)
     if not negate:
         return test
     if op == "in":
-        inverse = expression.not_in(values) if len(values) > 1 else expression != values[0]
+        inverse = _in(expression, values, negate=True)
     elif op == "between":
-        inverse = or_(expression < values[0], expression > values[1])
+        low, high = values
+        inverse = or_(_atom(expression, "<", low, limit), _atom(expression, ">", high, limit))
     else:
-        inverse = _operator(expression, _INVERSE[op], values[0])
+        inverse = _atom(expression, _INVERSE[op], values[0], limit)
     return or_(expression.is_(None), inverse) if nullable else inverse
+
+
+def _in(expression: Col[Any], values: list[Any], *, negate: bool) -> Predicate:
+    if not values:  # no value the expression can hold was listed
+        return expression.is_not(None) if negate else false()
+    if len(values) == 1:
+        return _operator(expression, "!=" if negate else "=", values[0])
+    test: Predicate = expression.not_in(values) if negate else expression.in_(values)
+    return test
+
+
+def _atom(expression: Col[Any], op: str, value: Any, limit: int | None) -> Predicate:
+    """One comparison; on an integer expression, exact for any Decimal bound."""
+    if limit is None:
+        return _operator(expression, op, value)
+    if op in ("=", "!=") and value != value.to_integral_value():
+        return expression.is_not(None) if op == "!=" else false()
+    # x < 2.5 is x < 3 and x <= 2.5 is x <= 2 for integers: the bound becomes a whole number.
+    rounding = ROUND_CEILING if op in ("<", ">=") else ROUND_FLOOR
+    bound = int(value.to_integral_value(rounding=rounding))
+    if -limit <= bound < limit:
+        return _operator(expression, op, bound)
+    # Out of range: every value the column holds is below (or above) the bound.
+    holds = op in ("<", "<=", "!=") if bound >= limit else op in (">", ">=", "!=")
+    return expression.is_not(None) if holds else false()
+
+
+def _fits(value: Decimal, limit: int) -> bool:
+    return value == value.to_integral_value() and -limit <= value < limit
+
+
+def _integer_limit(spec: FieldSpec) -> int | None:
+    """The range of an integer column (number, money), else None."""
+    if spec.kind != "column" or spec.type not in ("number", "money"):
+        return None
+    column_type = Account.__table__.c[spec.column or spec.name].type
+    if isinstance(column_type, BigInteger):
+        return _INT64
+    return _INT32 if isinstance(column_type, Integer) else None
+
+
+def _folded(text: str) -> Col[Any]:
+    """A text value folded in SQL by the function that folds the column it is compared with."""
+    return text_fold(literal(text, String()))
+
+
+class _position(FunctionElement[int]):
+    """Where ``needle`` first occurs in ``text`` (1-based, 0 when absent), exactly (case counts).
+
+    SQLite's LIKE ignores ASCII case, PostgreSQL's does not: exact text never goes through LIKE.
+    """
+
+    type = Integer()
+    name = "bw_position"
+    inherit_cache = True
+
+
+@compiles(_position)
+def _position_default(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_position, "sqlite")
+def _position_sqlite(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+def _text_test(spec: FieldSpec, expression: Col[Any], op: str, text: str) -> Predicate:
+    if spec.text_match == "fold":
+        at: Col[int] = _position(expression, _folded(text))
+        return at > 0 if op == "contains" else at == 1
+    if op == "contains":
+        like = expression.contains(text, autoescape=True)
+    else:
+        like = expression.startswith(text, autoescape=True)
+    if spec.text_match != "exact":
+        return like  # folded text against a folded value: LIKE's case rules never matter
+    # SQLite's LIKE ignores ASCII case: exact text checks the position too (the LIKE stays so
+    # that a prefix search can still use an index).
+    at = _position(expression, literal(text, String()))
+    return at > 0 if op == "contains" else and_(like, at == 1)
 
 
 def _negated(expression: Col[Any], test: Predicate, nullable: bool) -> Predicate:
@@ -315,12 +436,23 @@ def _operator(expression: Col[Any], op: str, value: Any) -> Predicate:
 
 def _datetime_compare(expression: Col[Any], op: str, days: list[date], negate: bool) -> Predicate:
     """Moments compared by calendar day in the installation's time zone (never empty)."""
-    start, end = end_of_day(days[0] - timedelta(days=1)), end_of_day(days[-1])
+    start, end = _instant(days[0], 0), _instant(days[-1], 1)
+    # Beyond the calendar's ends a bound is before (start) or after (end) every stored time.
+    since_start = expression >= start if start is not None else true()
+    since_end = expression >= end if end is not None else false()
     if op in ("=", "between"):
-        inside = and_(expression >= start, expression < end)
-        return or_(expression < start, expression >= end) if negate else inside
-    bound, cmp = {"<": (start, "<"), "<=": (end, "<"), ">": (end, ">="), ">=": (start, ">=")}[op]
-    return _operator(expression, _INVERSE[cmp] if negate else cmp, bound)
+        inside = and_(since_start, ~since_end)
+        return or_(~since_start, since_end) if negate else inside
+    test = {"<": ~since_start, "<=": ~since_end, ">": since_end, ">=": since_start}[op]
+    return ~test if negate else test
+
+
+def _instant(day: date, days_after: int) -> datetime | None:
+    """The first instant of ``day`` (+ ``days_after``) in UTC; None past the calendar's ends."""
+    try:
+        return end_of_day(day + timedelta(days=days_after - 1))
+    except (OverflowError, ValueError):
+        return None
 
 
 def _in_parent(table: Any, parents: Select[Any], *, negate: bool) -> Predicate:
@@ -345,6 +477,8 @@ def _owned_by_anyone_active(table: Any, role: str) -> Predicate:
             Assignment.ended_at.is_(None),
             User.active.is_(True),
         )
+        # Correlated with the account only, even where the statement joins assignments.
+        .correlate(table)
     )
 
 
@@ -358,6 +492,7 @@ def _owner_count(table: Any, role: str) -> Col[Any]:
             Assignment.ended_at.is_(None),
             User.active.is_(True),
         )
+        .correlate(table)
         .scalar_subquery()
     )
 
@@ -374,20 +509,20 @@ def _shown(value: ast.Value) -> str:
 def _decimal(value: ast.Value, spec: FieldSpec) -> Decimal:
     if isinstance(value, ast.NumberValue):
         return value.value
+    hint = ""
     if isinstance(value, ast.StringValue):
-        try:
-            number = Decimal(value.value.strip().replace(",", ""))
-            if number.is_finite():
-                return number
-        except InvalidOperation:
-            pass
+        text = value.value.strip()
+        if "," in text and not _THOUSANDS.match(text):
+            hint = "; use '.' for decimals and ',' only between thousands (1,797.19)"
+        else:
+            try:
+                number = Decimal(text.replace(",", ""))
+                if number.is_finite():
+                    return number
+            except InvalidOperation:
+                pass
     kind = "an amount of money" if spec.type == "money" else "a number"
-    raise InvalidRule(f"{spec.name} is {kind}, not {_shown(value)}", span=value.span)
-
-
-def _number(value: ast.Value, spec: FieldSpec) -> int | float:
-    number = _decimal(value, spec)
-    return int(number) if number == number.to_integral_value() else float(number)
+    raise InvalidRule(f"{spec.name} is {kind}, not {_shown(value)}{hint}", span=value.span)
 
 
 def _string(value: ast.Value, spec: FieldSpec) -> ast.StringValue:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bookwise.errors import InvalidInput
 from bookwise.money import from_minor_units, to_minor_units
 from bookwise.rules import ast
 from bookwise.rules.printer import print_value
@@ -32,20 +33,39 @@ def _describe(rule: ast.Rule, catalog: Catalog) -> str:
         joiner = " and " if isinstance(rule, ast.And) else " or "
         return joiner.join(_grouped(item, catalog) for item in rule.items)
     if isinstance(rule, ast.Not):
-        inner = _describe(rule.item, catalog)
-        return f"not {inner}" if isinstance(rule.item, ast.SegmentRef) else f"not ({inner})"
+        if isinstance(rule.item, ast.Not):
+            # ``not`` is the exact complement, so two of them cancel out.
+            return _grouped(rule.item.item, catalog)
+        if isinstance(rule.item, ast.Condition):
+            flipped = _hierarchy(rule.item, catalog, negate=True)
+            if flipped is not None:
+                return flipped
+        if isinstance(rule.item, ast.SegmentRef):
+            return _segment(rule.item, negate=True)
+        return f"not ({_describe(rule.item, catalog)})"
     if isinstance(rule, ast.AnyChild):
-        return f"has a child where {_grouped(rule.rule, catalog, always=True)}"
+        inner = _grouped(rule.rule, catalog, always=True)
+        # "is a parent company", "has no CSM" describe the child itself: "a child that is …".
+        link = "that" if inner.startswith(("is ", "has ")) else "where"
+        return f"has a child {link} {inner}"
     if isinstance(rule, ast.SegmentRef):
-        who = {"self": "is", "parent": "the parent is", "ancestor": "an ancestor is"}
-        return f"{who[rule.relation]} in segment “{rule.name}”"
+        return _segment(rule, negate=False)
     return _condition(rule, catalog)
+
+
+def _segment(ref: ast.SegmentRef, *, negate: bool) -> str:
+    who = {
+        "self": ("is", "is not"),
+        "parent": ("the parent is", "the parent is not"),
+        "ancestor": ("an ancestor is", "no ancestor is"),
+    }
+    return f"{who[ref.relation][negate]} in segment “{ref.name}”"
 
 
 def _grouped(rule: ast.Rule, catalog: Catalog, *, always: bool = False) -> str:
     text = _describe(rule, catalog)
     compound = isinstance(rule, ast.And | ast.Or)
-    return f"({text})" if compound or (always and isinstance(rule, ast.Not)) else text
+    return f"({text})" if compound or (always and text.startswith("not (")) else text
 
 
 def _spec(field: str, catalog: Catalog) -> FieldSpec | None:
@@ -59,58 +79,100 @@ def _spec(field: str, catalog: Catalog) -> FieldSpec | None:
     return None
 
 
-def _condition(node: ast.Condition, catalog: Catalog) -> str:
-    field, owners = node.field, ""
+def _split(field: str) -> tuple[int, str]:
+    """How many ``parent.`` prefixes a field has, and the field behind them."""
+    parents = 0
     while field.startswith("parent."):
         field = field.removeprefix("parent.")
-        owners += "the parent's "
+        parents += 1
+    return parents, field
+
+
+def _label(field: str, spec: FieldSpec | None) -> str:
+    # Unknown fields read like the catalog would name them: custom.deal_size → "deal size".
+    return spec.label if spec else field.removeprefix("custom.").replace("_", " ")
+
+
+def _values(node: ast.Condition) -> list[ast.Value]:
+    value = node.value
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _hierarchy(node: ast.Condition, catalog: Catalog, *, negate: bool = False) -> str | None:
+    """``is a parent company`` and kin for a true/false test of is_parent / is_child."""
+    parents, field = _split(node.field)
     spec = _spec(field, catalog)
-    label = spec.label if spec else field
-    values = (
-        node.value if isinstance(node.value, list) else [] if node.value is None else [node.value]
-    )
-    if spec is not None and spec.kind in ("is_parent", "is_child"):
-        truth = not (isinstance(node.value, ast.BooleanValue) and not node.value.value)
-        truth = truth != (node.op == "!=")
-        positive, negative = _BOOLEAN_WORDS[spec.kind]
-        phrase = positive if truth else negative
-        return f"the parent {phrase}" if owners else phrase
-    if spec is not None and spec.kind == "company_level":
-        level = print_value(values[0]) if values else "?"
+    if spec is None or spec.kind not in ("is_parent", "is_child") or node.op not in ("=", "!="):
+        return None
+    if not isinstance(node.value, ast.BooleanValue):
+        return None
+    truth = (node.value.value == (node.op == "=")) != negate
+    positive, negative = _BOOLEAN_WORDS[spec.kind]
+    phrase = positive if truth else negative
+    if not parents:
+        return phrase
+    subject = "the parent" + "'s parent" * (parents - 1)
+    return f"{subject} {phrase}"
+
+
+def _condition(node: ast.Condition, catalog: Catalog) -> str:
+    hierarchy = _hierarchy(node, catalog)
+    if hierarchy is not None:
+        return hierarchy
+    parents, field = _split(node.field)
+    owners = "the parent's " + "parent's " * (parents - 1) if parents else ""
+    spec = _spec(field, catalog)
+    label = _label(field, spec)
+    values = _values(node)
+    if spec is not None and spec.kind == "company_level" and _one_of(node, "=", "!="):
+        level = print_value(values[0])
         meaning = {"1": "a parent company", "0": "a child company"}.get(level, "")
         verb = "is" if node.op == "=" else "is not"
         return f"{owners}company level {verb} {level}" + (f" ({meaning})" if meaning else "")
     if spec is not None and spec.kind == "owner":
-        return owners + _owner(label, node.op, values)
+        owned = _owner(label, node.op, values)
+        if owned is not None:
+            return owners + owned
+    return owners + _compared(node, spec, label, values)
+
+
+def _compared(
+    node: ast.Condition, spec: FieldSpec | None, label: str, values: list[ast.Value]
+) -> str:
     shown = [_value(v, spec) for v in values]
     verb = OPERATOR_SPECS[node.op].english
     if spec is not None and spec.type in ("date", "datetime") and node.op in _DATE_WORDS:
         verb = _DATE_WORDS[node.op]
-    if node.op == "between":
-        return f"{owners}{label} is between {shown[0]} and {shown[1]}"
-    if node.op in ("in", "not in"):
-        return f"{owners}{label} {verb} {', '.join(shown)}"
     if node.op in ("is empty", "is not empty"):
-        return f"{owners}{label} {verb}"
-    if spec is not None and spec.type == "boolean":
-        truth = isinstance(node.value, ast.BooleanValue) and node.value.value
-        truth = truth != (node.op == "!=")
-        return f"{owners}{label} is {'true' if truth else 'false'}"
-    return f"{owners}{label} {verb} {shown[0]}"
+        return f"{label} {verb}"
+    if node.op == "between" and len(shown) == 2:
+        return f"{label} is between {shown[0]} and {shown[1]}"
+    boolean = spec is not None and spec.type == "boolean"
+    if boolean and _one_of(node, "=", "!=") and isinstance(node.value, ast.BooleanValue):
+        truth = node.value.value == (node.op == "=")
+        return f"{label} is {'true' if truth else 'false'}"
+    # Lists, and any value count the operator does not expect (a rule that will not compile).
+    return f"{label} {verb} {', '.join(shown) if shown else 'nothing'}"
 
 
-def _owner(label: str, op: str, values: list[ast.Value]) -> str:
+def _one_of(node: ast.Condition, *ops: str) -> bool:
+    """The condition uses one of ``ops`` with exactly one value."""
+    return node.op in ops and node.value is not None and not isinstance(node.value, list)
+
+
+def _owner(label: str, op: str, values: list[ast.Value]) -> str | None:
     names = [v.value if isinstance(v, ast.StringValue) else print_value(v) for v in values]
     if op == "is empty":
         return f"has no {label}"
     if op == "is not empty":
         return f"has a {label}"
-    if op == "=":
-        return f"{label} is {names[0]}"
-    if op == "!=":
-        return f"{label} is not {names[0]}"
-    listed = " or ".join(names)
-    return f"{label} is {listed}" if op == "in" else f"{label} is neither {listed}"
+    if op in ("=", "!=", "in", "not in") and names:
+        negative = op in ("!=", "not in")
+        if len(names) == 1:
+            return f"{label} is {'not ' if negative else ''}{names[0]}"
+        listed = ", ".join(names[:-1]) + (" nor " if negative else " or ") + names[-1]
+        return f"{label} is {'neither ' if negative else ''}{listed}"
+    return None
 
 
 def _value(value: ast.Value, spec: FieldSpec | None) -> str:
@@ -123,7 +185,8 @@ def _value(value: ast.Value, spec: FieldSpec | None) -> str:
     if spec is not None and spec.type == "money" and isinstance(value, ast.NumberValue):
         try:
             return f"{from_minor_units(to_minor_units(value.value)):,}"
-        except Exception:
+        except (InvalidInput, ArithmeticError):
+            # More decimals than the currency has: the compiler refuses it; show it as typed.
             return print_value(value)
     if isinstance(value, ast.StringValue):
         return f"“{value.value}”"

@@ -7,12 +7,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeVar
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.tree import Meta
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bookwise.errors import InvalidRule
 from bookwise.rules import ast
@@ -46,14 +46,56 @@ _EXPECTED_WORDS = {
     "SIGN": "+ or -",
     "INT": "a whole number",
     "UNIT": "days or months",
+    "ANY_CHILD": "any child",
+    "COMPANY_LEVEL": "company level",
+    "CSM_COUNT": "csm count",
+    "ANCESTOR": "ancestor",
+    "COMPANY": "company",
+    "_PARENT": "parent",
+    "TRUE": "true",
+    "FALSE": "false",
     "$END": "the end of the rule",
 }
+_NAME = r"NAME: /(?!\d)\w+/"
+# Unicode planes that hold identifier characters; scanning only these keeps start-up quick.
+_IDENTIFIER_PLANES = (range(0x80, 0x40000), range(0xE0000, 0xE1000))
 
 
 @cache
 def _parser() -> Lark:
     grammar = files("bookwise.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
+    assert _NAME in grammar, "grammar.lark no longer defines NAME as the parser expects"
+    grammar = grammar.replace(_NAME, _NAME.replace("\\w+", f"[\\w{_identifier_marks()}]+"))
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _identifier_marks() -> str:
+    """A regex class body: what may continue a Python identifier but ``\\w`` does not match.
+
+    Custom attribute names are Python identifiers, and those may hold combining marks
+    (Devanagari vowel signs, a decomposed ``é``) that ``\\w`` leaves out.
+    """
+    word = re.compile(r"\w")
+    codes = [
+        code
+        for plane in _IDENTIFIER_PLANES
+        for code in plane
+        if f"a{chr(code)}".isidentifier() and not word.match(chr(code))
+    ]
+    ranges: list[tuple[int, int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(
+        _escape(first) if first == last else f"{_escape(first)}-{_escape(last)}"
+        for first, last in ranges
+    )
+
+
+def _escape(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def parse_rule(text: str) -> ast.Rule:
@@ -63,12 +105,11 @@ def parse_rule(text: str) -> ast.Rule:
             f"the rule is {len(text):,} characters long; the limit is {MAX_RULE_LENGTH:,}",
             text=text,
         )
-    if not text.strip() or not _strip_comments(text).strip():
+    if not text.strip():
         raise InvalidRule("the rule is empty", text=text, span=(0, len(text)))
-    _check_nesting(text)
     try:
-        tree = _parser().parse(text)
-        rule = _ToAst(text).transform(tree)
+        tree = _parse_tree(text)
+        rule = _ToAst().transform(tree)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except InvalidRule as exc:
@@ -82,24 +123,51 @@ def parse_rule(text: str) -> ast.Rule:
     return rule  # type: ignore[no-any-return]
 
 
-def _strip_comments(text: str) -> str:
-    return re.sub(r"#[^\n]*", "", text)
+def _parse_tree(text: str) -> Tree[Token]:
+    """Lark's tree of ``text``, refusing a rule too deep for the recursive steps after it."""
+    interactive = _parser().parse_interactive(text)
+    nesting = _Nesting()
+    last: Token | None = None
+    for token in interactive.iter_parse():
+        nesting.see(token)
+        last = token
+    if last is None:
+        raise InvalidRule("the rule is empty (it holds only comments)", span=(0, len(text)))
+    tree: Tree[Token] = interactive.feed_eof(last)  # type: ignore[no-untyped-call]
+    return tree
 
 
-def _check_nesting(text: str) -> None:
-    depth = 0
-    for position, char in enumerate(text):
-        depth += char == "("
-        depth -= char == ")"
-        if depth > MAX_NESTING:
-            raise InvalidRule(
-                f"parentheses nest more than {MAX_NESTING} deep",
-                text=text,
-                span=(position, position + 1),
-            )
-    words = len(re.findall(r"\bnot\b", text, flags=re.IGNORECASE))
-    if words > MAX_NESTING:
-        raise InvalidRule(f"more than {MAX_NESTING} 'not' in one rule", text=text)
+class _Nesting:
+    """How deep the tokens seen so far nest: each ``(`` and each ``not`` opens a level.
+
+    Counted on the tokens the parser reads, so parentheses and ``not`` inside quoted texts and
+    comments do not count; a chain ``not not … x`` nests as deep as it is long.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.nots = 0
+        self.outer: list[int] = []
+
+    def see(self, token: Token) -> None:
+        if token.type == "_NOT":
+            self.nots += 1
+            if self.depth + self.nots > MAX_NESTING:
+                raise InvalidRule(
+                    f"'not' and parentheses nest more than {MAX_NESTING} deep",
+                    span=_token_span(token),
+                )
+            return
+        if token.type == "LPAR":
+            self.outer.append(self.depth)
+            self.depth += self.nots + 1
+            if self.depth > MAX_NESTING:
+                raise InvalidRule(
+                    f"parentheses nest more than {MAX_NESTING} deep", span=_token_span(token)
+                )
+        elif token.type == "RPAR":
+            self.depth = self.outer.pop() if self.outer else 0
+        self.nots = 0
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> InvalidRule:
@@ -158,13 +226,23 @@ def _unquote(raw: str) -> str:
     return body
 
 
+_PARENT_STEP = object()
+_Node = TypeVar("_Node", bound=BaseModel)
+
+
+def _build(model: type[_Node], what: str, at: ast.Span | None, **fields: Any) -> _Node:
+    """``model(**fields)``; a value out of bounds is an InvalidRule pointing at ``at``."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        reason = f"{what} is not valid: {message[:1].lower()}{message[1:]}"
+        raise InvalidRule(reason, span=at) from None
+
+
 @v_args(meta=True)
 class _ToAst(Transformer[Token, Any]):
     """Builds AST nodes from Lark's tree, keeping each node's span in the text."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
     def start(self, meta: Meta, children: list[Any]) -> ast.Rule:
         return children[0]  # type: ignore[no-any-return]
@@ -188,7 +266,14 @@ class _ToAst(Transformer[Token, Any]):
         value = children[-1]
         if not isinstance(value, ast.StringValue):
             raise InvalidRule("a segment is named by its name in quotes", span=value.span)
-        return ast.SegmentRef(relation=relation, name=value.value, span=_span(meta))
+        return _build(
+            ast.SegmentRef,
+            "the segment name",
+            value.span,
+            relation=relation,
+            name=value.value,
+            span=_span(meta),
+        )
 
     def parent_relation(self, meta: Meta, children: list[Any]) -> str:
         return "parent"
@@ -200,7 +285,10 @@ class _ToAst(Transformer[Token, Any]):
         field, field_span = children[0]
         if len(children) == 1:
             # A bare field is a boolean test: ``is_parent`` means ``is_parent = true``.
-            return ast.Condition(
+            return _build(
+                ast.Condition,
+                "the field name",
+                field_span,
                 field=field,
                 op="=",
                 value=ast.BooleanValue(value=True),
@@ -208,8 +296,15 @@ class _ToAst(Transformer[Token, Any]):
                 field_span=field_span,
             )
         op, value = children[1]
-        return ast.Condition(
-            field=field, op=op, value=value, span=_span(meta), field_span=field_span
+        return _build(
+            ast.Condition,
+            "the field name",
+            field_span,
+            field=field,
+            op=op,
+            value=value,
+            span=_span(meta),
+            field_span=field_span,
         )
 
     def company_level(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Span | None]:
@@ -222,11 +317,18 @@ class _ToAst(Transformer[Token, Any]):
         return children[0]  # type: ignore[no-any-return]
 
     def path(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Span | None]:
-        # ``parent.`` prefixes are anonymous tokens; count them from the text.
-        source = self.text[meta.start_pos : meta.end_pos]
-        names = [str(token) for token in children]
-        parents = len(re.findall(r"parent\s*\.", source[: source.find(names[0])], re.I))
-        return ".".join(["parent"] * parents + names), _span(meta)
+        parents = ["parent" for child in children if child is _PARENT_STEP]
+        head, *rest = [str(child) for child in children if child is not _PARENT_STEP]
+        if head.lower() == "custom" and rest:
+            # A custom attribute's name is case-sensitive; only the prefix is a keyword.
+            head = "custom"
+        else:
+            # Standard fields and role names are lower case, so TIER means tier.
+            head, rest = head.lower(), [name.lower() for name in rest]
+        return ".".join([*parents, head, *rest]), _span(meta)
+
+    def parent_step(self, meta: Meta, children: list[Any]) -> object:
+        return _PARENT_STEP
 
     def compare(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
         op = str(children[0])
@@ -264,11 +366,23 @@ class _ToAst(Transformer[Token, Any]):
 
     def string(self, meta: Meta, children: list[Token]) -> ast.StringValue:
         token = children[0]
-        return ast.StringValue(value=_unquote(str(token)), span=_token_span(token))
+        return _build(
+            ast.StringValue,
+            "the text",
+            _token_span(token),
+            value=_unquote(str(token)),
+            span=_token_span(token),
+        )
 
     def bare(self, meta: Meta, children: list[Token]) -> ast.StringValue:
         token = children[0]
-        return ast.StringValue(value=str(token), span=_token_span(token))
+        return _build(
+            ast.StringValue,
+            "the text",
+            _token_span(token),
+            value=str(token),
+            span=_token_span(token),
+        )
 
     def number(self, meta: Meta, children: list[Token]) -> ast.NumberValue:
         token = children[0]
@@ -276,7 +390,9 @@ class _ToAst(Transformer[Token, Any]):
             value = Decimal(str(token))
         except InvalidOperation:
             raise InvalidRule(f"{token!s} is not a number", span=_token_span(token)) from None
-        return ast.NumberValue(value=value, span=_token_span(token))
+        return _build(
+            ast.NumberValue, "the number", _token_span(token), value=value, span=_token_span(token)
+        )
 
     def date(self, meta: Meta, children: list[Token]) -> ast.DateValue:
         token = children[0]
@@ -292,9 +408,11 @@ class _ToAst(Transformer[Token, Any]):
         if len(children) == 1:
             return ast.RelativeDate(span=_span(meta))
         _today, sign, amount, unit = children
-        offset = int(str(amount)) * (-1 if str(sign) == "-" else 1)
-        if abs(offset) > 100_000:
+        digits = str(amount).lstrip("0") or "0"
+        # Length first: int() refuses more than 4,300 digits, and 7 are already too far.
+        if len(digits) > 6 or int(digits) > 100_000:
             raise InvalidRule(f"{amount!s} {unit!s} is too far away", span=_token_span(amount))
+        offset = int(digits) * (-1 if str(sign) == "-" else 1)
         plural = "months" if str(unit).lower().startswith("month") else "days"
         return ast.RelativeDate(offset=offset, unit=plural, span=_span(meta))
 

@@ -61,7 +61,8 @@ def print_value(value: ast.Value) -> str:
     if value.offset == 0 and value.unit == "days":
         return "today"
     sign = "-" if value.offset < 0 else "+"
-    return f"today {sign} {abs(value.offset)} {value.unit}"
+    unit = value.unit.removesuffix("s") if abs(value.offset) == 1 else value.unit
+    return f"today {sign} {abs(value.offset)} {unit}"
 
 
 def quote(text: str) -> str:

@@ -161,7 +161,8 @@ def render_rule_reference() -> str:
         "## Operators",
         "",
         "`is` is a synonym of `=` and `is not` of `!=` (`csm is michael@example.com`); `<>` and",
-        "`==` are accepted too. Keywords are case-insensitive.",
+        "`==` are accepted too. Keywords and the names of standard fields are case-insensitive",
+        "(`TIER = 1 AND Health_Score < 50`); custom attribute names keep their case.",
         "",
         *_operator_rows(),
         "",
@@ -248,14 +249,18 @@ Beyond single fields:
 
 | form | matches |
 |---|---|
-| `custom.<name> <op> <value>` | a declared custom attribute, typed as declared (text, number, money, date, boolean, choice) |
-| `<role> <op> <user>` | the owners in an extra assignment role, named by the role: `account_manager is empty` |
-| `parent.<field> <op> <value>` | accounts that have a parent, and whose parent satisfies the condition (`parent.csm = X`, `parent.parent.tier = 1`) |
+| `custom.<name> <op> <value>` | a declared custom attribute, typed as declared |
+| `<role> <op> <user>` | owners in an extra role, named by the role: `account_manager is empty` |
+| `parent.<field> <op> <value>` | has a parent, and the parent satisfies the condition |
 | `in segment "S"` | the accounts in saved segment S right now |
-| `parent in segment "S"` | accounts whose parent is in S (Custify's `parent company is in segment S` is accepted) |
+| `parent in segment "S"` | the parent is in S (also Custify's `parent company is in segment S`) |
 | `ancestor in segment "S"` | accounts with a parent, grandparent, … in S |
 | `any child (<rule>)` | accounts with at least one direct child that matches the inner rule |
 | `<boolean field>` alone | the field is true: `is_parent` is `is_parent = true` |
+
+`parent.` repeats (`parent.parent.tier = 1`) and takes any field, owners included
+(`parent.csm = X`). Custom attributes have the types they were declared with (text, number,
+money, date, boolean, choice).
 
 Segment names are matched without regard to case, spacing, or typographic apostrophes, so a
 recipe pasted from a web page (`“michael’s parent companies”`) finds `Michael's parent

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.selection import AccountQuery
-from bookwise.db import text_fold
 from bookwise.errors import InvalidRule
 from bookwise.models import Account, AssignmentRole, AttributeDefinition, Segment, User
 from bookwise.rules import ast
@@ -102,20 +101,18 @@ def _users_named(
     wanted = {user_key(v) for rule in rules for v in user_values(rule, (*roles, "csm"))}
     if not wanted:
         return {}
-    keys = sorted(wanted)
-    rows = session.scalars(
-        select(User).where(
-            User.is_system.is_(False),
-            or_(User.email_fold.in_(keys), text_fold(User.name).in_(keys)),
-        )
-    )
+    query = select(User).where(User.is_system.is_(False))
+    if all("@" in key for key in wanted):
+        query = query.where(User.email_fold.in_(sorted(wanted)))
+    # Otherwise a value may be a full name, matched as user_key() folds it: casefold() (ß is
+    # ss) and collapsed spacing, which SQL lower() does not reproduce. So every user is a
+    # candidate: one statement whose size follows the users, never the accounts.
     found: dict[str, list[UserInfo]] = {}
-    for user in rows:
+    for user in session.scalars(query):
         info = UserInfo(id=user.id, email=user.email, name=user.name, active=user.active)
-        if user.email_fold in wanted:
-            found.setdefault(user.email_fold, []).append(info)
-        elif user_key(user.name) in wanted:
-            found.setdefault(user_key(user.name), []).append(info)
+        # A rule may name the same user by email in one place and by name in another.
+        for key in sorted({user.email_fold, user_key(user.name)} & wanted):
+            found.setdefault(key, []).append(info)
     return found
 
 

@@ -18,7 +18,7 @@ from bookwise.models.base import UTCDateTime
 from bookwise.rules import ast
 from bookwise.rules.compiler import compile_rule
 from bookwise.rules.printer import print_rule
-from bookwise.rules.registry import SegmentInfo, segment_key, suggest
+from bookwise.rules.registry import Catalog, SegmentInfo, segment_key, suggest
 from bookwise.rules.rewrite import rename_field, rename_segment, segment_names
 from bookwise.segments.rules import RuleInput, compile_where, load_catalog, read_rule
 
@@ -57,7 +57,39 @@ def _checked(
         tree = rename_segment(
             tree, referenced, catalog.segment(ast.SegmentRef(name=referenced)).name
         )
+    tree = _users_by_email(tree, catalog)
     return tree, print_rule(tree)
+
+
+def _users_by_email(rule: ast.Rule, catalog: Catalog) -> ast.Rule:
+    """The rule with each user it names by full name named by email instead.
+
+    A full name is accepted while it is unique; stored as typed, the segment would break the
+    day another user with that name is added (and with it every refresh of all segments).
+    """
+    owners = {*catalog.roles, "csm"}
+
+    def email(value: ast.Value) -> ast.Value:
+        if not isinstance(value, ast.StringValue):
+            return value
+        return value.model_copy(update={"value": catalog.user(value).email})
+
+    if isinstance(rule, ast.And | ast.Or):
+        return rule.model_copy(update={"items": [_users_by_email(i, catalog) for i in rule.items]})
+    if isinstance(rule, ast.Not):
+        return rule.model_copy(update={"item": _users_by_email(rule.item, catalog)})
+    if isinstance(rule, ast.AnyChild):
+        return rule.model_copy(update={"rule": _users_by_email(rule.rule, catalog)})
+    if not isinstance(rule, ast.Condition) or rule.value is None:
+        return rule
+    field = rule.field
+    while field.startswith("parent."):
+        field = field.removeprefix("parent.")
+    if field not in owners:
+        return rule
+    values = rule.value
+    changed = [email(v) for v in values] if isinstance(values, list) else email(values)
+    return rule.model_copy(update={"value": changed})
 
 
 def _clean_name(name: str) -> str:
@@ -142,6 +174,7 @@ def _rename(session: Session, segment: Segment, new_name: str) -> None:
         changed = rename_segment(tree, old_name, new_name)
         if changed != tree:
             other.rule, other.rule_text = ast.rule_to_json(changed), print_rule(changed)
+            other.updated_at = utcnow()
     segment.name, segment.name_key = new_name, key
 
 
@@ -198,8 +231,10 @@ def refresh_segments(session: Session, *, names: list[str] | None = None) -> lis
     opens stays for accounts that entered, all stamped with the same time.
     """
     segments = [get_segment(session, n) for n in names] if names else list_segments(session)
+    # Each segment once (a name may be given twice, in two spellings), locked in id order.
+    unique = {segment.id: segment for segment in segments}
     results = []
-    for segment in sorted(segments, key=lambda s: s.id):
+    for segment in sorted(unique.values(), key=lambda s: s.id):
         results.append(_refresh(session, segment))
     return results
 
@@ -233,12 +268,15 @@ def _refresh(session: Session, segment: Segment) -> RefreshResult:
         .execution_options(synchronize_session=False)
     )
     entered = session.execute(
-        insert(SegmentMembership).from_select(
+        insert(SegmentMembership)
+        .from_select(
             ["segment_id", "account_id", "entered_at"],
             select(literal(segment.id), Account.id, literal(now, UTCDateTime())).where(
                 where, Account.id.not_in(current)
             ),
         )
+        # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg reports -1 without).
+        .execution_options(preserve_rowcount=True)
     )
     segment.refreshed_at = now
     session.flush()
