@@ -35,14 +35,20 @@ SQLITE_LOWER = "bw_lower"
 
 
 def _lower_text(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
+    # Character by character, with Unicode's simple mapping (one character each), as
+    # PostgreSQL's lower() does: str.lower() on the whole string would apply context rules
+    # (a final Σ becomes ς) and İ would become two characters.
+    if not isinstance(value, str):
+        return value
+    return "".join(char.lower()[0] if char.lower() else char for char in value)
 
 
 class text_fold(FunctionElement[str]):
     """Lower-case text the same Unicode-aware way on both databases.
 
-    PostgreSQL's ``lower()`` (UTF-8 database) and, on SQLite, Python's ``str.lower`` registered
-    on every connection as ``bw_lower``: rules compare text without regard to case through it.
+    PostgreSQL's ``lower()`` (UTF-8 database) and, on SQLite, the same per-character simple
+    lower-casing in Python, registered on every connection as ``bw_lower``: rules compare text
+    without regard to case through it (SQLite's own ``lower()`` folds ASCII only).
     """
 
     type = String()

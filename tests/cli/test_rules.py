@@ -57,7 +57,7 @@ def test_rules_check_prints_the_canonical_rule_its_english_and_the_match_count(c
     assert "matches: 0 accounts" in cli.ok("rules", "check", "tier = 3").stdout
 
     checked = cli.json("rules", "check", "tier in (1, 2) and not (health_score >= 50)")
-    assert checked["text"] == "tier in (1, 2) and not health_score >= 50"
+    assert checked["text"] == "tier in (1, 2) and not (health_score >= 50)"
     assert checked["english"] == "Tier is one of 1, 2 and not (health score is at least 50)"
     # not pushes to the exact complement: the account without a health score matches too
     assert checked["matches"] == 4

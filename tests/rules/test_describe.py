@@ -118,7 +118,7 @@ def test_money_follows_the_installation_currency(monkeypatch: pytest.MonkeyPatch
         ("renewal_date >= today - 3 months", "Renewal date is on or after 3 months ago"),
         ("renewal_date = today", "Renewal date is today"),
         ("renewal_date = 2026-03-31", "Renewal date is 2026-03-31"),
-        ("created_at < 2025-01-01", "Created is before 2025-01-01"),
+        ("created_at < 2025-01-01", "Creation date is before 2025-01-01"),
         (
             "renewal_date between today and today + 3 months",
             "Renewal date is between today and 3 months from today",

@@ -177,7 +177,7 @@ CANONICAL = [
     ("company level is 1", "company level = 1"),
     (
         'not (region in ("EMEA", "APAC")) or renewal_date < today + 60 days',
-        'not region in ("EMEA", "APAC") or renewal_date < today + 60 days',
+        'not (region in ("EMEA", "APAC")) or renewal_date < today + 60 days',
     ),
     (
         'custom.industry = "Fintech" and name contains "bank"',
@@ -205,7 +205,7 @@ CANONICAL = [
     ("x not in ('a',) and y is not empty", 'x not in ("a") and y is not empty'),
     ("name = 'say \"hi\"'", 'name = "say \\"hi\\""'),
     ("is_parent = false and is_child = true", "is_parent = false and is_child"),
-    ("not not in segment «S»", 'not not in segment "S"'),
+    ("not not in segment «S»", 'not (not in segment "S")'),
 ]
 
 

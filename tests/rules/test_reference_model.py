@@ -75,7 +75,17 @@ POOLS: dict[str, list[Any]] = {
     "nps": [None, -100, -1, 0, 1, 100],
     "csm_rating": [None, 1, 3, 5],
     "lifecycle_stage": [None, "Onboarding", "ADOPTION", "adoption", "Renewal", "Évaluation"],
-    "region": [None, "EMEA", "emea", "Äsia", "äSIA", "North America", "Île-de-France"],
+    "region": [
+        None,
+        "EMEA",
+        "emea",
+        "Äsia",
+        "äSIA",
+        "North America",
+        "Île-de-France",
+        "ΟΔΟΣ",
+        "İstanbul",
+    ],
     "renewal_date": [
         None,
         TODAY,
@@ -275,6 +285,11 @@ def day_of(value: ast.Value) -> date:
     return shift_months(TODAY, value.offset)
 
 
+def simple_lower(text: str) -> str:
+    """Unicode's simple lower case, character by character: what text comparison means."""
+    return "".join(char.lower()[0] if char.lower() else char for char in text)
+
+
 def text_of(value: ast.Value) -> str:
     assert isinstance(value, ast.StringValue)
     return value.value
@@ -309,8 +324,8 @@ def _money_units(value: ast.Value) -> Decimal:
 FIELDS: dict[str, tuple[Reader, ValueReader]] = {
     "name": (_column("name", str.casefold), lambda v: text_of(v).casefold()),
     "external_id": (_column("external_id"), text_of),
-    "domain": (_column("domain", str.lower), lambda v: text_of(v).lower()),
-    "region": (_column("region", str.lower), lambda v: text_of(v).lower()),
+    "domain": (_column("domain", simple_lower), lambda v: simple_lower(text_of(v))),
+    "region": (_column("region", simple_lower), lambda v: simple_lower(text_of(v))),
     "lifecycle_stage": (_column("lifecycle_stage", str.casefold), lambda v: text_of(v).casefold()),
     "inherit_policy": (_column("inherit_policy"), lambda v: text_of(v).casefold()),
     "mrr": (_column("mrr", Decimal), _money_units),
@@ -321,7 +336,7 @@ FIELDS: dict[str, tuple[Reader, ValueReader]] = {
     "depth": (_column("depth", Decimal), number_of),
     "renewal_date": (_column("renewal_date"), day_of),
     "created_at": (_column("created_at", lambda v: v.astimezone(ZONE).date()), day_of),
-    "custom.note": (_custom("note", str.lower), lambda v: text_of(v).lower()),
+    "custom.note": (_custom("note", simple_lower), lambda v: simple_lower(text_of(v))),
     "custom.score": (_custom("score", float), lambda v: float(number_of(v))),
     "custom.vip": (_custom("vip"), lambda v: v.value if isinstance(v, ast.BooleanValue) else None),
     "custom.signed": (_custom("signed", date.fromisoformat), day_of),
@@ -477,7 +492,20 @@ CASES: dict[str, tuple[tuple[str, ...], list[ast.Value]]] = {
     ),
     "region": (
         TEXT_OPS + EMPTY,
-        strings("", "emea", "EMEA", "äsia", "ÄSIA", "north", "Île", "îLE", "a"),
+        strings(
+            "",
+            "emea",
+            "EMEA",
+            "äsia",
+            "ÄSIA",
+            "north",
+            "Île",
+            "îLE",
+            "a",
+            "οδοσ",
+            "ΟΔΟ",
+            "istanbul",
+        ),
     ),
     "custom.note": (
         TEXT_OPS + EMPTY,

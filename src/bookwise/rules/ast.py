@@ -69,6 +69,8 @@ class NumberValue(_Node):
 
     type: Literal["number"] = "number"
     value: Decimal = Field(allow_inf_nan=False, max_digits=30)
+    # The digits as typed ("007"), for a number compared with a text field; never in JSON.
+    text: str | None = Field(default=None, exclude=True, repr=False)
 
 
 class BooleanValue(_Node):

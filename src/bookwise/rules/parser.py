@@ -391,7 +391,12 @@ class _ToAst(Transformer[Token, Any]):
         except InvalidOperation:
             raise InvalidRule(f"{token!s} is not a number", span=_token_span(token)) from None
         return _build(
-            ast.NumberValue, "the number", _token_span(token), value=value, span=_token_span(token)
+            ast.NumberValue,
+            "the number",
+            _token_span(token),
+            value=value,
+            text=str(token),
+            span=_token_span(token),
         )
 
     def date(self, meta: Meta, children: list[Token]) -> ast.DateValue:

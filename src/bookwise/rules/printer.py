@@ -15,7 +15,12 @@ def print_rule(rule: ast.Rule) -> str:
         joiner = " and " if isinstance(rule, ast.And) else " or "
         return joiner.join(_grouped(item) for item in rule.items)
     if isinstance(rule, ast.Not):
-        return f"not {_grouped(rule.item)}"
+        item = rule.item
+        if isinstance(item, ast.SegmentRef) or _is_bare_boolean(item):
+            return f"not {print_rule(item)}"
+        # `not (region in ("EMEA"))` rather than `not region in ("EMEA")`, which reads as if
+        # `not` applied to the field alone.
+        return f"not ({print_rule(item)})"
     if isinstance(rule, ast.AnyChild):
         return f"any child ({print_rule(rule.rule)})"
     if isinstance(rule, ast.SegmentRef):
@@ -28,6 +33,15 @@ def _grouped(rule: ast.Rule) -> str:
     # Nested and/or are always parenthesised, so the printed text keeps the tree's shape.
     text = print_rule(rule)
     return f"({text})" if isinstance(rule, ast.And | ast.Or) else text
+
+
+def _is_bare_boolean(rule: ast.Rule) -> bool:
+    return (
+        isinstance(rule, ast.Condition)
+        and rule.op == "="
+        and isinstance(rule.value, ast.BooleanValue)
+        and rule.value.value
+    )
 
 
 def _condition(condition: ast.Condition) -> str:

@@ -195,7 +195,9 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     _column("csm_rating", "number", "CSM rating", "1 to 5"),
     _column("region", "text", "region", "e.g. EMEA, APAC", text_match="fold"),
     _column("renewal_date", "date", "renewal date", "the next renewal"),
-    _column("created_at", "datetime", "created", "when the account was created", nullable=False),
+    _column(
+        "created_at", "datetime", "creation date", "when the account was created", nullable=False
+    ),
     FieldSpec(
         name="inherit_policy",
         type="choice",
@@ -404,3 +406,9 @@ def known_field_names(catalog: Catalog) -> list[str]:
     names.extend(f"custom.{name}" for name in catalog.attributes)
     names.extend(role for role in catalog.roles if role not in _BUILTIN)
     return names
+
+
+def text_field_names(catalog: Catalog) -> list[str]:
+    """The fields that hold text (text and choice), custom attributes included."""
+    specs = [*_BUILTIN.values(), *(custom_field(info) for info in catalog.attributes.values())]
+    return [spec.name for spec in specs if spec.type in ("text", "choice")]

@@ -20,7 +20,7 @@ def user_values(rule: ast.Rule, owner_fields: Iterable[str]) -> list[str]:
     for node in ast.walk(rule):
         if not isinstance(node, ast.Condition):
             continue
-        if node.field.rsplit(".", 1)[-1] not in owners or node.field.startswith("custom."):
+        if _strip_parents(node.field) not in owners:
             continue
         values = node.value if isinstance(node.value, list) else [node.value]
         found.extend(v.value for v in values if isinstance(v, ast.StringValue))
@@ -50,6 +50,30 @@ def rename_field(rule: ast.Rule, old: str, new: str) -> ast.Rule:
             prefix = node.field[: len(node.field) - len(old)]
             return node.model_copy(update={"field": prefix + new})
         return node
+
+    return _map(rule, change)
+
+
+def numbers_as_text(rule: ast.Rule, text_fields: Iterable[str]) -> ast.Rule:
+    """The rule with bare numbers compared with text fields turned into the text as typed.
+
+    ``external_id = 007`` keeps its leading zeros when the rule is saved and printed again.
+    """
+    texts = set(text_fields)
+
+    def as_text(value: ast.Value) -> ast.Value:
+        if isinstance(value, ast.NumberValue) and value.text is not None:
+            return ast.StringValue(value=value.text, span=value.span)
+        return value
+
+    def change(node: ast.Rule) -> ast.Rule:
+        if not isinstance(node, ast.Condition) or _strip_parents(node.field) not in texts:
+            return node
+        value = node.value
+        changed = [as_text(v) for v in value] if isinstance(value, list) else value
+        if isinstance(value, ast.NumberValue):
+            changed = as_text(value)
+        return node.model_copy(update={"value": changed})
 
     return _map(rule, change)
 

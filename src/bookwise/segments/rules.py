@@ -23,9 +23,10 @@ from bookwise.rules.registry import (
     SegmentInfo,
     UserInfo,
     segment_key,
+    text_field_names,
     user_key,
 )
-from bookwise.rules.rewrite import segment_names, user_values
+from bookwise.rules.rewrite import numbers_as_text, segment_names, user_values
 
 RuleInput = str | dict[str, Any] | ast.Rule
 """A rule as text, as its JSON form, or as an AST."""
@@ -124,8 +125,12 @@ def compile_where(session: Session, rule: RuleInput) -> CompiledRule:
         where = compile_rule(tree, catalog)
     except InvalidRule as exc:
         raise exc.with_text(source) if source is not None else exc from None
+    canonical = numbers_as_text(tree, text_field_names(catalog))
     return CompiledRule(
-        rule=tree, text=print_rule(tree), english=describe_rule(tree, catalog), where=where
+        rule=canonical,
+        text=print_rule(canonical),
+        english=describe_rule(canonical, catalog),
+        where=where,
     )
 
 

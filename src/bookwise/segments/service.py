@@ -18,8 +18,8 @@ from bookwise.models.base import UTCDateTime
 from bookwise.rules import ast
 from bookwise.rules.compiler import compile_rule
 from bookwise.rules.printer import print_rule
-from bookwise.rules.registry import Catalog, SegmentInfo, segment_key, suggest
-from bookwise.rules.rewrite import rename_field, rename_segment, segment_names
+from bookwise.rules.registry import Catalog, SegmentInfo, segment_key, suggest, text_field_names
+from bookwise.rules.rewrite import numbers_as_text, rename_field, rename_segment, segment_names
 from bookwise.segments.rules import RuleInput, compile_where, load_catalog, read_rule
 
 NAME_MAX = 200
@@ -57,7 +57,7 @@ def _checked(
         tree = rename_segment(
             tree, referenced, catalog.segment(ast.SegmentRef(name=referenced)).name
         )
-    tree = _users_by_email(tree, catalog)
+    tree = numbers_as_text(_users_by_email(tree, catalog), text_field_names(catalog))
     return tree, print_rule(tree)
 
 
