@@ -56,14 +56,20 @@ class text_fold(FunctionElement[str]):
     inherit_cache = True
 
 
-@compiles(text_fold)
-def _text_fold_default(element: text_fold, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
+def render_per_dialect(element: type[FunctionElement[Any]], *, default: str, sqlite: str) -> None:
+    """Render ``element(args…)`` as the SQL function ``default(args…)``, on SQLite ``sqlite(…)``."""
+
+    def renderer(sql_name: str) -> Callable[..., str]:
+        def render(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+            return f"{sql_name}({compiler.process(element.clauses, **kw)})"
+
+        return render
+
+    compiles(element)(renderer(default))
+    compiles(element, "sqlite")(renderer(sqlite))
 
 
-@compiles(text_fold, "sqlite")
-def _text_fold_sqlite(element: text_fold, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+render_per_dialect(text_fold, default="lower", sqlite=SQLITE_LOWER)
 
 
 def normalise_url(url: str) -> str:

@@ -56,19 +56,30 @@ def owned_by(user_id: Any, role: str = "csm") -> ColumnElement[bool]:
     )
 
 
-def owned_by_anyone_active(role: str = "csm") -> ColumnElement[bool]:
-    """SQL: some active user has an open ``role`` row on the account."""
+def owned_by_anyone_active(role: str = "csm", *, account: Any = Account) -> ColumnElement[bool]:
+    """SQL: some active user has an open ``role`` row on ``account`` (or an alias of it)."""
     # A join, not ``user_id IN (active users)``: with IN, SQLite probes the unique index
     # once per active user for every account (200× the work at 200 CSMs).
-    return exists(
-        select(Assignment.id)
-        .join(User, User.id == Assignment.user_id)
+    return exists(_active_owner_rows(select(Assignment.id), role, account))
+
+
+def active_owner_count(role: str = "csm", *, account: Any = Account) -> ColumnElement[int]:
+    """SQL: how many active users own ``account`` in ``role`` (a scalar subquery)."""
+    counted = _active_owner_rows(select(func.count(Assignment.id)), role, account)
+    return counted.scalar_subquery()
+
+
+def _active_owner_rows(query: Select[Any], role: str, account: Any) -> Select[Any]:
+    return (
+        query.join(User, User.id == Assignment.user_id)
         .where(
-            Assignment.account_id == Account.id,
+            Assignment.account_id == account.id,
             Assignment.role == role,
             Assignment.ended_at.is_(None),
             User.active.is_(True),
         )
+        # Correlated with the account only, even inside a statement that joins assignments.
+        .correlate(account)
     )
 
 

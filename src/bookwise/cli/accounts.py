@@ -15,7 +15,14 @@ from bookwise.assignments.inheritance import apply_inheritance, move_account, se
 from bookwise.assignments.operation import Policy
 from bookwise.assignments.schemas import OperationResult
 from bookwise.cli.describe import describe_account, emit_account
-from bookwise.cli.options import AsOption, DryRunOption
+from bookwise.cli.options import (
+    AsOption,
+    CountOption,
+    DryRunOption,
+    LimitOption,
+    OffsetOption,
+    SortOption,
+)
 from bookwise.cli.output import (
     Column,
     FormatOption,
@@ -278,12 +285,10 @@ def list_(
     where: WhereOption = None,
     segment: SegmentOption = None,
     role: RoleOption = "csm",
-    sort: Annotated[
-        str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
-    ] = "name",
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Page size (1-1000).")] = 50,
-    offset: Annotated[int, typer.Option("--offset", metavar="N", help="Skip this many.")] = 0,
-    count: Annotated[bool, typer.Option("--count", help="Print only the number.")] = False,
+    sort: SortOption = "name",
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    count: CountOption = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List accounts: assigned to a CSM, not assigned (no-one / others), or matching a rule."""
@@ -298,12 +303,17 @@ def list_(
         page = queries.list_accounts(
             session, where=conditions, sort=sort, limit=limit, offset=offset
         )
+    emit_account_page(fmt, page, filter=described)
+
+
+def emit_account_page(fmt: OutputFormat, page: queries.AccountPage, **about: str) -> None:
+    """Print a page of accounts with its paging (and what selected it, in ``about``)."""
     items = [row.model_dump(mode="json") for row in page.items]
     emit_listing(
         fmt,
         items=items,
         columns=LIST_COLUMNS,
         total=page.total,
-        paging={"limit": page.limit, "offset": page.offset, "filter": described},
-        footer=paging_footer(len(items), page.total, offset),
+        paging={"limit": page.limit, "offset": page.offset, **about},
+        footer=paging_footer(len(items), page.total, page.offset),
     )

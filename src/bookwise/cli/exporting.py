@@ -20,6 +20,7 @@ from bookwise.cli.options import (
     HistoryOnOption,
     HistoryRefArgument,
     HistoryRoleOption,
+    SortOption,
     history_day,
 )
 from bookwise.cli.output import say
@@ -54,9 +55,6 @@ OutputOption = Annotated[
         metavar="FILE|-",
         help="Write the CSV to FILE (replaced only when the export succeeds), or - for stdout.",
     ),
-]
-SortOption = Annotated[
-    str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
 ]
 
 

@@ -24,6 +24,8 @@ from bookwise.cli.options import (
     HistoryOnOption,
     HistoryRefArgument,
     HistoryRoleOption,
+    LimitOption,
+    OffsetOption,
     history_day,
 )
 from bookwise.cli.output import (
@@ -53,10 +55,6 @@ TIMELINE_COLUMNS = [
     Column("actor", "by"),
     Column("operation_id", "op", numeric=True),
 ]
-LimitOption = Annotated[
-    int, typer.Option("--limit", metavar="N", min=1, max=1000, help="Page size (1-1000).")
-]
-OffsetOption = Annotated[int, typer.Option("--offset", metavar="N", min=0, help="Skip this many.")]
 
 
 def _page(rows: list[Any], *, limit: int, offset: int) -> tuple[list[Any], int | None, bool]:

@@ -31,6 +31,17 @@ FingerprintOption = Annotated[
 ]
 EmailArgument = Annotated[str, typer.Argument(metavar="EMAIL", help="The user's email.")]
 
+# --- listings ------------------------------------------------------------------------------
+
+SortOption = Annotated[
+    str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
+]
+LimitOption = Annotated[
+    int, typer.Option("--limit", metavar="N", min=1, max=1000, help="Page size (1-1000).")
+]
+OffsetOption = Annotated[int, typer.Option("--offset", metavar="N", min=0, help="Skip this many.")]
+CountOption = Annotated[bool, typer.Option("--count", help="Print only the number.")]
+
 # --- history (shared by `history` and `export history`) -----------------------------------
 
 HistoryRefArgument = Annotated[

@@ -8,8 +8,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
-from bookwise.cli.accounts import LIST_COLUMNS
-from bookwise.cli.options import AsOption
+from bookwise.cli.accounts import emit_account_page
+from bookwise.cli.options import AsOption, CountOption, LimitOption, OffsetOption, SortOption
 from bookwise.cli.output import (
     Column,
     FormatOption,
@@ -18,7 +18,6 @@ from bookwise.cli.output import (
     ResultFormatOption,
     echo_json,
     emit_listing,
-    paging_footer,
     say,
 )
 from bookwise.cli.runtime import reading, resolve_actor, writing
@@ -169,12 +168,10 @@ def describe_segment(segment: Segment, session: Session) -> str:
 @segments_app.command("members")
 def members(
     name: NameArgument,
-    sort: Annotated[
-        str, typer.Option("--sort", metavar="FIELD", help="A field, - for descending (e.g. -mrr).")
-    ] = "name",
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Page size (1-1000).")] = 50,
-    offset: Annotated[int, typer.Option("--offset", metavar="N", help="Skip this many.")] = 0,
-    count: Annotated[bool, typer.Option("--count", help="Print only the number.")] = False,
+    sort: SortOption = "name",
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    count: CountOption = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The segment's members right now (the rule evaluated live), paginated and sortable."""
@@ -186,15 +183,7 @@ def members(
             typer.echo(str(queries.count_accounts(session, where=[compiled.where])))
             return
         page = service.segment_members(session, name=name, sort=sort, limit=limit, offset=offset)
-    items = [row.model_dump(mode="json") for row in page.items]
-    emit_listing(
-        fmt,
-        items=items,
-        columns=LIST_COLUMNS,
-        total=page.total,
-        paging={"limit": page.limit, "offset": page.offset, "segment": name},
-        footer=paging_footer(len(items), page.total, offset),
-    )
+    emit_account_page(fmt, page, segment=name)
 
 
 @segments_app.command("refresh")

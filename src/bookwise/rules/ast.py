@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 Span = tuple[int, int]
 """Start and end offsets of a node in the rule text it was parsed from."""
 
-OPERATORS = (
-    "=",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "in",
-    "not in",
-    "between",
-    "contains",
-    "starts with",
-    "is empty",
-    "is not empty",
-)
 Operator = Literal[
     "=",
     "!=",
@@ -47,6 +32,7 @@ Operator = Literal[
     "is empty",
     "is not empty",
 ]
+OPERATORS: tuple[str, ...] = get_args(Operator)
 DateUnit = Literal["days", "months"]
 Relation = Literal["self", "parent", "ancestor"]
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement as Col
 
+from bookwise.assignments.queries import active_owner_count, owned_by_anyone_active
 from bookwise.dates import today
 from bookwise.db import text_fold
 from bookwise.errors import InvalidInput, InvalidRule
@@ -42,8 +43,6 @@ from bookwise.rules.sql import (
     integer_limit,
     member,
     negated,
-    owned_by_anyone_active,
-    owner_count,
     positive,
     text_test,
 )
@@ -146,7 +145,7 @@ class _Compiler:
         if spec.kind == "owner":
             return self.owner(spec, table, op, values, negate=negate)
         if spec.kind == "owner_count":
-            count = owner_count(table, spec.role or "csm")
+            count = active_owner_count(spec.role or "csm", account=table)
             numbers = [as_decimal(v, spec) for v in values]
             return compare(count, op, numbers, negate, nullable=False, limit=INT32)
         return self.column(spec, table, op, values, negate=negate)
@@ -172,7 +171,7 @@ class _Compiler:
     ) -> Predicate:
         role = spec.role or "csm"
         if op == "is empty":
-            owned = owned_by_anyone_active(table, role)
+            owned = owned_by_anyone_active(role, account=table)
             return owned if negate else ~owned
         ids = sorted({self.catalog.user(as_text(v, spec)).id for v in values})
         book = (

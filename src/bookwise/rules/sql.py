@@ -14,23 +14,18 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    exists,
     false,
-    func,
     literal,
     or_,
-    select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement as Col
 from sqlalchemy.sql.functions import FunctionElement
 
 from bookwise.dates import end_of_day
-from bookwise.db import text_fold
+from bookwise.db import render_per_dialect, text_fold
 from bookwise.errors import InvalidRule
-from bookwise.models import Account, Assignment, User
+from bookwise.models import Account
 from bookwise.rules import ast
 from bookwise.rules.registry import FieldSpec
 
@@ -157,14 +152,7 @@ class _position(FunctionElement[int]):
     inherit_cache = True
 
 
-@compiles(_position)
-def _position_default(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_position, "sqlite")
-def _position_sqlite(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
+render_per_dialect(_position, default="strpos", sqlite="instr")
 
 
 def text_test(spec: FieldSpec, expression: Col[Any], op: str, text: str) -> Predicate:
@@ -236,35 +224,3 @@ def in_parent(table: Any, parents: Select[Any], *, negate: bool) -> Predicate:
 def member(column: Col[Any], rows: Select[Any], *, negate: bool) -> Predicate:
     """``column IN rows`` or, negated, ``column NOT IN rows`` (rows never hold NULL)."""
     return column.not_in(rows) if negate else column.in_(rows)
-
-
-def owned_by_anyone_active(table: Any, role: str) -> Predicate:
-    """Some active user has an open row in ``role`` on the account."""
-    return exists(
-        select(Assignment.id)
-        .join(User, User.id == Assignment.user_id)
-        .where(
-            Assignment.account_id == table.id,
-            Assignment.role == role,
-            Assignment.ended_at.is_(None),
-            User.active.is_(True),
-        )
-        # Correlated with the account only, even where the statement joins assignments.
-        .correlate(table)
-    )
-
-
-def owner_count(table: Any, role: str) -> Col[Any]:
-    """How many active users own the account in ``role`` (a scalar subquery)."""
-    return (
-        select(func.count(Assignment.id))
-        .join(User, User.id == Assignment.user_id)
-        .where(
-            Assignment.account_id == table.id,
-            Assignment.role == role,
-            Assignment.ended_at.is_(None),
-            User.active.is_(True),
-        )
-        .correlate(table)
-        .scalar_subquery()
-    )
