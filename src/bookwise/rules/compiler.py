@@ -127,8 +127,12 @@ class _Compiler:
 
     def condition(self, node: ast.Condition, table: Any, *, negate: bool) -> Predicate:
         if node.field.startswith("parent."):
-            parent = self.alias()
             inner = node.model_copy(update={"field": node.field.removeprefix("parent.")})
+            book = self.parent_book(inner)
+            if book is not None:
+                # `parent.csm = X`: the parent is in X's book; no second accounts alias needed.
+                return in_parent(table, book, negate=negate)
+            parent = self.alias()
             test = self.condition(inner, parent, negate=False)
             return in_parent(table, select(parent.id).where(test), negate=negate)
         spec = resolve_field(node.field, self.catalog, span=node.field_span or node.span)
@@ -173,18 +177,30 @@ class _Compiler:
         if op == "is empty":
             owned = owned_by_anyone_active(role, account=table)
             return owned if negate else ~owned
+        return member(table.id, self.book(spec, values), negate=negate)
+
+    def book(self, spec: FieldSpec, values: list[ast.Value]) -> Select[Any]:
+        """The accounts any of the named users owns in the field's role (open rows)."""
         ids = sorted({self.catalog.user(as_text(v, spec)).id for v in values})
-        book = (
+        return (
             select(Assignment.account_id)
             .where(
                 Assignment.user_id.in_(ids) if len(ids) > 1 else Assignment.user_id == ids[0],
-                Assignment.role == role,
+                Assignment.role == (spec.role or "csm"),
                 Assignment.ended_at.is_(None),
             )
             # Never correlated, even inside a statement that joins assignments itself.
             .correlate(None)
         )
-        return member(table.id, book, negate=negate)
+
+    def parent_book(self, node: ast.Condition) -> Select[Any] | None:
+        """For ``parent.<owner> = / in …``: the book the parent must be in, else None."""
+        if node.field.startswith("parent.") or node.op not in ("=", "in"):
+            return None
+        spec = resolve_field(node.field, self.catalog, span=node.field_span or node.span)
+        if spec.kind != "owner":
+            return None
+        return self.book(spec, condition_values(node, node.op))
 
     def column(
         self, spec: FieldSpec, table: Any, op: str, values: list[ast.Value], *, negate: bool
