@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     actor: str | None = None
     sqlite_cache_mib: int = 256
+    # Session cookies are Secure except over plain HTTP on loopback (the demo); force either.
+    cookie_secure: bool | None = None
 
     @field_validator("currency")
     @classmethod

@@ -16,6 +16,7 @@ from bookwise.models.assignment import (
     TargetRow,
 )
 from bookwise.models.audit import AuditEvent
+from bookwise.models.auth import ApiToken, IdempotentRequest, LoginFailure, WebSession
 from bookwise.models.base import Base, utcnow
 from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
 from bookwise.models.segment import Segment, SegmentMembership
@@ -29,14 +30,17 @@ __all__ = [
     "SOURCES",
     "USER_ROLES",
     "Account",
+    "ApiToken",
     "Assignment",
     "AssignmentRole",
     "AttributeDefinition",
     "AuditEvent",
     "Base",
+    "IdempotentRequest",
     "ImportOwner",
     "ImportProblem",
     "ImportRow",
+    "LoginFailure",
     "Operation",
     "OwnershipChange",
     "PlanRow",
@@ -48,5 +52,6 @@ __all__ = [
     "Setting",
     "TargetRow",
     "User",
+    "WebSession",
     "utcnow",
 ]

@@ -30,3 +30,4 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,225 @@
+"""Passwords (argon2), browser sessions, API tokens, and the sign-in rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bookwise.audit import record_event
+from bookwise.errors import BookwiseError, InvalidInput, NotFound
+from bookwise.models import ApiToken, LoginFailure, User, WebSession, utcnow
+from bookwise.users.schemas import email_key
+
+SESSION_DAYS = 14
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "bw_"  # noqa: S105 - a label that marks bookwise tokens, not a secret
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown email as slow as a wrong password (no user probing).
+_DUMMY_HASH = _hasher.hash("bookwise-dummy-password")
+
+
+class SignInFailed(BookwiseError):
+    """Wrong email or password (never says which)."""
+
+    status_code = 401
+    type = "sign-in-failed"
+
+
+class TooManyAttempts(BookwiseError):
+    """Too many failed sign-ins from this email or address: wait and try again."""
+
+    status_code = 429
+    type = "too-many-attempts"
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a session or API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def set_password(session: Session, *, user: User, password: str, actor: User) -> None:
+    """Set a user's password (argon2id); at least 10 characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="user.password_set",
+        subject_type="user",
+        subject_key=user.email,
+    )
+
+
+def _address_key(address: str) -> str:
+    return address[:64]
+
+
+def check_rate_limit(session: Session, *, email: str, address: str) -> None:
+    """Refuse a sign-in after 10 failures for this email or address in 15 minutes."""
+    since = utcnow() - FAILURE_WINDOW
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.at >= since, LoginFailure.email_key == email_key(email))
+    )
+    by_address = session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.at >= since, LoginFailure.address == _address_key(address))
+    )
+    if max(failures or 0, by_address or 0) >= MAX_FAILURES:
+        raise TooManyAttempts(
+            f"too many failed sign-ins; try again in {FAILURE_WINDOW.seconds // 60} minutes"
+        )
+
+
+def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
+    """The active user with this email and password; a failure is recorded for the limit."""
+    check_rate_limit(session, email=email, address=address)
+    user = session.scalar(select(User).where(User.email_fold == email_key(email)))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    good: bool
+    try:
+        good = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        good = False
+    if not good or user is None or not user.active or user.is_system or not user.password_hash:
+        session.add(
+            LoginFailure(email_key=email_key(email), address=_address_key(address), at=utcnow())
+        )
+        session.flush()
+        raise SignInFailed("wrong email or password")
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just started: the cookie value and the CSRF token for its forms."""
+
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def start_session(session: Session, *, user: User) -> NewSession:
+    """Start a browser session for ``user`` (also clears expired sessions)."""
+    now = utcnow()
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires = now + timedelta(days=SESSION_DAYS)
+    session.add(
+        WebSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    return NewSession(token=token, csrf_token=csrf, expires_at=expires)
+
+
+def session_user(session: Session, token: str) -> tuple[User, WebSession] | None:
+    """The active user of a live session, and the session; None for anything else."""
+    row = session.get(WebSession, token_hash(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, token: str) -> None:
+    """Sign out: the session's row is deleted, so the cookie is dead everywhere."""
+    session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """An API token just created: ``secret`` is shown once and never stored."""
+
+    token: ApiToken
+    secret: str
+
+
+def create_token(session: Session, *, user: User, name: str, actor: User) -> NewToken:
+    """Create an API token for ``user``; only its hash is kept."""
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise InvalidInput("a token name must be 1 to 100 characters")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=label,
+        token_hash=token_hash(secret),
+        prefix=secret[:10],
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="token.created",
+        subject_type="token",
+        subject_key=row.id,
+        details={"user": user.email, "name": label},
+    )
+    return NewToken(token=row, secret=secret)
+
+
+def list_tokens(session: Session, *, user: User | None = None) -> list[ApiToken]:
+    """API tokens (of one user, or all), newest first."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, *, token_id: int, actor: User) -> ApiToken:
+    """Revoke a token: it fails from the next request on."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token {token_id}")
+    if row.revoked_at is None:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        session.refresh(row)
+        record_event(
+            session,
+            actor=actor,
+            action="token.revoked",
+            subject_type="token",
+            subject_key=row.id,
+        )
+    return row
+
+
+def token_user(session: Session, secret: str) -> User | None:
+    """The active user a live API token belongs to, else None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user

@@ -1,0 +1,52 @@
+"""The web application: ``create_app()`` builds the API (/api/v1), the pages and /static."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from bookwise.db import get_engine
+from bookwise.http import problems
+from bookwise.http.api import ROUTERS as API_ROUTERS
+from bookwise.http.context import authorize
+from bookwise.http.security import security_headers
+from bookwise.http.web import ROUTERS as WEB_ROUTERS
+from bookwise.http.web.templating import configure_templates
+
+API_DESCRIPTION = """\
+The bookwise REST API: accounts, users, the CSM overview, segments and rules, and ownership
+operations (assign, unassign, transfer, inherit) with preview (`dry_run`), fingerprints and
+undo. Authenticate with `Authorization: Bearer <token>` (create a token on the Users page or
+with `bookwise users token`). Errors are `application/problem+json` (RFC 9457) with a stable
+`type`; rule errors carry the `position` in the rule text. Money is a decimal string in
+currency units (`"5000.00"`). Listings are `{"items": [...], "total": N, "limit", "offset"}`.
+"""
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    """The bookwise web app on ``engine`` (default: the configured database)."""
+    app = FastAPI(
+        title="bookwise",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # Swagger UI loads from a CDN: the OpenAPI document is served instead
+        redoc_url=None,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.engine = engine or get_engine()
+    templates = Jinja2Templates(directory=str(files("bookwise").joinpath("templates")))
+    configure_templates(templates)
+    app.state.templates = templates
+    app.middleware("http")(security_headers)
+    problems.install(app)
+    for router in (*API_ROUTERS, *WEB_ROUTERS):
+        app.include_router(router)
+    app.mount(
+        "/static", StaticFiles(directory=str(files("bookwise").joinpath("static"))), name="static"
+    )
+    return app

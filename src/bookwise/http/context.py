@@ -1,0 +1,163 @@
+"""Per request: the database, the caller (session cookie or API token), role and CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bookwise.auth.service import session_user, token_user
+from bookwise.db import read_session, run_write
+from bookwise.errors import BookwiseError
+from bookwise.http.roles import ROUTE_ROLES, allows
+from bookwise.models import User
+
+T = TypeVar("T")
+SESSION_COOKIE = "bookwise_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotSignedIn(BookwiseError):
+    """No valid session or token."""
+
+    status_code = 401
+    type = "not-signed-in"
+
+
+class Forbidden(BookwiseError):
+    """Signed in, but the role does not allow this."""
+
+    status_code = 403
+    type = "forbidden"
+
+
+class CsrfFailed(BookwiseError):
+    """A form or script call from a session lacked the session's CSRF token."""
+
+    status_code = 403
+    type = "csrf-failed"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the user, how they proved it, and their session's CSRF token."""
+
+    user_id: int
+    email: str
+    role: str
+    csm_seat: bool
+    via: Literal["session", "token", "none"]
+    csrf_token: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        """False for an anonymous caller (only public routes)."""
+        return self.via != "none"
+
+
+ANONYMOUS = Caller(user_id=0, email="", role="", csm_seat=False, via="none")
+
+
+def engine_of(request: Request) -> Engine:
+    """The app's engine."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    """A read-only session for this request."""
+    with read_session(engine_of(request)) as session:
+        yield session
+
+
+def writing(request: Request, work: Callable[[Session], T]) -> T:
+    """Run ``work`` as this request's one write transaction (retried on serialization)."""
+    return run_write(engine_of(request), work)
+
+
+def acting_user(session: Session, caller: Caller) -> User:
+    """The caller as a User of ``session``, to pass as ``actor`` to services."""
+    user = session.get(User, caller.user_id)
+    if user is None or not user.active:
+        raise NotSignedIn("your account is no longer active")
+    return user
+
+
+def _identify(request: Request) -> Caller:
+    header = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    with reading(request) as session:
+        if header.lower().startswith("bearer "):
+            user = token_user(session, header[7:].strip())
+            if user is None:
+                raise NotSignedIn("the API token is unknown, revoked, or its user is inactive")
+            return _caller(user, "token")
+        if cookie:
+            found = session_user(session, cookie)
+            if found is not None:
+                user, row = found
+                return _caller(user, "session", row.csrf_token)
+    return ANONYMOUS
+
+
+def _caller(user: User, via: Literal["session", "token"], csrf: str = "") -> Caller:
+    return Caller(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        csm_seat=user.csm_seat,
+        via=via,
+        csrf_token=csrf,
+    )
+
+
+async def authorize(request: Request) -> None:
+    """Every route: identify the caller, check the declared role, and CSRF for sessions."""
+    route: Any = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    needed = ROUTE_ROLES.get((request.method, path))
+    if needed is None and request.method == "HEAD":
+        needed = ROUTE_ROLES.get(("GET", path))
+    if needed is None:
+        raise Forbidden(f"{request.method} {path} has no declared role")  # fail closed
+    caller = _identify(request)
+    request.state.caller = caller
+    if needed == "public":
+        return
+    if not caller.signed_in:
+        raise NotSignedIn("sign in first (or send an API token: Authorization: Bearer …)")
+    if not allows(caller.role, needed):
+        raise Forbidden(f"this needs the {needed} role; you are a {caller.role}")
+    if caller.via == "session" and request.method not in SAFE_METHODS:
+        await check_csrf(request, caller)
+
+
+async def check_csrf(request: Request, caller: Caller) -> None:
+    """The session's CSRF token must come back in a header or a form field."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent, caller.csrf_token):
+        raise CsrfFailed("the form has expired or did not come from bookwise; reload the page")
+
+
+def current_caller(request: Request) -> Caller:
+    """The caller ``authorize`` identified."""
+    caller: Caller = getattr(request.state, "caller", ANONYMOUS)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -1,0 +1,115 @@
+"""Errors: ``application/problem+json`` (RFC 9457) for the API, an HTML page for the UI.
+
+No stack trace, SQL or file path ever reaches a client: unexpected errors are logged and
+answered with a generic 500 problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from bookwise.errors import BookwiseError, InvalidRule
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://bookwise.dev/problems/"
+log = logging.getLogger("bookwise.http")
+
+
+def problem_body(
+    *, status: int, type_: str, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    """The JSON of a problem: ``type`` is stable, ``detail`` says what happened."""
+    return {"type": TYPE_BASE + type_, "title": title, "status": status, "detail": detail, **extra}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if _is_api(request):
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    caller = getattr(request.state, "caller", None)
+    rendered: Response = request.app.state.templates.TemplateResponse(
+        request, "error.html", {"problem": body, "caller": caller}, status_code=status
+    )
+    return rendered
+
+
+async def bookwise_error(request: Request, exc: Exception) -> Response:
+    """A BookwiseError: its status, stable type and message (rule errors with the position)."""
+    assert isinstance(exc, BookwiseError)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidRule):
+        extra = {k: v for k, v in exc.details.items() if k in ("position", "end", "path")}
+        extra["reason"] = exc.reason
+    title = TITLES.get(exc.type) or _words(type(exc).__name__)
+    body = problem_body(
+        status=exc.status_code, type_=exc.type, title=title, detail=exc.message, **extra
+    )
+    return _render(request, exc.status_code, body)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """Malformed request: every invalid field, where and why."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+        for error in exc.errors()
+    ]
+    detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+    body = problem_body(
+        status=422, type_="invalid-request", title="Invalid request", detail=detail, errors=errors
+    )
+    return _render(request, 422, body)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (404 route not found, 405 method not allowed, …)."""
+    assert isinstance(exc, HTTPException)
+    body = problem_body(
+        status=exc.status_code,
+        type_=f"http-{exc.status_code}",
+        title=_words(str(exc.detail)) if exc.detail else "Error",
+        detail=str(exc.detail),
+    )
+    return _render(request, exc.status_code, body)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its trace here, a plain 500 for the client."""
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    body = problem_body(
+        status=500,
+        type_="internal-error",
+        title="Internal error",
+        detail="something went wrong on our side; nothing was changed",
+    )
+    return _render(request, 500, body)
+
+
+TITLES = {"csrf-failed": "CSRF check failed", "not-signed-in": "Not signed in"}
+
+
+def _words(name: str) -> str:
+    if " " in name:
+        return name[:1].upper() + name[1:].lower()
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+    return spaced[:1].upper() + spaced[1:]
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(BookwiseError, bookwise_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
