@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 DEMO_ACCOUNTS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck layers pytest bench-demo clean
@@ -47,18 +49,23 @@ and ID is an operation id (see `operations list`):
   .venv/bin/bookwise history REF
   .venv/bin/bookwise operations list
   .venv/bin/bookwise operations undo ID
+  .venv/bin/bookwise tokens create admin@example.com --name my-script   # for /api/v1
 
 The full tour is in README.md; the model and its decisions in docs/concepts.md; rules in
 docs/rule-language.md.
 
+The web app starts now. Sign in with the demo admin below, and stop it with Ctrl-C.
+
 endef
 export HOW_TO_USE
 
-run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, load demo data if empty, show the CSM overview.
+run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, demo data if empty, demo admin; start the web app.
 	$(BIN)/bookwise init
 	$(BIN)/bookwise demo --accounts $(DEMO_ACCOUNTS) --if-empty
 	$(BIN)/bookwise csms
 	@echo "$$HOW_TO_USE"
+	$(BIN)/bookwise demo-admin
+	$(BIN)/bookwise serve --host $(HOST) --port $(PORT)
 
 # --- checks ---------------------------------------------------------------------------------
 

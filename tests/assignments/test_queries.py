@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.assignments.queries import (
     OwnershipFilter,
+    book_totals,
     count_accounts,
     csm_overview,
     list_accounts,
+    not_assigned_total,
 )
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
@@ -125,3 +127,29 @@ def test_bad_listing_parameters_say_what_is_wrong(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         list_accounts(session, where=[], **kwargs)  # type: ignore[arg-type]
+
+
+def test_book_totals_count_and_mrr_with_full_credit_for_co_owners(session: Session) -> None:
+    _, x, y, _ = setup_book(session)
+    assert book_totals(session, user_id=x.id) == (2, Decimal("1100.50"))
+    assert book_totals(session, user_id=y.id) == (2, Decimal("1007.00"))
+    nobody = make_user(session, "z@example.com")
+    assert book_totals(session, user_id=nobody.id) == (0, Decimal("0.00"))
+
+
+def test_not_assigned_totals_equal_the_counts_of_the_lists(session: Session) -> None:
+    _, x, y, _ = setup_book(session)
+    gone = make_user(session, "left@example.com")
+    assign_accounts(session, selection=AccountRefs(["C", "E"]), csms=[gone], actor=actor(session))
+    deactivate_user(session, user=gone, actor=actor(session), keep=True)
+    overview = csm_overview(session)
+    for user in (x, y, gone):
+        book = count_accounts(session, where=OwnershipFilter(assigned_to=user).conditions())
+        for who in ("no-one", "others", "all"):
+            listed = OwnershipFilter(not_assigned_to=user, who=who).conditions()  # type: ignore[arg-type]
+            derived = not_assigned_total(overview, user=user, who=who, book=book)  # type: ignore[arg-type]
+            if derived is not None:
+                assert derived == count_accounts(session, where=listed), (user.email, who)
+            else:
+                assert not user.active
+                assert who != "no-one"

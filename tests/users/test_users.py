@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.errors import Conflict, InvalidInput, NotFound
+from bookwise.errors import Conflict, InvalidInput, NotFound, Refused
+from bookwise.models import AuditEvent
 from bookwise.users.service import (
     build_user,
     cli_user,
@@ -14,6 +16,7 @@ from bookwise.users.service import (
     get_users,
     list_users,
     set_active,
+    set_role,
 )
 from tests.factories import make_user
 
@@ -87,4 +90,26 @@ def test_user_changes_are_audited_with_their_actor(session: Session) -> None:
         ("user.created", cli_user(session).id),
         ("user.seat_given", admin.id),
         ("user.deactivated", admin.id),
+    ]
+
+
+def test_set_role_is_audited_and_the_last_active_admin_keeps_theirs(session: Session) -> None:
+    admin = make_user(session, "root@example.com", role="admin")
+    other = make_user(session, "pat@example.com", role="viewer")
+    assert set_role(session, user=other, role="manager", actor=admin).role == "manager"
+    with pytest.raises(Refused, match="last active admin"):
+        set_role(session, user=admin, role="viewer", actor=admin)
+    set_role(session, user=other, role="admin", actor=admin)
+    assert set_role(session, user=admin, role="viewer", actor=other).role == "viewer"
+    with pytest.raises(InvalidInput, match="role must be one of"):
+        set_role(session, user=other, role="owner", actor=other)
+    with pytest.raises(InvalidInput, match="built-in CLI user"):
+        set_role(session, user=cli_user(session), role="viewer", actor=other)
+    events = session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "user.role_changed")
+    ).all()
+    assert events == [
+        {"old": "viewer", "new": "manager"},
+        {"old": "manager", "new": "admin"},
+        {"old": "admin", "new": "viewer"},
     ]

@@ -32,15 +32,30 @@ def build_fields(**fields: Any) -> AccountFields:
         raise invalid_input(exc) from None
 
 
+MAX_ID = 2**31 - 1
+
+
+def id_in(text: str) -> int | None:
+    """The account id ``text`` spells (ASCII digits, at most 2³¹-1), else None.
+
+    A larger number names no account, and would overflow the database's integer column.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def find_account(session: Session, ref: str | int) -> Account | None:
     """The account with this external id, else (for a number) this id; ``#123`` is an id."""
     if isinstance(ref, int):
-        return session.get(Account, ref)
+        return session.get(Account, ref) if 0 <= ref <= MAX_ID else None
     if ref.startswith("#") and ref[1:].isdigit():
-        return session.get(Account, int(ref[1:]))
+        number = id_in(ref[1:])
+        return session.get(Account, number) if number is not None else None
     account = session.scalar(select(Account).where(Account.external_id == ref))
-    if account is None and ref.isdigit():
-        account = session.get(Account, int(ref))
+    if account is None and (number := id_in(ref)) is not None:
+        account = session.get(Account, number)
     return account
 
 

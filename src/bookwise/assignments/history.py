@@ -6,11 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments.schemas import OperationOut
 from bookwise.dates import end_of_day
+from bookwise.errors import NotFound
 from bookwise.models import Account, Assignment, Operation, User
 
 # Aliases are built once: building one per call costs more than the SQL it makes.
@@ -121,17 +122,35 @@ def list_operations(session: Session, *, limit: int = 50, offset: int = 0) -> li
         .limit(limit)
         .offset(offset)
     ).all()
-    return [
-        OperationOut(
-            id=op.id,
-            kind=op.kind,
-            actor=email,
-            created_at=op.created_at,
-            accounts_changed=op.accounts_changed,
-            counts=op.counts,
-            parameters=op.parameters,
-            undoes=op.undoes_id,
-            undone_by=op.undone_by_id,
-        )
-        for op, email in rows
-    ]
+    return [_operation_out(op, email) for op, email in rows]
+
+
+def count_operations(session: Session) -> int:
+    """How many operations there are."""
+    return int(session.scalar(select(func.count()).select_from(Operation)) or 0)
+
+
+def get_operation(session: Session, *, operation_id: int) -> OperationOut:
+    """One operation, or NotFound."""
+    row = session.execute(
+        select(Operation, User.email)
+        .join(User, User.id == Operation.actor_id)
+        .where(Operation.id == operation_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no operation {operation_id}")
+    return _operation_out(row[0], row[1])
+
+
+def _operation_out(op: Operation, email: str) -> OperationOut:
+    return OperationOut(
+        id=op.id,
+        kind=op.kind,
+        actor=email,
+        created_at=op.created_at,
+        accounts_changed=op.accounts_changed,
+        counts=op.counts,
+        parameters=op.parameters,
+        undoes=op.undoes_id,
+        undone_by=op.undone_by_id,
+    )

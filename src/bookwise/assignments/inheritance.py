@@ -36,6 +36,7 @@ def set_inherit_policy(
     policy: Policy | None,
     actor: User,
     dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Set accounts to ``inherit``, ``own`` or (None) the installation default.
 
@@ -75,7 +76,7 @@ def set_inherit_policy(
         parameters={**selection_parameters(selection), "policy": policy or "default"},
         reason="",
         dry_run=dry_run,
-        expected_fingerprint=None,
+        expected_fingerprint=expected_fingerprint,
         body=body,
     )
 
@@ -121,6 +122,7 @@ def apply_inheritance(
     reason: str = "",
     scope: str = "new accounts",
     dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Re-apply inheritance below (and at) ``roots`` (None: the whole database).
 
@@ -140,22 +142,36 @@ def apply_inheritance(
         parameters={"scope": scope},
         reason=reason,
         dry_run=dry_run,
-        expected_fingerprint=None,
+        expected_fingerprint=expected_fingerprint,
         body=body,
     )
 
 
 def reconcile_inheritance(
-    session: Session, *, actor: User, dry_run: bool = False
+    session: Session,
+    *,
+    actor: User,
+    dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Make every inheriting account in the database own exactly what it inherits."""
     return apply_inheritance(
-        session, roots=None, actor=actor, scope="all accounts", dry_run=dry_run
+        session,
+        roots=None,
+        actor=actor,
+        scope="all accounts",
+        dry_run=dry_run,
+        expected_fingerprint=expected_fingerprint,
     )
 
 
 def set_default_policy(
-    session: Session, *, policy: Policy, actor: User, dry_run: bool = False
+    session: Session,
+    *,
+    policy: Policy,
+    actor: User,
+    dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Change the installation default (an operation: previewable and undoable)."""
     setting = session.get(Setting, plan.DEFAULT_POLICY_KEY)
@@ -175,7 +191,7 @@ def set_default_policy(
         parameters={"old": old, "new": policy},
         reason=f"default policy set to {policy}",
         dry_run=dry_run,
-        expected_fingerprint=None,
+        expected_fingerprint=expected_fingerprint,
         body=body,
     )
 

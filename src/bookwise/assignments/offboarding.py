@@ -50,8 +50,9 @@ def deactivate_user(
     )
     if owned and transfer_to is None and not keep:
         raise Refused(
-            f"{user.email} still owns {owned:,} accounts; pass --transfer-to EMAIL to move "
-            "them, or --keep to leave them (they will show under no-one, owner inactive)"
+            f"{user.email} still owns {owned:,} accounts; move them with --transfer-to EMAIL "
+            "(API: transfer_to), or leave them with --keep (API: keep): they will show under "
+            "no-one, owner inactive"
         )
     if transfer_to is not None and (why := refusal(transfer_to)):
         raise Refused(refusal_message(transfer_to, why))

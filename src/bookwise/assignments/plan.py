@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, aliased
 
+from bookwise.accounts.service import id_in
 from bookwise.db import is_sqlite
 from bookwise.models import (
     Account,
@@ -225,12 +226,11 @@ def load_refs(ctx: OperationContext, refs: list[str | int]) -> Select[Any]:
 
 def _request_row(op_id: int, position: int, ref: str | int) -> dict[str, Any]:
     text = f"#{ref}" if isinstance(ref, int) else str(ref).strip()
-    digits = text.removeprefix("#")
     return {
         "operation_id": op_id,
         "position": position,
         "ref": text,
-        "ref_id": int(digits) if digits.isdigit() and len(digits) < 16 else None,
+        "ref_id": id_in(text.removeprefix("#")),
     }
 
 

@@ -336,3 +336,34 @@ def _units(minor: object) -> Decimal:
     amount = from_minor_units(int(minor or 0))  # type: ignore[call-overload]
     assert amount is not None
     return amount
+
+
+def book_totals(session: Session, *, user_id: int, role: str = "csm") -> tuple[int, Decimal]:
+    """How many accounts ``user_id`` owns in ``role``, and their MRR: one statement."""
+    count, mrr = session.execute(
+        select(func.count(), func.coalesce(func.sum(Account.mrr), 0)).where(owned_by(user_id, role))
+    ).one()
+    return int(count), _units(mrr)
+
+
+def not_assigned_total(
+    overview: CsmOverview, *, user: User, who: Who, book: int, role: str = "csm"
+) -> int | None:
+    """How many accounts are not assigned to ``user`` (per ``who``), from counts already made.
+
+    Counting these lists directly scans every account (seconds at a million). The overview has
+    counted the accounts with and without an active owner, and ``book`` is the number of
+    accounts ``user`` owns: no-one's accounts are the overview's unassigned ones, and every
+    account of an active user's book has an active owner, so "other CSMs" is the team's
+    accounts minus that book and "all" is every account minus it. None when the numbers do not
+    say (an inactive user's accounts may or may not have another owner): count instead.
+    """
+    if role != "csm":
+        return None
+    if who == "no-one":
+        return overview.unassigned_accounts
+    if not user.active:
+        return None
+    if who == "others":
+        return overview.team_accounts - book
+    return overview.team_accounts + overview.unassigned_accounts - book

@@ -21,6 +21,7 @@ SESSION_DAYS = 14
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
 TOKEN_PREFIX = "bw_"  # noqa: S105 - a label that marks bookwise tokens, not a secret
 
 _hasher = PasswordHasher()
@@ -48,10 +49,16 @@ def token_hash(token: str) -> str:
 
 
 def set_password(session: Session, *, user: User, password: str, actor: User) -> None:
-    """Set a user's password (argon2id); at least 10 characters."""
+    """Set a user's password (argon2id, 10 to 1,000 characters); signs out their browsers."""
+    if user.is_system:
+        raise InvalidInput(f"{user.email} is the built-in CLI user and cannot sign in")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password may have at most {MAX_PASSWORD_LENGTH:,} characters")
     user.password_hash = _hasher.hash(password)
+    # A new password is often a reaction to a leaked one: every open session ends with it.
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     record_event(
         session,
@@ -60,6 +67,16 @@ def set_password(session: Session, *, user: User, password: str, actor: User) ->
         subject_type="user",
         subject_key=user.email,
     )
+
+
+def password_matches(user: User, password: str) -> bool:
+    """True when ``password`` is the user's password (no rate limit, nothing recorded)."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _address_key(address: str) -> str:
@@ -85,6 +102,14 @@ def check_rate_limit(session: Session, *, email: str, address: str) -> None:
         )
 
 
+def _record_failure(session: Session, *, email: str, address: str) -> None:
+    now = utcnow()
+    # Failures older than the window count for nothing: drop them rather than keep them forever.
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW))
+    session.add(LoginFailure(email_key=email_key(email), address=_address_key(address), at=now))
+    session.flush()
+
+
 def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
     """The active user with this email and password; a failure is recorded for the limit."""
     check_rate_limit(session, email=email, address=address)
@@ -96,13 +121,12 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     except (VerificationError, InvalidHashError):
         good = False
     if not good or user is None or not user.active or user.is_system or not user.password_hash:
-        session.add(
-            LoginFailure(email_key=email_key(email), address=_address_key(address), at=utcnow())
-        )
-        session.flush()
+        _record_failure(session, email=email, address=address)
         raise SignInFailed("wrong email or password")
     if _hasher.check_needs_rehash(stored):
+        # Hashed with older parameters: store it again with today's (the password is at hand).
         user.password_hash = _hasher.hash(password)
+        session.flush()
     return user
 
 
@@ -160,6 +184,8 @@ class NewToken:
 
 def create_token(session: Session, *, user: User, name: str, actor: User) -> NewToken:
     """Create an API token for ``user``; only its hash is kept."""
+    if user.is_system or not user.active:
+        raise InvalidInput(f"{user.email} is inactive or built in and cannot have API tokens")
     label = name.strip()
     if not label or len(label) > 100:
         raise InvalidInput("a token name must be 1 to 100 characters")
@@ -190,6 +216,29 @@ def list_tokens(session: Session, *, user: User | None = None) -> list[ApiToken]
     if user is not None:
         query = query.where(ApiToken.user_id == user.id)
     return list(session.scalars(query))
+
+
+def list_tokens_with_owners(
+    session: Session, *, user: User | None = None
+) -> list[tuple[ApiToken, str]]:
+    """API tokens with their owner's email (of one user, or all), newest first."""
+    query = (
+        select(ApiToken, User.email)
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.id.desc())
+    )
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return [(token, email) for token, email in session.execute(query)]
+
+
+def get_token(session: Session, token_id: int) -> tuple[ApiToken, User]:
+    """An API token and its user, or NotFound naming the id."""
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    found = session.execute(query.where(ApiToken.id == token_id)).one_or_none()
+    if found is None:
+        raise NotFound(f"no API token {token_id} (see `bookwise tokens list`)")
+    return found[0], found[1]
 
 
 def revoke_token(session: Session, *, token_id: int, actor: User) -> ApiToken:

@@ -11,13 +11,16 @@ from bookwise.cli import (
     importing,
     rules,
     segments,
+    tokens,
     users,
+    web,
 )
 from bookwise.cli.app import app, main
 
 app.command("init")(admin.init)
 app.command("demo")(admin.demo)
 app.add_typer(users.users_app, name="users")
+app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(accounts.accounts_app, name="accounts")
 app.add_typer(admin.attributes_app, name="attributes")
 app.add_typer(admin.roles_app, name="roles")
@@ -32,5 +35,7 @@ app.add_typer(importing.import_app, name="import")
 app.add_typer(rules.rules_app, name="rules")
 app.add_typer(segments.segments_app, name="segments")
 app.add_typer(exporting.export_app, name="export")
+app.command("serve")(web.serve)
+app.command("demo-admin")(web.demo_admin)
 
 __all__ = ["app", "main"]

@@ -6,14 +6,11 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.orm import Session
 
-from bookwise.accounts.service import children, list_attributes
-from bookwise.assignments.history import account_timeline
-from bookwise.assignments.plan import default_policy
+from bookwise.assignments.details import describe_account
 from bookwise.cli.output import Column, cell, console, emit_table
-from bookwise.models import Account
-from bookwise.money import format_money
+
+__all__ = ["FIELD_ORDER", "describe_account", "emit_account"]
 
 FIELD_ORDER = (
     "id",
@@ -35,67 +32,6 @@ FIELD_ORDER = (
     "policy",
     "effective_policy",
 )
-
-
-def _brief(account: Account) -> dict[str, Any]:
-    return {"id": account.id, "external_id": account.external_id, "name": account.name}
-
-
-def _custom_values(session: Session, account: Account) -> dict[str, Any]:
-    types = {d.name: d.type for d in list_attributes(session)}
-    return {
-        key: format_money(value) if types.get(key) == "money" and value is not None else value
-        for key, value in sorted((account.custom or {}).items())
-    }
-
-
-def _owners(session: Session, account: Account) -> dict[str, list[dict[str, Any]]]:
-    owners: dict[str, list[dict[str, Any]]] = {}
-    for row in account_timeline(session, account=account):
-        if row.ended_at is None:
-            owners.setdefault(row.role, []).append(
-                {
-                    "email": row.user,
-                    "since": row.started_at.isoformat(),
-                    "source": row.source,
-                    "reason": row.reason,
-                    "primary": row.is_primary,
-                }
-            )
-    return owners
-
-
-def describe_account(session: Session, account: Account) -> dict[str, Any]:
-    """Everything ``accounts show`` prints, as JSON-ready values (money as decimal strings)."""
-    parent = session.get(Account, account.parent_id) if account.parent_id else None
-    kids = children(session, account)
-    default = default_policy(session)
-    effective = (account.inherit_policy or default) if parent is not None else "own"
-    return {
-        "id": account.id,
-        "external_id": account.external_id,
-        "name": account.name,
-        "domain": account.domain,
-        "mrr": format_money(account.mrr) if account.mrr is not None else None,
-        "health_score": account.health_score,
-        "tier": account.tier,
-        "lifecycle_stage": account.lifecycle_stage,
-        "nps": account.nps,
-        "csm_rating": account.csm_rating,
-        "region": account.region,
-        "renewal_date": account.renewal_date.isoformat() if account.renewal_date else None,
-        "created_at": account.created_at.isoformat(),
-        "depth": account.depth,
-        "is_parent": bool(kids),
-        "is_child": parent is not None,
-        "policy": account.inherit_policy or "default",
-        "default_policy": default,
-        "effective_policy": effective,
-        "custom": _custom_values(session, account),
-        "parent": _brief(parent) if parent else None,
-        "children": [_brief(k) for k in kids],
-        "owners": _owners(session, account),
-    }
 
 
 def _ref(brief: dict[str, Any]) -> str:

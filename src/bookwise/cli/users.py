@@ -1,7 +1,9 @@
-"""``bookwise users``: add, list, deactivate (with the book moved or kept), activate, seats."""
+"""``bookwise users``: add, list, deactivate (with the book moved or kept), activate, seats,
+passwords."""
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
 from bookwise.assignments.offboarding import deactivate_user
+from bookwise.auth.service import set_password
 from bookwise.cli.options import AsOption, DryRunOption, EmailArgument
 from bookwise.cli.output import (
     Column,
@@ -33,7 +36,28 @@ from bookwise.users.service import (
     set_csm_seat,
 )
 
-users_app = typer.Typer(help="Add, list, deactivate and activate users.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add, list, deactivate and activate users; set their passwords.", no_args_is_help=True
+)
+
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input (for scripts).",
+    ),
+]
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice without echo."""
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise InvalidInput("--password-stdin read no password: send it as one line on stdin")
+        return line
+    typed: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return typed
 
 
 class UserRole(StrEnum):
@@ -59,18 +83,28 @@ def add(
         str | None,
         typer.Option("--external-id", metavar="ID", help="The user's id in the CRM (OwnerId)."),
     ] = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Add a user; give them --csm-seat so that they can own accounts."""
+    """Add a user; give them --csm-seat so that they can own accounts.
+
+    Without --password-stdin the user has no password yet: set one with `users set-password`.
+    """
     data = build_user(
         email=email, name=name, role=role.value, csm_seat=csm_seat, external_id=external_id
     )
+    password = read_password(True) if password_stdin else None
 
     def work(session: Session) -> str:
-        return create_user(session, data=data, actor=resolve_actor(session, admin=True)).email
+        actor = resolve_actor(session, admin=True)
+        user = create_user(session, data=data, actor=actor)
+        if password is not None:
+            set_password(session, user=user, password=password, actor=actor)
+        return user.email
 
     added = writing(work)
     seat = "with a CSM seat" if csm_seat else "without a CSM seat"
-    say(f"added user {added} ({role.value}, {seat})")
+    with_password = ", with a password" if password is not None else ""
+    say(f"added user {added} ({role.value}, {seat}{with_password})")
 
 
 @users_app.command("list")
@@ -192,3 +226,27 @@ def set_seat(
         ).email
 
     say(f"{writing(work)} {'now has' if seat else 'no longer has'} a CSM seat")
+
+
+@users_app.command("set-password")
+def set_password_(
+    email: EmailArgument,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Set the password a user signs in to the web app with (asked twice, not echoed).
+
+    Every browser session of the user ends; their API tokens keep working.
+    """
+    with reading() as session:  # an unknown user or a refused actor fails before the prompt
+        get_user(session, email)
+        resolve_actor(session, admin=True)
+    password = read_password(password_stdin)
+
+    def work(session: Session) -> str:
+        user = get_user(session, email)
+        set_password(
+            session, user=user, password=password, actor=resolve_actor(session, admin=True)
+        )
+        return user.email
+
+    say(f"password set for {writing(work)}")

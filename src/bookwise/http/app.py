@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from bookwise.db import get_engine
 from bookwise.http import problems
 from bookwise.http.api import ROUTERS as API_ROUTERS
+from bookwise.http.api.openapi import install as install_openapi
 from bookwise.http.context import authorize
 from bookwise.http.security import security_headers
 from bookwise.http.web import ROUTERS as WEB_ROUTERS
@@ -21,7 +22,7 @@ API_DESCRIPTION = """\
 The bookwise REST API: accounts, users, the CSM overview, segments and rules, and ownership
 operations (assign, unassign, transfer, inherit) with preview (`dry_run`), fingerprints and
 undo. Authenticate with `Authorization: Bearer <token>` (create a token on the Users page or
-with `bookwise users token`). Errors are `application/problem+json` (RFC 9457) with a stable
+with `bookwise tokens create`). Errors are `application/problem+json` (RFC 9457) with a stable
 `type`; rule errors carry the `position` in the rule text. Money is a decimal string in
 currency units (`"5000.00"`). Listings are `{"items": [...], "total": N, "limit", "offset"}`.
 """
@@ -46,6 +47,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     problems.install(app)
     for router in (*API_ROUTERS, *WEB_ROUTERS):
         app.include_router(router)
+    install_openapi(app)
     app.mount(
         "/static", StaticFiles(directory=str(files("bookwise").joinpath("static"))), name="static"
     )

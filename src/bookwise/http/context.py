@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bookwise.auth.service import session_user, token_user
 from bookwise.db import read_session, run_write
@@ -129,7 +130,13 @@ async def authorize(request: Request) -> None:
         needed = ROUTE_ROLES.get(("GET", path))
     if needed is None:
         raise Forbidden(f"{request.method} {path} has no declared role")  # fail closed
-    caller = _identify(request)
+    # The look-up is blocking database work: in a thread, so that it never stalls the loop.
+    try:
+        caller = await run_in_threadpool(_identify, request)
+    except NotSignedIn:
+        if needed != "public":
+            raise
+        caller = ANONYMOUS  # a stale token must not lock anyone out of the sign-in page
     request.state.caller = caller
     if needed == "public":
         return

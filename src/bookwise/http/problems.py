@@ -7,7 +7,9 @@ answered with a generic 500 problem.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,15 +34,31 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
+def _render(
+    request: Request,
+    status: int,
+    body: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     if _is_api(request):
-        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+        extra = dict(headers or {})
+        if status == 401:
+            extra.setdefault("WWW-Authenticate", 'Bearer realm="bookwise"')
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=extra)
     if status == 401:
+        if request.method not in ("GET", "HEAD"):
+            # A form sent after the session ended: its address cannot be opened with a GET.
+            return RedirectResponse("/login", status_code=303)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        # Encoded whole, so that the page's own query stays inside ``next``.
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     caller = getattr(request.state, "caller", None)
     rendered: Response = request.app.state.templates.TemplateResponse(
-        request, "error.html", {"problem": body, "caller": caller}, status_code=status
+        request,
+        "error.html",
+        {"problem": body, "caller": caller},
+        status_code=status,
+        headers=dict(headers or {}),
     )
     return rendered
 
@@ -82,7 +100,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         title=_words(str(exc.detail)) if exc.detail else "Error",
         detail=str(exc.detail),
     )
-    return _render(request, exc.status_code, body)
+    return _render(request, exc.status_code, body, exc.headers)  # e.g. Allow on a 405
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

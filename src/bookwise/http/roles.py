@@ -17,7 +17,12 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {}
 
 def declare(method: str, path: str, role: Role) -> None:
     """Declare the least role for a route (called where the route is defined)."""
-    ROUTE_ROLES[(method.upper(), path)] = role
+    key = (method.upper(), path)
+    declared = ROUTE_ROLES.get(key)
+    if declared is not None and declared != role:
+        # Two routes on one method and path: the second would silently change the first's role.
+        raise ValueError(f"{key[0]} {path} is declared twice: as {declared} and as {role}")
+    ROUTE_ROLES[key] = role
 
 
 def allows(user_role: str, needed: Role) -> bool:

@@ -19,7 +19,7 @@ from bookwise.importing import merge
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, map_headers
 from bookwise.importing.merge import Merge
 from bookwise.importing.reading import CsvSource, Record, open_csv
-from bookwise.importing.report import ErrorSink, ImportReport
+from bookwise.importing.report import SCREEN_ERRORS, ErrorSink, ImportReport
 from bookwise.importing.staging import clear_staging, stage_batch, table_of
 from bookwise.importing.values import ParsedRow, Problem, ValueRules, parse_record
 from bookwise.models import ImportProblem, ImportRow, User
@@ -38,6 +38,7 @@ class ImportOptions:
     all_or_nothing: bool = False
     dry_run: bool = False
     batch_size: int = BATCH_SIZE
+    keep_errors: int = SCREEN_ERRORS
 
 
 def import_accounts(
@@ -76,9 +77,9 @@ def import_accounts(
         report.created, report.updated = outcome["created"], outcome["updated"]
         report.unchanged = outcome["unchanged"]
         report.failed = outcome["failed"] + failed_reading
-        sink = ErrorSink(errors)
+        sink = ErrorSink(errors, keep=options.keep_errors)
         sink.add_all(_problems(m))
-        report.errors = sink.first
+        report.errors, report.error_count = sink.first, sink.count
         clear_staging(session, m.import_id)
     except BaseException:
         savepoint.rollback()

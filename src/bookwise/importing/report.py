@@ -35,6 +35,7 @@ class ImportReport:
     dry_run: bool = False
     operation_id: int | None = None
     owner_counts: dict[str, int] = field(default_factory=dict)
+    error_count: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready summary."""
@@ -64,9 +65,10 @@ def default_error_path(path: Path) -> Path:
 
 
 class ErrorSink:
-    """Streams every problem to a CSV file (values formula-neutralised) and keeps the first."""
+    """Streams every problem to a CSV file (values formula-neutralised), keeps the first few."""
 
-    def __init__(self, stream: TextIO | None) -> None:
+    def __init__(self, stream: TextIO | None, *, keep: int = SCREEN_ERRORS) -> None:
+        self.keep = keep
         self.writer = csv.writer(stream) if stream is not None else None
         if self.writer is not None:
             self.writer.writerow(ERROR_COLUMNS)
@@ -77,7 +79,7 @@ class ErrorSink:
         """Write each problem; keep the first few for the screen."""
         for problem in problems:
             self.count += 1
-            if len(self.first) < SCREEN_ERRORS:
+            if len(self.first) < self.keep:
                 self.first.append(problem)
             if self.writer is not None:
                 self.writer.writerow(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bookwise.audit import record_event
-from bookwise.errors import Conflict, InvalidInput, NotFound, invalid_input
-from bookwise.models import CLI_USER_EMAIL, User, utcnow
+from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
+from bookwise.models import CLI_USER_EMAIL, USER_ROLES, User, utcnow
 from bookwise.users.schemas import UserCreate, email_key
 
 
@@ -116,5 +116,48 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> Us
             subject_type="user",
             subject_key=user.email,
         )
+    session.flush()
+    return user
+
+
+def refuse_last_admin(session: Session, *, user: User) -> None:
+    """Refused when ``user`` is the only active admin who can sign in (the CLI user cannot).
+
+    Demoting or deactivating that admin would leave nobody able to manage users on the web.
+    """
+    if user.role != "admin" or not user.active or user.is_system:
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.role == "admin",
+            User.active.is_(True),
+            User.is_system.is_(False),
+            User.id != user.id,
+        )
+    )
+    if not others:
+        raise Refused(f"{user.email} is the last active admin; make another user an admin first")
+
+
+def set_role(session: Session, *, user: User, role: str, actor: User) -> User:
+    """Change a user's role (admin, manager, viewer); the last active admin keeps theirs."""
+    if role not in USER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
+    if user.is_system:
+        raise InvalidInput("the built-in CLI user cannot be changed")
+    if user.role == role:
+        return user
+    refuse_last_admin(session, user=user)
+    old, user.role = user.role, role
+    record_event(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        subject_type="user",
+        subject_key=user.email,
+        details={"old": old, "new": role},
+    )
     session.flush()
     return user

@@ -1,9 +1,28 @@
-"""The REST API under /api/v1."""
+"""The REST API under /api/v1: routes thin over the services (see docs/api.md)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bookwise.http.api import me
+from bookwise.http.api import (
+    accounts,
+    assignments,
+    files,
+    me,
+    operations,
+    rules,
+    segments,
+    users,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (me.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    me.router,
+    accounts.router,
+    users.router,
+    users.csms_router,
+    segments.router,
+    rules.router,
+    assignments.router,
+    operations.router,
+    files.router,
+)

@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bookwise.http.web import signin
+from bookwise.http.web import (
+    account,
+    accounts,
+    assignment,
+    mybook,
+    operations,
+    segments,
+    signin,
+    users,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router,)
+# /accounts/preview is registered before /accounts/{ref}, /segments/new before /segments/{id}.
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    assignment.router,
+    accounts.router,
+    account.router,
+    segments.router,
+    operations.router,
+    users.router,
+    mybook.router,
+)

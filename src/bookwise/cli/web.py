@@ -1,0 +1,103 @@
+"""The web app from the command line: ``bookwise serve`` and ``bookwise demo-admin``."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from bookwise.auth.demo import DemoAdmin, ensure_demo_admin
+from bookwise.cli.output import say
+from bookwise.cli.runtime import database_label, reading, resolve_actor, writing
+from bookwise.config import get_settings
+from bookwise.errors import Refused
+from bookwise.users.service import cli_user
+
+# The CLI and the HTTP layer are siblings that never import each other: uvicorn loads the app
+# by name, in the process this command starts.
+APP_FACTORY = "bookwise.http.app:create_app"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="The address to listen on (0.0.0.0 for every interface; then use HTTPS).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="N", min=1, max=65535, help="The TCP port.")
+    ] = 8000,
+) -> None:
+    """Start the web app and the REST API, and print the address to open; Ctrl-C stops it."""
+    import uvicorn  # only this command needs the server
+
+    with reading() as session:  # an uninitialised database fails here, in one clear line
+        cli_user(session)
+    listener = _listen(host, port)
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        server_header=False,
+    )
+    say(f"bookwise is running at {_url(host, port)}  (database {database_label()}; Ctrl-C stops)")
+    if host not in LOOPBACK_HOSTS and get_settings().cookie_secure is None:
+        say(
+            "note: off loopback the session cookie is Secure, so browsers sign in over HTTPS "
+            "only: put a TLS proxy in front (see docs/deploying.md)"
+        )
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the port before saying where we are, so that a busy port is one clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise Refused(
+            f"cannot listen on {host} port {port}: {reason}; choose another with --port"
+        ) from None
+
+
+def _url(host: str, port: int) -> str:
+    # Every interface includes loopback, the address a browser on this machine can open.
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def demo_admin(
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Set the demo password again if admin@example.com has another one."
+        ),
+    ] = False,
+) -> None:
+    """Make sure admin@example.com exists as an admin with a CSM seat and the demo password.
+
+    For trying bookwise (make run uses it). Never run it on a real installation: anyone who
+    has read this help can sign in as that user.
+    """
+
+    def work(session: Session) -> DemoAdmin:
+        return ensure_demo_admin(session, reset=reset, actor=resolve_actor(session, admin=True))
+
+    done = writing(work)
+    if done.created:
+        say(f"created the demo admin {done.email} (admin, with a CSM seat)")
+    elif done.changes:
+        say(f"demo admin {done.email}: {', '.join(done.changes)}")
+    else:
+        say(f"the demo admin {done.email} is ready")
+    say(f"sign in to the web app as {done.email} with the password {done.password}")

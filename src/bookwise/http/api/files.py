@@ -1,0 +1,305 @@
+"""/api/v1/import/accounts (CSV upload, the import report) and /api/v1/export/accounts (CSV)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+from fastapi import Form, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
+
+from bookwise.errors import InvalidInput
+from bookwise.exporting import write_accounts_csv
+from bookwise.http.api.common import (
+    IDEMPOTENT_HEADERS,
+    IdempotencyKey,
+    api_router,
+    problems,
+    run_once,
+)
+from bookwise.http.api.filters import QueryFilter, Sort
+from bookwise.http.context import CallerDep, acting_user, reading
+from bookwise.http.routing import get, post
+from bookwise.importing import report as reports
+from bookwise.importing.accounts import ImportOptions, import_accounts
+from bookwise.importing.mapping import parse_overrides
+
+router = api_router("import and export")
+ERRORS_SHOWN = 1000
+CHUNK = 64 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class ColumnMapping(BaseModel):
+    """Which field a column of the file fed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"column": "ARR (USD)", "field": "mrr"}]}
+    )
+
+    column: str
+    field: str
+
+
+class ImportProblem(BaseModel):
+    """One problem of the file: physical line, column, the value, and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"line": 4, "column": "Health Score", "value": "101", "reason": "at most 100"}
+            ]
+        }
+    )
+
+    line: int
+    column: str
+    value: str = Field(description="As in the file (formula-like text is prefixed with ').")
+    reason: str
+
+
+class ImportReport(BaseModel):
+    """What an import read, created, updated and refused, line by line.
+
+    ``created + updated + unchanged + failed == rows_read``. ``written`` is false for a dry run
+    and when ``all_or_nothing`` refused the file because some rows failed: then nothing was
+    changed. ``errors`` lists the first 1,000 problems (``error_count`` says how many there
+    are). ``operation_id`` is the ownership change (undo it with POST /operations/{id}/undo).
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "file": "accounts.csv",
+                    "encoding": "utf-8",
+                    "delimiter": ",",
+                    "mapping": [
+                        {"column": "Account ID", "field": "external_id"},
+                        {"column": "Account Name", "field": "name"},
+                        {"column": "CSM", "field": "csms"},
+                    ],
+                    "ignored_columns": ["Notes"],
+                    "rows_read": 3,
+                    "created": 1,
+                    "updated": 1,
+                    "unchanged": 0,
+                    "failed": 1,
+                    "written": True,
+                    "dry_run": False,
+                    "operation_id": 57,
+                    "owners": {"assigned": 1, "unassigned": 0},
+                    "errors": [
+                        {
+                            "line": 4,
+                            "column": "MRR",
+                            "value": "12,5",
+                            "reason": "'12,5' is ambiguous; use '.' for decimals",
+                        }
+                    ],
+                    "error_count": 1,
+                }
+            ]
+        },
+    )
+
+    file: str
+    encoding: str
+    delimiter: str
+    mapping: list[ColumnMapping]
+    ignored_columns: list[str]
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    written: bool
+    dry_run: bool
+    operation_id: int | None
+    owners: dict[str, int] = Field(description="Owner changes by outcome (owner columns only).")
+    errors: list[ImportProblem]
+    error_count: int
+
+
+class ImportForm(BaseModel):
+    """A CSV upload (``multipart/form-data``) and how to read it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"file": "accounts.csv", "map": ["ARR (USD)=mrr"], "dry_run": True}]
+        }
+    )
+
+    file: UploadFile = Field(
+        description="The CSV file: bookwise's own export, Salesforce, HubSpot, …"
+    )
+    map: list[Annotated[str, StringConstraints(max_length=300)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="`SOURCE=FIELD`: feed column SOURCE into FIELD (a field, custom.NAME, "
+        "owner_ids or ignore). Repeatable.",
+        examples=[["ARR (USD)=mrr"]],
+    )
+    encoding: str | None = Field(
+        default=None, max_length=40, description="Only if neither UTF-8 nor UTF-16 with a BOM."
+    )
+    date_format: str | None = Field(
+        default=None, max_length=40, description="Dates such as `%d/%m/%Y` (default ISO)."
+    )
+    all_or_nothing: bool = Field(default=False, description="Write nothing if any row is bad.")
+    dry_run: bool = Field(default=False, description="Read and check the file; write nothing.")
+
+
+def _report_out(report: reports.ImportReport, filename: str) -> ImportReport:
+    return ImportReport(
+        file=filename,
+        encoding=report.encoding,
+        delimiter=report.delimiter,
+        mapping=[ColumnMapping(column=c, field=f) for c, f in report.mapping],
+        ignored_columns=report.ignored,
+        rows_read=report.rows_read,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        failed=report.failed,
+        written=report.written,
+        dry_run=report.dry_run,
+        operation_id=report.operation_id,
+        owners=report.owner_counts,
+        errors=[ImportProblem(**problem.__dict__) for problem in report.errors],
+        error_count=report.error_count,
+    )
+
+
+def safe_filename(name: str | None) -> str:
+    """The upload's own file name without any directory or odd character (for messages)."""
+    base = _UNSAFE.sub("_", Path(name or "").name).strip(" .")[:100]
+    return base or "upload.csv"
+
+
+def _save(upload: UploadFile, target: Path) -> str:
+    """Copy the upload to ``target``; return its SHA-256 (what makes a retry the same)."""
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        while chunk := upload.file.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise InvalidInput(f"map {pair!r}: expected SOURCE=FIELD, e.g. 'ARR (USD)=mrr'")
+    return parse_overrides(pairs)
+
+
+@post(
+    router,
+    "/import/accounts",
+    role="manager",
+    response_model=ImportReport,
+    summary="Import accounts from CSV",
+    responses={
+        **problems(400, 404, 409),
+        200: {"description": "The import report.", "headers": IDEMPOTENT_HEADERS},
+    },
+)
+def import_accounts_csv(
+    request: Request,
+    caller: CallerDep,
+    form: Annotated[ImportForm, Form(media_type="multipart/form-data")],
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Create or update accounts by external id. A column absent from the file leaves that
+    field alone; an empty cell clears it; accounts missing from the file are never deleted.
+    The owner column (emails separated by ``;``) becomes the exact set of CSMs. Bad rows are
+    reported line by line and the good ones are kept (unless ``all_or_nothing``)."""
+    options = ImportOptions(
+        encoding=form.encoding or None,
+        date_format=form.date_format or None,
+        overrides=_overrides(form.map),
+        all_or_nothing=form.all_or_nothing,
+        dry_run=form.dry_run,
+        keep_errors=ERRORS_SHOWN,
+    )
+    filename = safe_filename(form.file.filename)
+    folder = Path(tempfile.mkdtemp(prefix="bookwise-import-"))
+    try:
+        path = folder / filename
+        digest = _save(form.file, path)
+
+        def work(session: Session) -> ImportReport:
+            report = import_accounts(
+                session, path=path, actor=acting_user(session, caller), options=options
+            )
+            return _report_out(report, filename)
+
+        identity = {"sha256": digest, "options": options.__dict__}
+        return run_once(request, caller, idempotency_key, identity, work)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@get(
+    router,
+    "/export/accounts",
+    role="viewer",
+    summary="Export accounts as CSV",
+    response_class=StreamingResponse,
+    responses={
+        **problems(404),
+        200: {
+            "description": "UTF-8 CSV (CRLF, every cell quoted): bookwise's export marker line, "
+            "the header, one row per account. Text a spreadsheet would run as a formula is "
+            "prefixed with `'`; `POST /import/accounts` reads the file back as it was.",
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": '"external_id","name","parent_external_id","domain","mrr",…\r\n'
+                    '"ACME-1","Acme Corp","","acme.example","5000.00",…\r\n',
+                }
+            },
+        },
+    },
+)
+def export_accounts_csv(
+    request: Request, filters: QueryFilter, sort: Sort = "name"
+) -> StreamingResponse:
+    """Every account ``GET /accounts`` would list with the same filters (all pages), in the
+    columns ``POST /import/accounts`` reads back, custom attributes included."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        with reading(request) as session:
+            where, _ = filters.conditions(session)
+            write_accounts_csv(session, text, where=where, sort=sort)
+        text.flush()
+        text.detach()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return StreamingResponse(
+        _chunks(spool),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="accounts.csv"'},
+    )
+
+
+def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := spool.read(CHUNK):
+            yield chunk
+    finally:
+        spool.close()

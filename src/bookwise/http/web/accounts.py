@@ -1,0 +1,139 @@
+"""The accounts list: a rule filter, sortable columns you choose, pages, and "Assign reps"."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import queries
+from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.routing import get, post
+from bookwise.http.web.bulk import BulkForm, BulkOutcome, preview_page, run_bulk
+from bookwise.http.web.columns import COLUMNS, DEFAULT_COLUMNS, chosen_columns
+from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
+from bookwise.http.web.selecting import Filters
+from bookwise.http.web.templating import page
+from bookwise.users.service import list_users
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class AccountsView:
+    """The list's filter, sort, page and columns: all in the query string."""
+
+    where: str = ""
+    sort: str = "name"
+    page: int = 1
+    cols: tuple[str, ...] = ()
+
+    def link(self, **changes: Any) -> str:
+        """This list with some values changed (sorting or filtering starts at page 1)."""
+        view = replace(self, **changes)
+        return href(
+            "/accounts",
+            {
+                "where": view.where,
+                "sort": view.sort if view.sort != "name" else None,
+                "page": view.page if view.page > 1 else None,
+                "cols": list(view.cols),
+            },
+        )
+
+    @property
+    def column_keys(self) -> tuple[str, ...]:
+        """The chosen column keys (the default set when none were chosen)."""
+        return self.cols or DEFAULT_COLUMNS
+
+    @staticmethod
+    def from_url(url: str) -> AccountsView:
+        """The view a list link (a form's ``back``) describes."""
+        query = parse_qs(urlsplit(url).query)
+        number = (query.get("page") or ["1"])[-1]
+        return AccountsView(
+            where=(query.get("where") or [""])[-1],
+            sort=(query.get("sort") or ["name"])[-1],
+            page=max(1, int(number)) if number.isdigit() else 1,
+            cols=tuple(query.get("cols") or ()),
+        )
+
+
+@get(router, "/accounts", role="viewer")
+def accounts(
+    request: Request,
+    where: str = "",
+    sort: str = "name",
+    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    cols: Annotated[list[str] | None, Query()] = None,
+) -> Any:
+    """Accounts matching the rule, a page at a time, with the chosen columns."""
+    known = tuple(key for key in cols or () if key in COLUMNS)
+    view = AccountsView(where=where, sort=sort or "name", page=number, cols=known)
+    return render(request, view)
+
+
+def render(
+    request: Request,
+    view: AccountsView,
+    *,
+    error: ShownError | None = None,
+    checked: Collection[str] = (),
+) -> Any:
+    """The list for ``view``; a bad rule or sort is shown beside the filter, not raised."""
+    pager = Pager.of(view.page)
+    listing: queries.AccountPage | None = None
+    rule_error: ShownError | None = None
+    described = ""
+    with reading(request) as session:
+        try:
+            conditions, described = Filters(where=view.where).conditions(session)
+            listing = queries.list_accounts(
+                session, where=conditions, sort=view.sort, limit=pager.size, offset=pager.offset
+            )
+            pager = pager.showing(len(listing.items), listing.total)
+        except USER_ERRORS as exc:
+            rule_error = ShownError.of(exc)
+        csms = [
+            {"email": user.email, "name": user.name or user.email}
+            for user in list_users(session, include_inactive=False)
+            if user.csm_seat
+        ]
+    failed = error or rule_error
+    return page(
+        request,
+        "accounts.html",
+        failed.status if failed else 200,
+        view=view,
+        listing=listing,
+        pager=pager,
+        described=described,
+        columns=chosen_columns(list(view.column_keys)),
+        all_columns=list(COLUMNS.values()),
+        chosen=set(view.column_keys),
+        csms=csms,
+        error=error,
+        rule_error=rule_error,
+        checked=set(checked),
+        page_link=lambda number: view.link(page=number),
+        sort_link=lambda key: view.link(sort=key, page=1),
+    )
+
+
+@post(router, "/accounts/preview", role="manager")
+def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
+    """Preview assigning the ticked (or all matching) accounts to the CSMs chosen."""
+
+    def work(session: Session) -> BulkOutcome:
+        return run_bulk(session, form, actor=acting_user(session, caller), dry_run=True)
+
+    try:
+        outcome = writing(request, work)
+    except USER_ERRORS as exc:
+        view = AccountsView.from_url(form.back_path())
+        return render(request, view, error=ShownError.of(exc), checked=form.refs)
+    return preview_page(request, form, outcome)

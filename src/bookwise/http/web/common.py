@@ -1,0 +1,129 @@
+"""What several pages share: links that keep the query string, paging, and shown errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from bookwise.errors import BookwiseError, Conflict, InvalidInput, InvalidRule, NotFound, Refused
+from bookwise.errors import RequestTooLarge as TooLarge
+
+PAGE_SIZE = 50
+# Errors a person can act on: shown in the page they came from. Anything else (not signed
+# in, forbidden, a bug) goes to the app's error handlers.
+USER_ERRORS: tuple[type[BookwiseError], ...] = (InvalidInput, NotFound, Conflict, Refused, TooLarge)
+
+Param = str | int | Sequence[str] | None
+
+
+def href(path: str, params: Mapping[str, Param]) -> str:
+    """``path`` with the non-empty ``params`` as its query string (lists repeat the key)."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, str | int):
+            pairs.append((key, str(value)))
+        else:
+            pairs.extend((key, str(item)) for item in value)
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def local_path(target: str | None, default: str) -> str:
+    """Only a path on this site (never an open redirect to another one)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a listing: which page, how many per page, and the total if known."""
+
+    page: int
+    size: int
+    total: int | None
+    shown: int
+    more: bool = False
+
+    @staticmethod
+    def of(page: int | None = None, size: int = PAGE_SIZE) -> Pager:
+        """The pager for a requested (1-based) page number; bad numbers mean page 1."""
+        return Pager(page=max(1, page or 1), size=size, total=None, shown=0)
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.size
+
+    def showing(self, shown: int, total: int | None, *, more: bool = False) -> Pager:
+        """The same page once its rows are known (``more``: rows follow, total unknown)."""
+        return Pager(page=self.page, size=self.size, total=total, shown=shown, more=more)
+
+    @property
+    def pages(self) -> int | None:
+        """Number of pages (None when the total is unknown)."""
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        """True unless this is the first page."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """True when rows follow this page."""
+        if self.total is None:
+            return self.more
+        return self.offset + self.shown < self.total
+
+    @property
+    def first_row(self) -> int:
+        """1-based number of the first row shown (0 when none)."""
+        return self.offset + 1 if self.shown else 0
+
+    @property
+    def last_row(self) -> int:
+        """1-based number of the last row shown."""
+        return self.offset + self.shown
+
+
+@dataclass(frozen=True)
+class ShownError:
+    """An error as a page shows it: the message, and the rule with a caret under the fault."""
+
+    message: str
+    caret: str = ""
+    status: int = 422
+
+    @staticmethod
+    def of(exc: BookwiseError) -> ShownError:
+        """The error of ``exc``; a rule error's caret lines are kept apart for a <pre>."""
+        if isinstance(exc, InvalidRule):
+            first, _, rest = exc.message.partition("\n")
+            return ShownError(message=first, caret=rest, status=exc.status_code)
+        return ShownError(message=exc.message, status=exc.status_code)
+
+
+OUTCOME_LABELS = {
+    "assigned": "assigned",
+    "unassigned": "unassigned",
+    "transferred": "transferred",
+    "already_assigned": "already assigned (no change)",
+    "not_assigned": "not assigned to that CSM (no change)",
+    "not_found": "not found",
+    "refused_inactive": "refused: the user is inactive",
+    "refused_no_seat": "refused: the user has no CSM seat",
+    "refused_inherits": "refused: follows its parent's CSMs (inherit)",
+    "opened": "owners added",
+    "closed": "owners removed",
+    "policies_changed": "policies changed",
+}
+
+
+def outcome_label(outcome: str) -> str:
+    """A per-id outcome or count key in words."""
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))

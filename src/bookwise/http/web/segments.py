@@ -1,0 +1,264 @@
+"""Segments: the list, create and edit with a live preview, members, refresh and delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import queries
+from bookwise.errors import NotFound
+from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.routing import get, post
+from bookwise.http.web.columns import COLUMNS
+from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
+from bookwise.http.web.templating import page
+from bookwise.models import Segment
+from bookwise.rules import ast
+from bookwise.rules.printer import print_rule
+from bookwise.segments import service
+from bookwise.segments.rules import compile_where
+
+router = APIRouter(include_in_schema=False)
+
+PREVIEW_SIZE = 20
+MEMBER_COLUMNS = [
+    COLUMNS[key] for key in ("external_id", "tier", "mrr", "health_score", "depth", "csms")
+]
+
+
+@dataclass
+class SegmentForm:
+    """The create/edit form's values, as typed."""
+
+    name: str = ""
+    rule: str = ""
+    description: str = ""
+
+
+@get(router, "/segments", role="viewer")
+def segments(request: Request) -> Any:
+    """Every segment: name, rule, members at the last refresh."""
+    return _list_page(request)
+
+
+def _list_page(request: Request, *, error: ShownError | None = None, notice: str = "") -> Any:
+    with reading(request) as session:
+        counts = service.materialised_counts(session)
+        rows = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "rule": s.rule_text,
+                "description": s.description,
+                "members": counts.get(s.id, 0),
+                "refreshed_at": s.refreshed_at,
+            }
+            for s in service.list_segments(session)
+        ]
+    return page(
+        request,
+        "segments.html",
+        error.status if error else 200,
+        segments=rows,
+        error=error,
+        notice=notice,
+    )
+
+
+@get(router, "/segments/new", role="manager")
+def new_segment(request: Request) -> Any:
+    """The form for a new segment."""
+    return _form_page(request, SegmentForm(), segment_id=None)
+
+
+@post(router, "/segments/new", role="manager")
+def create_segment(
+    request: Request,
+    caller: CallerDep,
+    name: Annotated[str, Form()] = "",
+    rule: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    intent: Annotated[Literal["preview", "save"], Form()] = "save",
+) -> Any:
+    """Preview the members (the form again, with the first 20 and the count), or save."""
+    form = SegmentForm(name=name, rule=rule, description=description)
+    if intent == "preview":
+        return _form_page(request, form, segment_id=None, preview=True)
+
+    def work(session: Session) -> int:
+        return service.create_segment(
+            session,
+            name=name,
+            rule=rule,
+            description=description,
+            actor=acting_user(session, caller),
+        ).id
+
+    try:
+        segment_id = writing(request, work)
+    except USER_ERRORS as exc:
+        return _form_page(request, form, segment_id=None, error=ShownError.of(exc))
+    return RedirectResponse(f"/segments/{segment_id}", status_code=303)
+
+
+@post(router, "/segments/refresh", role="manager")
+def refresh(request: Request) -> Any:
+    """Record who entered and left every segment since its last refresh."""
+    results = writing(request, lambda session: service.refresh_segments(session))
+    entered = sum(r.entered for r in results)
+    left = sum(r.left for r in results)
+    notice = f"Refreshed {len(results)} segments: {entered:,} entries, {left:,} exits."
+    return _list_page(request, notice=notice)
+
+
+def _segment(session: Session, segment_id: int) -> Segment:
+    found = session.get(Segment, segment_id)
+    if found is None:
+        raise NotFound(f"no segment {segment_id}")
+    return found
+
+
+@get(router, "/segments/{segment_id}", role="viewer")
+def members(
+    request: Request,
+    segment_id: int,
+    sort: str = "name",
+    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+) -> Any:
+    """A segment's rule in words and its members right now (paginated, sortable)."""
+    pager = Pager.of(number)
+    error: ShownError | None = None
+    listing = None
+    with reading(request) as session:
+        segment = _segment(session, segment_id)
+        details = {
+            "id": segment.id,
+            "name": segment.name,
+            "rule": segment.rule_text,
+            "description": segment.description,
+            "refreshed_at": segment.refreshed_at,
+            "english": "",
+            "used_by": service.users_of(session, segment),
+            "materialised": service.materialised_counts(session).get(segment.id, 0),
+        }
+        try:
+            details["english"] = compile_where(session, segment.rule).english
+            listing = service.segment_members(
+                session, name=segment.name, sort=sort, limit=pager.size, offset=pager.offset
+            )
+            pager = pager.showing(len(listing.items), listing.total)
+        except USER_ERRORS as exc:
+            error = ShownError.of(exc)
+    base = f"/segments/{segment_id}"
+    return page(
+        request,
+        "segment.html",
+        error.status if error else 200,
+        segment=details,
+        listing=listing,
+        pager=pager,
+        sort=sort,
+        columns=MEMBER_COLUMNS,
+        page_link=lambda n: href(base, {"sort": sort if sort != "name" else None, "page": n}),
+        sort_link=lambda key: href(base, {"sort": key if key != "name" else None}),
+        accounts_link=href(
+            "/accounts", {"where": print_rule(ast.SegmentRef(name=details["name"]))}
+        ),
+        error=error,
+    )
+
+
+@get(router, "/segments/{segment_id}/edit", role="manager")
+def edit_segment(request: Request, segment_id: int) -> Any:
+    """The form for an existing segment."""
+    with reading(request) as session:
+        segment = _segment(session, segment_id)
+        form = SegmentForm(
+            name=segment.name, rule=segment.rule_text, description=segment.description
+        )
+    return _form_page(request, form, segment_id=segment_id)
+
+
+@post(router, "/segments/{segment_id}/edit", role="manager")
+def update_segment(
+    request: Request,
+    caller: CallerDep,
+    segment_id: int,
+    name: Annotated[str, Form()] = "",
+    rule: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    intent: Annotated[Literal["preview", "save"], Form()] = "save",
+) -> Any:
+    """Preview or save a changed name, rule or description (rules that use it follow)."""
+    form = SegmentForm(name=name, rule=rule, description=description)
+    if intent == "preview":
+        return _form_page(request, form, segment_id=segment_id, preview=True)
+
+    def work(session: Session) -> int:
+        segment = _segment(session, segment_id)
+        return service.update_segment(
+            session,
+            name=segment.name,
+            new_name=name if name.strip() != segment.name else None,
+            rule=rule,
+            description=description,
+            actor=acting_user(session, caller),
+        ).id
+
+    try:
+        writing(request, work)
+    except USER_ERRORS as exc:
+        return _form_page(request, form, segment_id=segment_id, error=ShownError.of(exc))
+    return RedirectResponse(f"/segments/{segment_id}", status_code=303)
+
+
+@post(router, "/segments/{segment_id}/delete", role="manager")
+def delete_segment(request: Request, caller: CallerDep, segment_id: int) -> Any:
+    """Delete a segment; refused (and said why) while another segment's rule uses it."""
+
+    def work(session: Session) -> str:
+        segment = _segment(session, segment_id)
+        name = segment.name
+        service.delete_segment(session, name=name, actor=acting_user(session, caller))
+        return name
+
+    try:
+        name = writing(request, work)
+    except USER_ERRORS as exc:
+        return _list_page(request, error=ShownError.of(exc))
+    return _list_page(request, notice=f"Deleted segment “{name}”.")
+
+
+def _form_page(
+    request: Request,
+    form: SegmentForm,
+    *,
+    segment_id: int | None,
+    preview: bool = False,
+    error: ShownError | None = None,
+) -> Any:
+    """The form; with ``preview``, the rule in words, its count and first members."""
+    shown: dict[str, Any] | None = None
+    if preview and error is None:
+        try:
+            with reading(request) as session:
+                compiled = compile_where(session, form.rule)
+                listing = queries.list_accounts(session, where=[compiled.where], limit=PREVIEW_SIZE)
+            shown = {"english": compiled.english, "text": compiled.text, "listing": listing}
+        except USER_ERRORS as exc:
+            error = ShownError.of(exc)
+    return page(
+        request,
+        "segment_form.html",
+        error.status if error else 200,
+        form=form,
+        segment_id=segment_id,
+        action=f"/segments/{segment_id}/edit" if segment_id else "/segments/new",
+        preview=shown,
+        columns=MEMBER_COLUMNS,
+        error=error,
+    )

@@ -1,0 +1,272 @@
+"""Users (admins only): add, role, CSM seat, password, deactivate or activate; API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import queries
+from bookwise.assignments.offboarding import deactivate_user
+from bookwise.auth.service import create_token, list_tokens, revoke_token, set_password
+from bookwise.errors import InvalidInput
+from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
+from bookwise.http.routing import get as get_route
+from bookwise.http.routing import post
+from bookwise.http.web.common import USER_ERRORS, ShownError
+from bookwise.http.web.templating import page
+from bookwise.models import USER_ROLES
+from bookwise.users.service import (
+    build_user,
+    create_user,
+    get_user,
+    list_users,
+    set_active,
+    set_csm_seat,
+    set_role,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass
+class NewUser:
+    """The add-user form's values as typed (never the password)."""
+
+    email: str = ""
+    name: str = ""
+    role: str = "viewer"
+    csm_seat: bool = False
+
+
+@get_route(router, "/users", role="admin")
+def users(request: Request) -> Any:
+    """Every user with role, seat, status and accounts; the API tokens."""
+    return _users_page(request)
+
+
+def _users_page(
+    request: Request,
+    *,
+    error: ShownError | None = None,
+    notice: str = "",
+    typed: NewUser | None = None,
+) -> Any:
+    with reading(request) as session:
+        people = list_users(session)
+        sizes = queries.book_sizes(session)
+        emails = {u.id: u.email for u in people}
+        rows = [
+            {
+                "email": u.email,
+                "name": u.name,
+                "role": u.role,
+                "csm_seat": u.csm_seat,
+                "active": u.active,
+                "accounts": sizes.get(u.id, 0),
+            }
+            for u in people
+        ]
+        tokens = [
+            {
+                "id": t.id,
+                "user": emails.get(t.user_id, f"user #{t.user_id}"),
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t in list_tokens(session)
+        ]
+    return page(
+        request,
+        "users.html",
+        error.status if error else 200,
+        users=rows,
+        seats=[r for r in rows if r["active"] and r["csm_seat"]],
+        tokens=tokens,
+        roles=USER_ROLES,
+        typed=typed or NewUser(),
+        error=error,
+        notice=notice,
+    )
+
+
+def _act(request: Request, work: Callable[[Session], str]) -> Any:
+    """Run one change; show the page with what it did, or with why it was refused."""
+    try:
+        notice = writing(request, work)
+    except USER_ERRORS as exc:
+        return _users_page(request, error=ShownError.of(exc))
+    return _users_page(request, notice=notice)
+
+
+@post(router, "/users/add", role="admin")
+def add_user(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "viewer",
+    csm_seat: Annotated[bool, Form()] = False,
+    password: Annotated[str, Form()] = "",
+) -> Any:
+    """Add a user, with an initial password when they will sign in."""
+
+    def work(session: Session) -> str:
+        actor = acting_user(session, caller)
+        data = build_user(email=email, name=name.strip(), role=role, csm_seat=csm_seat)
+        user = create_user(session, data=data, actor=actor)
+        if password:
+            set_password(session, user=user, password=password, actor=actor)
+        seat = "with CSM seat" if csm_seat else "no CSM seat"
+        signs_in = "can sign in" if password else "has no password yet"
+        return f"Added {user.email} ({user.role}, {seat}; {signs_in})."
+
+    try:
+        notice = writing(request, work)
+    except USER_ERRORS as exc:
+        typed = NewUser(email=email, name=name, role=role, csm_seat=csm_seat)
+        return _users_page(request, error=ShownError.of(exc), typed=typed)
+    return _users_page(request, notice=notice)
+
+
+@post(router, "/users/role", role="admin")
+def change_role(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> Any:
+    """Change what a user may do."""
+
+    def work(session: Session) -> str:
+        user = set_role(
+            session, user=get_user(session, email), role=role, actor=acting_user(session, caller)
+        )
+        return f"{user.email} is now a {user.role}."
+
+    return _act(request, work)
+
+
+@post(router, "/users/seat", role="admin")
+def change_seat(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()],
+    seat: Annotated[bool, Form()],
+) -> Any:
+    """Give or take a CSM seat (their current accounts stay; new ones need a seat)."""
+
+    def work(session: Session) -> str:
+        user = set_csm_seat(
+            session, user=get_user(session, email), seat=seat, actor=acting_user(session, caller)
+        )
+        return f"{user.email} {'now has' if seat else 'no longer has'} a CSM seat."
+
+    return _act(request, work)
+
+
+@post(router, "/users/password", role="admin")
+def change_password(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
+) -> Any:
+    """Set a user's password (at least 10 characters)."""
+
+    def work(session: Session) -> str:
+        user = get_user(session, email)
+        set_password(session, user=user, password=password, actor=acting_user(session, caller))
+        return f"Set a new password for {user.email}."
+
+    return _act(request, work)
+
+
+@post(router, "/users/deactivate", role="admin")
+def deactivate(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()],
+    transfer_to: Annotated[str, Form()] = "",
+) -> Any:
+    """Deactivate a user: their accounts move to ``transfer_to``, or stay flagged (keep)."""
+
+    def work(session: Session) -> str:
+        user = get_user(session, email)
+        _not_yourself(caller, user.email)
+        target = get_user(session, transfer_to) if transfer_to.strip() else None
+        result = deactivate_user(
+            session,
+            user=user,
+            actor=acting_user(session, caller),
+            transfer_to=target,
+            keep=target is None,
+        )
+        if result is not None and target is not None:
+            moved = result.accounts_changed
+            return (
+                f"Deactivated {user.email}; {moved:,} accounts moved to {target.email} "
+                f"(operation #{result.operation_id}, undo it on the Operations page)."
+            )
+        if target is not None:
+            return f"Deactivated {user.email} (they owned no accounts)."
+        return f"Deactivated {user.email}; any accounts they own stay, flagged owner inactive."
+
+    return _act(request, work)
+
+
+def _not_yourself(caller: Caller, email: str) -> None:
+    if caller.email.casefold() == email.casefold():
+        raise InvalidInput("you cannot deactivate yourself; ask another admin")
+
+
+@post(router, "/users/activate", role="admin")
+def activate(request: Request, caller: CallerDep, email: Annotated[str, Form()]) -> Any:
+    """Make a deactivated user active again (kept accounts count as theirs again)."""
+
+    def work(session: Session) -> str:
+        user = set_active(
+            session, user=get_user(session, email), active=True, actor=acting_user(session, caller)
+        )
+        return f"Activated {user.email}."
+
+    return _act(request, work)
+
+
+@post(router, "/users/tokens", role="admin")
+def new_token(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+) -> Any:
+    """Create an API token for a user; its secret is shown on the next page only."""
+
+    def work(session: Session) -> dict[str, str]:
+        user = get_user(session, email)
+        created = create_token(session, user=user, name=name, actor=acting_user(session, caller))
+        return {"user": user.email, "name": created.token.name, "secret": created.secret}
+
+    try:
+        token = writing(request, work)
+    except USER_ERRORS as exc:
+        return _users_page(request, error=ShownError.of(exc))
+    response = page(request, "token_created.html", token=token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@post(router, "/users/tokens/revoke", role="admin")
+def revoke(request: Request, caller: CallerDep, token_id: Annotated[int, Form()]) -> Any:
+    """Revoke an API token: it fails from the next request on."""
+
+    def work(session: Session) -> str:
+        row = revoke_token(session, token_id=token_id, actor=acting_user(session, caller))
+        return f"Revoked API token “{row.name}” ({row.prefix}…)."
+
+    return _act(request, work)

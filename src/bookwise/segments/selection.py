@@ -1,0 +1,114 @@
+"""Which accounts a command or request acts on: ids named one by one, or filters.
+
+The CLI (``--assigned-to``, ``--where``, …) and the API (``assigned_to``, ``filter``, …) build
+their selections here, so that a filter means the same thing in both. Only the wording of the
+messages differs: each caller names its own options (``Wording``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from bookwise.assignments import queries
+from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
+from bookwise.errors import InvalidInput
+from bookwise.segments.rules import RuleInput, compile_where, segment_rule
+from bookwise.segments.service import get_segment
+from bookwise.users.service import get_user
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the caller spells its filters in error messages."""
+
+    who_alone: str = "--who only applies together with --not-assigned-to EMAIL"
+    missing: str = (
+        "name accounts or a filter (e.g. REF..., --where RULE, --segment NAME or "
+        "--not-assigned-to EMAIL --who no-one)"
+    )
+    both: str = "name accounts or a filter, not both"
+
+
+CLI_WORDING = Wording()
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """The filters as the caller gave them (users still named by email, the rule as given)."""
+
+    assigned_to: str | None = None
+    not_assigned_to: str | None = None
+    who: str | None = None
+    unassigned: bool = False
+    role: str = "csm"
+    where: RuleInput | None = None
+    segment: str | None = None
+    wording: Wording = field(default=CLI_WORDING, compare=False)
+
+    def given(self) -> bool:
+        """True when at least one filter narrows the accounts."""
+        return bool(
+            self.assigned_to
+            or self.not_assigned_to
+            or self.unassigned
+            or self.where is not None
+            or self.segment is not None
+        )
+
+    def conditions(self, session: Session) -> tuple[list[ColumnElement[bool]], str]:
+        """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words."""
+        ownership = self.build(session)
+        where = ownership.conditions()
+        words = [ownership.describe()] if ownership.describe() != "all accounts" else []
+        if self.where is not None:
+            compiled = compile_where(session, self.where)
+            where.append(compiled.where)
+            words.append(f"rule: {compiled.text}")
+        if self.segment is not None:
+            # Looked up first: an unknown name is NotFound (with a suggestion), not a bad rule,
+            # and the operation records the segment under its own spelling.
+            name = get_segment(session, self.segment).name
+            where.append(segment_rule(session, name).where)
+            words.append(f"segment: {name}")
+        return where, ", ".join(words) or "all accounts"
+
+    def build(self, session: Session) -> queries.OwnershipFilter:
+        """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
+        if self.who is not None and self.not_assigned_to is None:
+            raise InvalidInput(self.wording.who_alone)
+        who = str(self.who) if self.who is not None else "all"
+        if who not in queries.WHO_CHOICES:
+            raise InvalidInput(
+                f"who must be one of {', '.join(queries.WHO_CHOICES)}, not {self.who!r}"
+            )
+        return queries.OwnershipFilter(
+            assigned_to=get_user(session, self.assigned_to) if self.assigned_to else None,
+            not_assigned_to=(
+                get_user(session, self.not_assigned_to) if self.not_assigned_to else None
+            ),
+            who=who,
+            unassigned=self.unassigned,
+            role=self.role,
+        )
+
+
+def build_selection(
+    session: Session, refs: Sequence[str | int], filters: AccountFilter, *, required: bool
+) -> Selection | None:
+    """Refs → AccountRefs; filters → AccountQuery; both is an error; neither is None."""
+    if refs and filters.given():
+        raise InvalidInput(filters.wording.both)
+    if refs:
+        return AccountRefs(refs)
+    if filters.given():
+        where, described = filters.conditions(session)
+        return AccountQuery(ids=queries.account_ids(where), description=described)
+    if filters.who is not None:
+        raise InvalidInput(filters.wording.who_alone)
+    if required:
+        raise InvalidInput(filters.wording.missing)
+    return None

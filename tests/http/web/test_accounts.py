@@ -1,0 +1,252 @@
+"""The accounts list (filter, sort, columns, pages, Assign reps) and one account's page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from bookwise.accounts.service import declare_attribute, get_account
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts
+from bookwise.db import read_session, write_session
+from bookwise.users.service import get_user
+from tests.factories import actor, make_account, make_user
+from tests.helpers import open_csms
+from tests.http.conftest import SignedIn
+from tests.http.web.page import Page
+
+ANA, BEN = "ana@example.com", "ben@example.com"
+
+
+def make_accounts_and_csms(engine: Engine) -> None:
+    """Ana and Ben (CSMs); ACME (parent) with ACME-FR (inherits) and ACME-DE (own); others."""
+    with write_session(engine) as session:
+        make_user(session, ANA, name="Ana Silva")
+        make_user(session, BEN, name="Ben Okafor")
+        declare_attribute(session, name="plan", type="text", actor=actor(session))
+        acme = make_account(session, "Acme", external_id="ACME", mrr=5000, tier=1)
+        acme.custom = {"plan": "gold"}
+        make_account(
+            session,
+            "Acme France",
+            external_id="ACME-FR",
+            parent=acme,
+            mrr=100,
+            inherit_policy="inherit",
+        )
+        make_account(
+            session, "Acme Germany", external_id="ACME-DE", parent=acme, inherit_policy="own"
+        )
+        for n in range(1, 6):
+            make_account(session, f"Zeta {n}", external_id=f"Z{n}", mrr=n * 100, tier=2)
+
+
+def test_the_list_filters_sorts_and_remembers_the_columns(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    viewer = as_role("viewer")
+    listing = Page.of(
+        viewer.client.get(
+            "/accounts",
+            params={"where": "tier = 2", "sort": "-mrr", "cols": ["mrr", "region"]},
+        )
+    )
+    assert listing.status == 200
+    names = [a.text() for a in listing.root.find("tbody").find_all("a")]
+    assert names == ["Zeta 5", "Zeta 4", "Zeta 3", "Zeta 2", "Zeta 1"]
+    headers = [th.text() for th in listing.root.find("thead").find_all("th")]
+    assert headers == ["Account", "MRR ▼", "Region"]
+    mrr_link = listing.root.find("th", aria_sort="descending").find("a").attrs["href"]
+    assert "sort=mrr" in mrr_link
+    assert "cols=mrr" in mrr_link
+    assert "cols=region" in mrr_link
+    assert "where=tier+%3D+2" in mrr_link
+    chooser = listing.form("/accounts", index=1)
+    assert ("cols", "mrr") in chooser.fields()
+    assert ("cols", "tier") not in chooser.fields()
+    rule_box = listing.root.find("textarea", name="where")
+    assert rule_box.attrs["data-rule-check"] == "where-status"
+    assert rule_box.text() == "tier = 2"
+
+
+def test_pages_of_the_list(as_role: Callable[..., SignedIn], engine: Engine) -> None:
+    with write_session(engine) as session:
+        for n in range(55):
+            make_account(session, f"Account {n:02}", external_id=f"P{n:02}")
+    viewer = as_role("viewer")
+    first = Page.of(viewer.client.get("/accounts"))
+    assert "1–50 of 55" in first.root.find("nav", class_="pager").text()
+    second = Page.of(viewer.client.get(first.root.find("a", rel="next").attrs["href"]))
+    assert len(second.root.find("tbody").find_all("tr")) == 5
+    assert "51–55 of 55" in second.text()
+
+
+def test_a_bad_rule_or_sort_is_shown_on_the_page(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    viewer = as_role("viewer")
+    bad = Page.of(viewer.client.get("/accounts", params={"where": "tier >> 2"}))
+    assert bad.status == 422
+    assert "invalid rule" in bad.error()
+    assert "Traceback" not in bad.html
+    assert bad.root.find("textarea", name="where").text() == "tier >> 2"
+    sort = Page.of(viewer.client.get("/accounts", params={"sort": "colour"}))
+    assert sort.status == 422
+    assert "cannot sort by 'colour'" in sort.error()
+
+
+def test_assign_reps_pop_up_assigns_to_two_csms(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    lead = as_role("manager")
+    listing = Page.of(lead.client.get("/accounts", params={"where": "tier = 2"}))
+    dialog = listing.root.find("dialog", id="assign-reps")
+    assert {box.attrs["value"] for box in dialog.find_all("input", name="to")} == {ANA, BEN}
+    opener = listing.root.find("button", data_open_dialog="assign-reps")
+    assert opener.text() == "Assign reps…"
+    data = listing.form("/accounts/preview").data(refs=["Z1", "Z2"], to=[ANA, BEN])
+    preview = Page.of(lead.client.post("/accounts/preview", data=data))
+    assert preview.status == 200
+    assert "Assign 2 selected accounts to ana@example.com, ben@example.com" in preview.text()
+    assert "4 accounts would change" not in preview.text()  # 2 accounts, 4 owner rows
+    assert "2 accounts would change" in preview.text()
+    done = Page.of(
+        lead.client.post("/operations/apply", data=preview.form("/operations/apply").data())
+    )
+    assert "changed 2 accounts" in done.text()
+    with read_session(engine) as session:
+        for ref in ("Z1", "Z2"):
+            assert open_csms(session, get_account(session, ref)) == {ANA, BEN}
+        assert open_csms(session, get_account(session, "Z3")) == set()
+    again = Page.of(lead.client.get("/accounts", params={"where": "tier = 2", "cols": "csms"}))
+    rows = {r.find("a").text(): r.text() for r in again.root.find("tbody").find_all("tr")}
+    assert ANA in rows["Zeta 1"]
+    assert BEN in rows["Zeta 1"]
+
+
+def test_assign_reps_to_every_matching_account(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    lead = as_role("manager")
+    listing = Page.of(lead.client.get("/accounts", params={"where": "tier = 2"}))
+    data = listing.form("/accounts/preview").data(scope="all", to=[BEN])
+    preview = Page.of(lead.client.post("/accounts/preview", data=data))
+    assert "5 accounts would change" in preview.text()
+    assert "rule: tier = 2" in preview.text()
+
+
+def test_assign_reps_without_a_csm_re_renders_the_list(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    lead = as_role("manager")
+    listing = Page.of(lead.client.get("/accounts"))
+    data = listing.form("/accounts/preview").data(refs=["Z1"])
+    answer = Page.of(lead.client.post("/accounts/preview", data=data))
+    assert answer.status == 422
+    assert "choose at least one CSM" in answer.error()
+    assert "Z1" in [
+        box.attrs["value"] for box in answer.root.find_all("input", name="refs", checked="")
+    ]
+
+
+def test_the_account_page_shows_attributes_hierarchy_and_owners(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        assign_accounts(
+            session,
+            selection=AccountRefs(["ACME"]),
+            csms=[get_user(session, ANA)],
+            actor=actor(session),
+        )
+    viewer = as_role("viewer")
+    page = Page.of(viewer.client.get("/accounts/ACME"))
+    assert page.status == 200
+    text = page.text()
+    assert "MRR 5,000.00" in text
+    assert "plan gold" in text
+    children = page.root.find("section", aria_labelledby="hierarchy-title")
+    rows = {r.find("a").text(): r.text() for r in children.find("tbody").find_all("tr")}
+    assert ANA in rows["Acme France"]  # inherits
+    assert ANA not in rows["Acme Germany"]  # owns its own
+    assert "top-level account" in text
+    child = Page.of(viewer.client.get("/accounts/ACME-FR"))
+    assert "follows its parent" in child.text()
+    assert "Acme" in child.root.find("section", aria_labelledby="hierarchy-title").text()
+    timeline = child.root.find("section", aria_labelledby="timeline-title").text()
+    assert "inherited" in timeline
+    by_id = Page.of(viewer.client.get(f"/accounts/%23{_id(engine, 'ACME')}"))
+    assert by_id.root.find("h1").text().startswith("Acme")
+    missing = Page.of(viewer.client.get("/accounts/NOPE"))
+    assert missing.status == 404
+    assert "no account" in missing.error()
+
+
+def _id(engine: Engine, ref: str) -> int:
+    with read_session(engine) as session:
+        return get_account(session, ref).id
+
+
+def test_add_and_remove_a_csm_on_the_account_page(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/accounts/ACME"))
+    added = Page.of(
+        lead.client.post("/accounts/ACME/csms", data=page.form("/accounts/ACME/csms").data(csm=BEN))
+    )
+    assert added.status == 200
+    assert f"{BEN}: assigned" in added.text()
+    assert "owner changes on children" in added.text()  # Acme France follows
+    assert "Undo" in added.buttons()
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ACME")) == {BEN}
+        assert open_csms(session, get_account(session, "ACME-FR")) == {BEN}
+    remove = added.form("/accounts/ACME/csms/remove")
+    assert remove.data()["csm"] == [BEN]
+    removed = Page.of(lead.client.post("/accounts/ACME/csms/remove", data=remove.data()))
+    assert f"{BEN}: unassigned" in removed.text()
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ACME")) == set()
+    unknown = Page.of(
+        lead.client.post(
+            "/accounts/ACME/csms", data=page.form("/accounts/ACME/csms").data(csm="x@y.z")
+        )
+    )
+    assert unknown.status == 404
+    assert "no user with email x@y.z" in unknown.error()
+
+
+def test_switch_a_child_between_inherit_and_own(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        assign_accounts(
+            session,
+            selection=AccountRefs(["ACME"]),
+            csms=[get_user(session, ANA)],
+            actor=actor(session),
+        )
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/accounts/ACME-FR"))
+    assert "/accounts/ACME-FR/csms" not in page.actions()  # it follows its parent
+    form = page.form("/accounts/ACME-FR/policy")
+    own = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="own")))
+    assert "policy own: set" in own.text()
+    assert "/accounts/ACME-FR/csms" in own.actions()  # now its CSMs can be changed here
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ACME-FR")) == {ANA}  # kept as its own
+        assert get_account(session, "ACME-FR").inherit_policy == "own"
+    back = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="inherit")))
+    assert "policy inherit: set" in back.text()
+    bad = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="maybe")))
+    assert bad.status == 422
+    assert "policy must be inherit, own or default" in bad.error()

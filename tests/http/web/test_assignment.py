@@ -1,0 +1,247 @@
+"""The account assignment page: Natero's flow end to end, unassign, transfer, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from bookwise.accounts.service import get_account
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts
+from bookwise.db import read_session, write_session
+from bookwise.users.service import get_user
+from tests.factories import actor, make_account, make_user
+from tests.helpers import open_csms
+from tests.http.conftest import SignedIn
+from tests.http.web.page import Page
+
+ANA, BEN, CHLOE = "ana@example.com", "ben@example.com", "chloe@example.com"
+
+
+def make_team(engine: Engine) -> None:
+    """Ana owns nothing; Ben owns B1 and B2; U1–U3 belong to no-one; T1 is tier 1, no-one's."""
+    with write_session(engine) as session:
+        make_user(session, ANA, name="Ana Silva")
+        ben = make_user(session, BEN, name="Ben Okafor")
+        make_user(session, CHLOE, name="Chloé Martin")
+        for ref in ("U1", "U2", "U3"):
+            make_account(session, f"Unowned {ref}", external_id=ref, mrr=1000, tier=2)
+        make_account(session, "Tier one", external_id="T1", mrr=9000, tier=1)
+        for ref in ("B1", "B2"):
+            make_account(session, f"Ben's {ref}", external_id=ref, mrr=500, tier=3)
+        assign_accounts(
+            session, selection=AccountRefs(["B1", "B2"]), csms=[ben], actor=actor(session)
+        )
+
+
+def overview(page: Page) -> dict[str, int]:
+    """Accounts per CSM email, as the CSM table shows them."""
+    table = page.root.find("section", aria_labelledby="csms-title").find("tbody")
+    counts = {}
+    for row in table.find_all("tr"):
+        cells = row.find_all("td")
+        email = cells[0].find("span").text()
+        counts[email] = int(cells[1].text().replace(",", ""))
+    return counts
+
+
+def badge(page: Page, heading_id: str) -> int:
+    """The count beside a section's heading."""
+    return int(page.root.find("h2", id=heading_id).find("span").text().replace(",", ""))
+
+
+def apply_preview(signed: SignedIn, preview: Page) -> Page:
+    """Press Apply on a preview page."""
+    data = preview.form("/operations/apply").data()
+    return Page.of(signed.client.post("/operations/apply", data=data))
+
+
+def test_the_natero_flow_pick_rep_no_one_select_preview_apply_undo(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    start = Page.of(lead.client.get("/assignment"))
+    assert start.status == 200
+    assert overview(start) == {ANA: 0, BEN: 2, CHLOE: 0}
+    assert "Select rep" in start.text()
+
+    chosen = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    assert badge(chosen, "book-title") == 0
+    assert badge(chosen, "others-title") == 4  # no-one's: U1, U2, U3, T1
+    listed = chosen.values("refs")
+    assert set(listed) == {"U1", "U2", "U3", "T1"}
+
+    form = chosen.form("/assignment/preview", index=1)
+    preview = Page.of(
+        lead.client.post("/assignment/preview", data=form.data(action="assign", refs=["U1", "U3"]))
+    )
+    assert preview.status == 200
+    assert "2 accounts would change" in preview.text()
+    assert "Nothing has been changed yet" in preview.text()
+    outcomes = [row.text() for row in preview.root.find_all("tr") if "U1" in row.text()]
+    assert any("assigned" in text for text in outcomes)
+    assert preview.root.find("input", name="fingerprint").attrs["value"]
+    assert "Apply" in preview.buttons()
+    assert overview(Page.of(lead.client.get("/assignment")))[ANA] == 0  # nothing changed yet
+
+    done = apply_preview(lead, preview)
+    assert done.status == 200
+    assert "changed 2 accounts" in done.text()
+    assert "Undo" in done.buttons()
+
+    after = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    assert overview(after)[ANA] == 2
+    assert badge(after, "book-title") == 2
+    assert badge(after, "others-title") == 2
+    assert set(after.form("/assignment/preview").data()["from_csm"]) == {ANA}
+
+    undo_action = _undo_action(done)
+    undone = Page.of(lead.client.post(undo_action, data=done.form(undo_action).data()))
+    assert undone.status == 200
+    assert "Undid operation" in undone.text()
+    assert overview(Page.of(lead.client.get("/assignment")))[ANA] == 0
+
+
+def _undo_action(page: Page) -> str:
+    return next(a for a in page.actions() if re.fullmatch(r"/operations/\d+/undo", a))
+
+
+def test_assign_all_matching_an_advanced_filter(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    tab = Page.of(
+        lead.client.get("/assignment", params={"rep": CHLOE, "who": "all", "where": "tier = 1"})
+    )
+    assert tab.root.find("textarea", name="where").attrs["data-rule-check"] == "where-status"
+    assert badge(tab, "others-title") == 1
+    data = tab.form("/assignment/preview", index=1).data(action="assign", scope="all")
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert "rule: tier = 1" in preview.text()
+    assert "1 account would change" in preview.text()
+    apply_preview(lead, preview)
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "T1")) == {CHLOE}
+
+
+def test_other_csms_tab_lists_accounts_owned_by_someone_else(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": ANA, "who": "others"}))
+    assert set(tab.values("refs")) == {"B1", "B2"}
+    tabs = tab.root.find("nav", class_="tabs")
+    assert tabs.find("a", aria_current="true").text() == "Other CSMs"
+
+
+def test_unassign_selected_accounts_from_the_rep(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    book = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
+    data = book.form("/assignment/preview").data(action="unassign", refs=["B1"])
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert "Unassign ben@example.com from 1 selected account" in preview.text()
+    done = apply_preview(lead, preview)
+    assert "changed 1 account" in done.text()
+    after = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
+    assert after.values("refs")[:1] == ["B2"]
+    assert overview(after)[BEN] == 1
+
+
+def test_transfer_the_whole_book_to_another_csm(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    book = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
+    choices = book.root.find("select", id="transfer-to").find_all("option")
+    transfer_to = [o.attrs["value"] for o in choices]
+    assert ANA in transfer_to
+    assert BEN not in transfer_to
+    data = book.form("/assignment/preview").data(action="transfer", scope="all", to=ANA)
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert (
+        "Transfer all accounts (assigned to ben@example.com) from ben@example.com to "
+        "ana@example.com" in preview.text()
+    )
+    done = apply_preview(lead, preview)
+    assert "changed 2 accounts" in done.text()
+    counts = overview(Page.of(lead.client.get("/assignment")))
+    assert counts[ANA] == 2
+    assert counts[BEN] == 0
+
+
+def test_a_changed_selection_since_the_preview_is_a_conflict_with_a_new_preview(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    data = tab.form("/assignment/preview", index=1).data(action="assign", scope="all")
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert "4 accounts would change" in preview.text()
+    with write_session(engine) as session:  # someone else takes U1 meanwhile
+        assign_accounts(
+            session,
+            selection=AccountRefs(["U1"]),
+            csms=[get_user(session, CHLOE)],
+            actor=actor(session),
+        )
+    again = apply_preview(lead, preview)
+    assert again.status == 200
+    assert "no longer those previewed" in again.error()
+    assert "3 accounts would change" in again.text()  # the fresh preview
+    assert overview(Page.of(lead.client.get("/assignment")))[ANA] == 0
+    done = apply_preview(lead, again)
+    assert "changed 3 accounts" in done.text()
+
+
+def test_nothing_selected_re_renders_the_page_with_the_message(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    data = tab.form("/assignment/preview", index=1).data(action="assign")
+    answer = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert answer.status == 422
+    assert "select at least one account" in answer.error()
+    assert badge(answer, "others-title") == 4  # the page, not a stack trace
+
+
+def test_a_bad_rule_shows_where_it_is_wrong(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    viewer = as_role("viewer")
+    answer = Page.of(
+        viewer.client.get("/assignment", params={"rep": ANA, "who": "all", "where": "tier = "})
+    )
+    assert answer.status == 422
+    assert "invalid rule" in answer.error()
+    assert answer.root.find("pre", class_="caret")
+    unknown = Page.of(viewer.client.get("/assignment", params={"rep": "nobody@example.com"}))
+    assert unknown.status == 404
+    assert "no user with email nobody@example.com" in unknown.error()
+
+
+def test_an_inactive_csm_is_refused_in_the_preview(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    with write_session(engine) as session:
+        make_user(session, "gone@example.com", active=False)
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": "gone@example.com"}))
+    assert "is inactive" in tab.text()
+    data = tab.form("/assignment/preview", index=1).data(action="assign", refs=["U1"])
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert "refused: the user is inactive" in preview.text()
+    assert "Apply" not in preview.buttons()
