@@ -93,7 +93,8 @@ def acting_user(session: Session, caller: Caller) -> User:
     return user
 
 
-def _identify(request: Request) -> Caller:
+def identify(request: Request) -> Caller:
+    """The caller of a request: an API token, else a session cookie, else anonymous."""
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
     with reading(request) as session:
@@ -132,7 +133,7 @@ async def authorize(request: Request) -> None:
         raise Forbidden(f"{request.method} {path} has no declared role")  # fail closed
     # The look-up is blocking database work: in a thread, so that it never stalls the loop.
     try:
-        caller = await run_in_threadpool(_identify, request)
+        caller = await run_in_threadpool(identify, request)
     except NotSignedIn:
         if needed != "public":
             raise

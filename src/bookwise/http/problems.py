@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from bookwise.errors import BookwiseError, InvalidRule
+from bookwise.http.context import identify
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://bookwise.dev/problems/"
@@ -53,6 +54,13 @@ def _render(
         # Encoded whole, so that the page's own query stays inside ``next``.
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     caller = getattr(request.state, "caller", None)
+    if caller is None:
+        # No route matched (a 404, a 405), so no one identified the caller: do it here so
+        # that a signed-in user keeps the navigation on the error page.
+        try:
+            caller = identify(request)
+        except BookwiseError:
+            caller = None
     rendered: Response = request.app.state.templates.TemplateResponse(
         request,
         "error.html",

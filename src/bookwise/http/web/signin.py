@@ -29,6 +29,9 @@ def _safe_next(target: str | None) -> str:
     # Only local paths: never an open redirect to another site.
     if not target or not target.startswith("/") or target.startswith("//"):
         return "/assignment"
+    # Browsers read "\" as "/" and drop tabs and newlines: "/\evil.example" is another site.
+    if any(char == "\\" or ord(char) < 32 or ord(char) == 127 for char in target):
+        return "/assignment"
     return target
 
 
