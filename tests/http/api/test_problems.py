@@ -122,3 +122,26 @@ def test_numbers_beyond_any_id_are_422_not_500(api_as: Api) -> None:
     )
     assert odd.status_code == 200, odd.text
     assert {item["outcome"] for item in odd.json()["items"]} == {"not_found"}
+
+
+def test_text_with_a_nul_character_is_a_422_on_both_databases(api_as: Api) -> None:
+    client = api_as("manager")
+    body = _problem(
+        client.get("/api/v1/accounts", params={"segment": "a\x00b"}), 422, "invalid-input"
+    )
+    assert "query parameter segment" in str(body["detail"])
+    _problem(client.get("/api/v1/segments/a%00b"), 422, "invalid-input")
+    bad_json = client.post(
+        "/api/v1/assignments/unassign", json={"from": "a@example.com", "segment": "x\x00"}
+    )
+    _problem(bad_json, 422, "invalid-input")
+    nested = client.post("/api/v1/rules/check", json={"rule": {"kind": "x", "field": ["\x00"]}})
+    _problem(nested, 422, "invalid-input")
+    form = client.post(
+        "/api/v1/import/accounts",
+        files={"file": ("a.csv", b"name\nx\n", "text/csv")},
+        data={"encoding": "utf\x008"},
+    )
+    _problem(form, 422, "invalid-input")
+    escaped = client.post("/api/v1/rules/check", json={"rule": 'name = "\\\\u0000"'})
+    assert escaped.status_code == 200  # a backslash and "u0000" are ordinary text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from bookwise.errors import InvalidInput
 from bookwise.http.context import Caller, writing
 
 PREFIX = "/api/v1"
+NUL = "\x00"
 MAX_ID = 2**31 - 1
 """Ids are 32-bit integers on both databases; larger numbers can name nothing."""
 
@@ -33,13 +35,55 @@ def single_query_values(request: Request) -> None:
         raise InvalidInput(f"give each query parameter once: {', '.join(repeated)}")
 
 
+async def no_nul_characters(request: Request) -> None:
+    """Text with a NUL character is refused: no name or rule has one, PostgreSQL cannot
+    store one, and it would otherwise fail deep inside a query."""
+    found = [
+        f"query parameter {name}"
+        for name, value in request.query_params.multi_items()
+        if NUL in name or NUL in value
+    ]
+    found += [
+        f"path parameter {name}" for name, value in request.path_params.items() if NUL in str(value)
+    ]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        raw = await request.body()
+        if b"\\u0000" in raw:  # cheap first look; the parsed body decides
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None  # malformed JSON is FastAPI's 422
+            if _holds_nul(parsed):
+                found.append("the body")
+    elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        found += [
+            f"form field {name}"
+            for name, value in form.multi_items()
+            if isinstance(value, str) and NUL in value
+        ]
+    if found:
+        raise InvalidInput(f"text may not contain NUL characters (\\u0000): {', '.join(found)}")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
 def api_router(tag: str) -> APIRouter:
     """A router under /api/v1 with one tag and readable operation ids."""
     return APIRouter(
         prefix=PREFIX,
         tags=[tag],
         generate_unique_id_function=operation_id,
-        dependencies=[Depends(single_query_values)],
+        dependencies=[Depends(single_query_values), Depends(no_nul_characters)],
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from bookwise import models
-from bookwise.assignments import queries
+from bookwise.assignments import queries, schemas
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.auth.service import set_password
 from bookwise.errors import InvalidInput
@@ -308,7 +308,8 @@ def _apply(
     user: models.User,
     actor: models.User,
     target: models.User | None,
-) -> Any:
+) -> schemas.OperationResult | None:
+    """Make the changes in order: role, seat, then status (a deactivation is an operation)."""
     if body.role is not None:
         set_role(session, user=user, role=body.role, actor=actor)
     if body.csm_seat is not None:
