@@ -113,3 +113,14 @@ def test_set_role_is_audited_and_the_last_active_admin_keeps_theirs(session: Ses
         {"old": "manager", "new": "admin"},
         {"old": "admin", "new": "viewer"},
     ]
+
+
+def test_a_long_email_fits_its_audit_event(session: Session) -> None:
+    email = "a" * 64 + "@" + "b" * 60 + "." + "c" * 60 + ".com"  # 190 characters
+    assert len(email) > 150
+    user = make_user(session, email)
+    session.flush()
+    recorded = session.scalars(
+        select(AuditEvent.subject_key).where(AuditEvent.action == "user.created")
+    ).all()
+    assert user.email in recorded

@@ -25,5 +25,5 @@ class AuditEvent(Base):
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(40))
     subject_type: Mapped[str] = mapped_column(String(20))
-    subject_key: Mapped[str] = mapped_column(String(100))
+    subject_key: Mapped[str] = mapped_column(String(320))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
