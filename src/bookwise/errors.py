@@ -8,10 +8,11 @@ from pydantic import ValidationError
 
 
 class BookwiseError(Exception):
-    """Base of every error a user may see; carries an HTTP status and a stable type."""
+    """Base of every error a user may see: an HTTP status, a stable type and a title."""
 
     status_code = 400
     type = "bad-request"
+    title = "Bad request"
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -24,6 +25,7 @@ class NotFound(BookwiseError):
 
     status_code = 404
     type = "not-found"
+    title = "Not found"
 
 
 class Conflict(BookwiseError):
@@ -31,6 +33,7 @@ class Conflict(BookwiseError):
 
     status_code = 409
     type = "conflict"
+    title = "Conflict"
 
 
 class InvalidInput(BookwiseError):
@@ -38,12 +41,14 @@ class InvalidInput(BookwiseError):
 
     status_code = 422
     type = "invalid-input"
+    title = "Invalid input"
 
 
 class InvalidRule(InvalidInput):
     """A rule that cannot be read or does not type-check; points at the offending text."""
 
     type = "invalid-rule"
+    title = "Invalid rule"
 
     def __init__(
         self,
@@ -101,6 +106,7 @@ class RequestTooLarge(BookwiseError):
 
     status_code = 413
     type = "request-too-large"
+    title = "Request too large"
 
 
 class Refused(BookwiseError):
@@ -108,6 +114,7 @@ class Refused(BookwiseError):
 
     status_code = 409
     type = "refused"
+    title = "Refused"
 
 
 def invalid_input(exc: ValidationError) -> InvalidInput:

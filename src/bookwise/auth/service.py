@@ -34,6 +34,7 @@ class SignInFailed(BookwiseError):
 
     status_code = 401
     type = "sign-in-failed"
+    title = "Sign-in failed"
 
 
 class TooManyAttempts(BookwiseError):
@@ -41,6 +42,7 @@ class TooManyAttempts(BookwiseError):
 
     status_code = 429
     type = "too-many-attempts"
+    title = "Too many attempts"
 
 
 def token_hash(token: str) -> str:

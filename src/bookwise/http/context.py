@@ -31,6 +31,7 @@ class NotSignedIn(BookwiseError):
 
     status_code = 401
     type = "not-signed-in"
+    title = "Not signed in"
 
 
 class Forbidden(BookwiseError):
@@ -38,6 +39,7 @@ class Forbidden(BookwiseError):
 
     status_code = 403
     type = "forbidden"
+    title = "Forbidden"
 
 
 class CsrfFailed(BookwiseError):
@@ -45,6 +47,7 @@ class CsrfFailed(BookwiseError):
 
     status_code = 403
     type = "csrf-failed"
+    title = "CSRF check failed"
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,8 @@ async def bookwise_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidRule):
         extra = {k: v for k, v in exc.details.items() if k in ("position", "end", "path")}
         extra["reason"] = exc.reason
-    title = TITLES.get(exc.type) or _words(type(exc).__name__)
     body = problem_body(
-        status=exc.status_code, type_=exc.type, title=title, detail=exc.message, **extra
+        status=exc.status_code, type_=exc.type, title=exc.title, detail=exc.message, **extra
     )
     return _render(request, exc.status_code, body)
 
@@ -123,14 +122,8 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return _render(request, 500, body)
 
 
-TITLES = {"csrf-failed": "CSRF check failed", "not-signed-in": "Not signed in"}
-
-
-def _words(name: str) -> str:
-    if " " in name:
-        return name[:1].upper() + name[1:].lower()
-    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
-    return spaced[:1].upper() + spaced[1:]
+def _words(detail: str) -> str:
+    return detail[:1].upper() + detail[1:].lower()
 
 
 def install(app: FastAPI) -> None:
