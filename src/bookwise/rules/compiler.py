@@ -56,11 +56,6 @@ def compile_rule(rule: ast.Rule, catalog: Catalog) -> Predicate:
     return _Compiler(catalog).predicate(rule, Account, negate=False)
 
 
-def matching_ids(rule: ast.Rule, catalog: Catalog) -> Select[Any]:
-    """A Select of the ids of every account the rule matches (one statement)."""
-    return select(Account.id).where(compile_rule(rule, catalog))
-
-
 @dataclass
 class _Compiler:
     catalog: Catalog

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 from bookwise.errors import InvalidRule
 from bookwise.rules import ast
@@ -256,15 +256,6 @@ DERIVED_FIELDS: tuple[FieldSpec, ...] = (
     ),
 )
 
-FIELD_TYPES_OF_ATTRIBUTES: dict[str, FieldType] = {
-    "text": "text",
-    "number": "number",
-    "money": "money",
-    "date": "date",
-    "boolean": "boolean",
-    "choice": "choice",
-}
-
 
 @dataclass(frozen=True)
 class AttributeInfo:
@@ -361,7 +352,7 @@ def custom_field(info: AttributeInfo) -> FieldSpec:
     """The field spec of a declared custom attribute (``custom.<name>``)."""
     return FieldSpec(
         name=f"custom.{info.name}",
-        type=FIELD_TYPES_OF_ATTRIBUTES[info.type],
+        type=cast(FieldType, info.type),  # attribute types are field types of the same name
         label=info.name.replace("_", " "),
         doc=f"custom attribute ({info.type})",
         kind="custom",

@@ -27,15 +27,6 @@ def user_values(rule: ast.Rule, owner_fields: Iterable[str]) -> list[str]:
     return found
 
 
-def field_names(rule: ast.Rule) -> list[str]:
-    """Every field the rule tests, without ``parent.`` prefixes."""
-    names = []
-    for node in ast.walk(rule):
-        if isinstance(node, ast.Condition):
-            names.append(_strip_parents(node.field))
-    return names
-
-
 def _strip_parents(field: str) -> str:
     while field.startswith("parent."):
         field = field.removeprefix("parent.")
