@@ -232,11 +232,12 @@ def refresh_segments(session: Session, *, names: list[str] | None = None) -> lis
     """
     segments = [get_segment(session, n) for n in names] if names else list_segments(session)
     # Each segment once (a name may be given twice, in two spellings), locked in id order.
-    unique = {segment.id: segment for segment in segments}
-    results = []
-    for segment in sorted(unique.values(), key=lambda s: s.id):
-        results.append(_refresh(session, segment))
-    return results
+    ordered = sorted({segment.id: segment for segment in segments}.values(), key=lambda s: s.id)
+    for segment in ordered:
+        lock_segment(session, segment.id)
+    # One catalog for every segment refreshed, read after the locks so no rule is stale.
+    catalog = load_catalog(session, [ast.SegmentRef(name=s.name) for s in ordered])
+    return [_refresh(session, segment, catalog) for segment in ordered]
 
 
 def lock_segment(session: Session, segment_id: int) -> None:
@@ -250,9 +251,8 @@ def lock_segment(session: Session, segment_id: int) -> None:
         session.execute(select(Segment.id).where(Segment.id == segment_id).with_for_update())
 
 
-def _refresh(session: Session, segment: Segment) -> RefreshResult:
-    lock_segment(session, segment.id)
-    where = compile_where(session, ast.SegmentRef(name=segment.name)).where
+def _refresh(session: Session, segment: Segment, catalog: Catalog) -> RefreshResult:
+    where = compile_rule(ast.SegmentRef(name=segment.name), catalog)
     now = utcnow()
     current = select(SegmentMembership.account_id).where(
         SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)
