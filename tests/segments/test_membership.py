@@ -216,6 +216,10 @@ def test_materialised_counts_match_live_counts_after_refresh(session: Session) -
     assert stale != live_counts()  # as of the last refresh, until the next one
     refresh_segments(session)
     assert materialised_counts(session) == live_counts()
+    everything = materialised_counts(session)
+    for segment in list_segments(session):
+        only = materialised_counts(session, segment_ids=[segment.id])
+        assert only == ({segment.id: everything[segment.id]} if segment.id in everything else {})
     for segment in list_segments(session):
         assert current(session, segment.name) == live(session, segment.name)
 

@@ -139,11 +139,12 @@ def show(name: NameArgument, fmt: ResultFormatOption = ResultFormat.table) -> No
     """A segment: its rule in text and English, live member count, and who uses it."""
     with reading() as session:
         segment = service.get_segment(session, name)
-        compiled = segment_rule(session, segment.name)
+        compiled = compile_where(session, segment.rule)  # the rule, its English, its SQL
         live = queries.count_accounts(session, where=[compiled.where])
-        details = _summary(segment, service.materialised_counts(session).get(segment.id, 0))
+        stored = service.materialised_counts(session, segment_ids=[segment.id])
+        details = _summary(segment, stored.get(segment.id, 0))
         details.update(
-            english=describe_segment(segment, session),
+            english=compiled.english,
             live_members=live,
             used_by=service.users_of(session, segment),
         )
@@ -158,11 +159,6 @@ def show(name: NameArgument, fmt: ResultFormatOption = ResultFormat.table) -> No
     say(f"members:     {live:,} now · {details['members']:,} at the last refresh")
     if details["used_by"]:
         say(f"used by:     {', '.join(details['used_by'])}")
-
-
-def describe_segment(segment: Segment, session: Session) -> str:
-    """The segment's own rule in English."""
-    return compile_where(session, segment.rule).english
 
 
 @segments_app.command("members")

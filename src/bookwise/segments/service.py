@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -290,13 +291,20 @@ def _refresh(session: Session, segment: Segment, catalog: Catalog) -> RefreshRes
     )
 
 
-def materialised_counts(session: Session) -> dict[int, int]:
-    """Current members per segment as of each segment's last refresh: one grouped statement."""
-    rows = session.execute(
-        select(SegmentMembership.segment_id, func.count())
-        .where(SegmentMembership.left_at.is_(None))
-        .group_by(SegmentMembership.segment_id)
-    ).all()
+def materialised_counts(
+    session: Session, *, segment_ids: Collection[int] | None = None
+) -> dict[int, int]:
+    """Current members per segment (all, or those named) as of each one's last refresh.
+
+    One grouped statement; naming the segments keeps a single segment's page from counting
+    every other segment's members too.
+    """
+    query = select(SegmentMembership.segment_id, func.count()).where(
+        SegmentMembership.left_at.is_(None)
+    )
+    if segment_ids is not None:
+        query = query.where(SegmentMembership.segment_id.in_(list(segment_ids)))
+    rows = session.execute(query.group_by(SegmentMembership.segment_id)).all()
     return {int(segment_id): int(count) for segment_id, count in rows}
 
 
