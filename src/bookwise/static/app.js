@@ -8,7 +8,7 @@ function csrfToken() {
 
 // A rule box validates as you type: English, match count, or the error with its caret.
 function watchRuleBoxes() {
-  for (const box of document.querySelectorAll("textarea[data-rule-check], input[data-rule-check]")) {
+  for (const box of document.querySelectorAll("textarea[data-rule-check]")) {
     const status = document.getElementById(box.dataset.ruleCheck);
     if (!status) continue;
     let timer = null;

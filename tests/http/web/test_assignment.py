@@ -245,3 +245,38 @@ def test_an_inactive_csm_is_refused_in_the_preview(
     preview = Page.of(lead.client.post("/assignment/preview", data=data))
     assert "refused: the user is inactive" in preview.text()
     assert "Apply" not in preview.buttons()
+
+
+def test_cancel_goes_back_to_the_page_and_never_to_another_site(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    tab = Page.of(
+        lead.client.get(
+            "/assignment", params={"rep": ANA, "who": "all", "where": "tier = 2", "page": "1"}
+        )
+    )
+    form = tab.form("/assignment/preview", index=1)
+    back = form.data()["back"][0]
+    assert "who=all" in back
+    assert "where=tier" in back
+    preview = Page.of(
+        lead.client.post("/assignment/preview", data=form.data(action="assign", refs=["U1"]))
+    )
+    assert _cancel(preview) == back
+    assert ("back", back) in preview.form("/operations/apply").fields()
+    for evil in ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example"]:
+        tricked = Page.of(
+            lead.client.post(
+                "/assignment/preview", data=form.data(action="assign", refs=["U1"], back=evil)
+            )
+        )
+        assert _cancel(tricked) == "/assignment", evil
+        assert ("back", "/assignment") in tricked.form("/operations/apply").fields()
+
+
+def _cancel(page: Page) -> str:
+    return next(a for a in page.root.find("main").find_all("a") if a.text() == "Cancel").attrs[
+        "href"
+    ]

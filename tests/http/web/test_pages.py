@@ -239,6 +239,7 @@ def test_my_book_lists_the_callers_accounts(
     assert page.status == 200
     assert "2 accounts · MRR 2,000.00" in page.text()
     assert [a.text() for a in page.root.find("tbody").find_all("a")] == ["Alone", "Parent"]
+    assert "1–2 of 2" in page.root.find("nav", class_="pager").text()  # the book's count
     nav = [a.text() for a in page.root.find("nav", aria_label="Main").find_all("a")]
     assert "My book" in nav
     assert "Users" not in nav

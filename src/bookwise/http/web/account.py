@@ -20,9 +20,16 @@ from bookwise.errors import InvalidInput
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href, outcome_label
+from bookwise.http.web.common import (
+    USER_ERRORS,
+    Pager,
+    ShownError,
+    csm_choices,
+    href,
+    outcome_label,
+)
 from bookwise.http.web.templating import account_href, page
-from bookwise.users.service import get_user, list_users
+from bookwise.users.service import get_user
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,11 +82,7 @@ def render(
         timeline = account_timeline(session, account=found)
         parent_owners = _open(account_timeline(session, account=parent)) if parent else []
         details = _details(account_details.describe_account(session, found, with_children=False))
-        candidates = [
-            {"email": u.email, "name": u.name or u.email}
-            for u in list_users(session, include_inactive=False)
-            if u.csm_seat
-        ]
+        candidates = csm_choices(session)
     owners = _open(timeline)
     csm_emails = {row.user for row in owners if row.role == "csm"}
     here = account_href(details)

@@ -8,17 +8,16 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
-from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
-from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
-from bookwise.http.web.bulk import BulkForm, BulkOutcome, preview_page, run_bulk
+from bookwise.http.web import bulk
+from bookwise.http.web.bulk import BulkForm
 from bookwise.http.web.columns import COLUMNS, DEFAULT_COLUMNS, chosen_columns
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
+from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, csm_choices, href
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
-from bookwise.users.service import list_users
 
 router = APIRouter(include_in_schema=False)
 
@@ -98,11 +97,7 @@ def render(
             pager = pager.showing(len(listing.items), listing.total)
         except USER_ERRORS as exc:
             rule_error = ShownError.of(exc)
-        csms = [
-            {"email": user.email, "name": user.name or user.email}
-            for user in list_users(session, include_inactive=False)
-            if user.csm_seat
-        ]
+        csms = csm_choices(session)
     failed = error or rule_error
     return page(
         request,
@@ -112,7 +107,7 @@ def render(
         listing=listing,
         pager=pager,
         described=described,
-        columns=chosen_columns(list(view.column_keys)),
+        columns=chosen_columns(view.column_keys),
         all_columns=list(COLUMNS.values()),
         chosen=set(view.column_keys),
         csms=csms,
@@ -127,13 +122,10 @@ def render(
 @post(router, "/accounts/preview", role="manager")
 def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
     """Preview assigning the ticked (or all matching) accounts to the CSMs chosen."""
-
-    def work(session: Session) -> BulkOutcome:
-        return run_bulk(session, form, actor=acting_user(session, caller), dry_run=True)
-
-    try:
-        outcome = writing(request, work)
-    except USER_ERRORS as exc:
-        view = AccountsView.from_url(form.back_path())
-        return render(request, view, error=ShownError.of(exc), checked=form.refs)
-    return preview_page(request, form, outcome)
+    view = AccountsView.from_url(form.back_path())
+    return bulk.preview(
+        request,
+        caller,
+        form,
+        refused=lambda error: render(request, view, error=error, checked=form.refs),
+    )

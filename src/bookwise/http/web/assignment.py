@@ -16,10 +16,11 @@ from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
-from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
-from bookwise.http.web.bulk import BulkForm, BulkOutcome, preview_page, run_bulk
-from bookwise.http.web.columns import ASSIGNMENT_COLUMNS, chosen_columns
+from bookwise.http.web import bulk
+from bookwise.http.web.bulk import BulkForm
+from bookwise.http.web.columns import COLUMNS
 from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
@@ -29,6 +30,9 @@ from bookwise.users.service import get_user
 router = APIRouter(include_in_schema=False)
 
 TABS = (("no-one", "No-one"), ("others", "Other CSMs"), ("all", "Advanced filter"))
+ASSIGNMENT_COLUMNS = [
+    COLUMNS[key] for key in ("external_id", "tier", "mrr", "health_score", "csms")
+]
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ def render(
         others_link=lambda number: view.link(page=number),
         described=lists.described,
         tabs=TABS,
-        columns=chosen_columns(list(ASSIGNMENT_COLUMNS)),
+        columns=ASSIGNMENT_COLUMNS,
         error=error,
         rule_error=lists.rule_error,
         checked=set(checked),
@@ -210,13 +214,10 @@ def _not_assigned(
 @post(router, "/assignment/preview", role="manager")
 def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
     """Preview Assign, Unassign or Transfer (a dry run): counts, per-id outcomes, sample."""
-
-    def work(session: Session) -> BulkOutcome:
-        return run_bulk(session, form, actor=acting_user(session, caller), dry_run=True)
-
-    try:
-        outcome = writing(request, work)
-    except USER_ERRORS as exc:
-        view = AssignmentView.from_url(form.back_path())
-        return render(request, view, error=ShownError.of(exc), checked=form.refs)
-    return preview_page(request, form, outcome)
+    view = AssignmentView.from_url(form.back_path())
+    return bulk.preview(
+        request,
+        caller,
+        form,
+        refused=lambda error: render(request, view, error=error, checked=form.refs),
+    )

@@ -7,6 +7,7 @@ fingerprint to ``/operations/apply``; the result page offers Undo.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.errors import InvalidInput
-from bookwise.http.web.common import ShownError, local_path, outcome_label
+from bookwise.http.context import Caller, acting_user, writing
+from bookwise.http.web.common import USER_ERRORS, ShownError, local_path, outcome_label
 from bookwise.http.web.selecting import Filters, selection_of
 from bookwise.http.web.templating import page
 from bookwise.models import User
@@ -117,6 +119,30 @@ def run_bulk(
     return BulkOutcome(result=result, headline=headline, selection=described)
 
 
+def dry_run(request: Request, caller: Caller, form: BulkForm) -> BulkOutcome:
+    """Run the form's operation and roll it back: exactly what applying would do."""
+
+    def work(session: Session) -> BulkOutcome:
+        return run_bulk(session, form, actor=acting_user(session, caller), dry_run=True)
+
+    return writing(request, work)
+
+
+def preview(
+    request: Request,
+    caller: Caller,
+    form: BulkForm,
+    *,
+    refused: Callable[[ShownError], Any],
+) -> Any:
+    """The preview page; a change that cannot be previewed goes to ``refused`` (its page)."""
+    try:
+        outcome = dry_run(request, caller, form)
+    except USER_ERRORS as exc:
+        return refused(ShownError.of(exc))
+    return preview_page(request, form, outcome)
+
+
 def _named(session: Session, email: str, missing: str) -> User:
     if not email.strip():
         raise InvalidInput(missing)
@@ -150,7 +176,6 @@ def preview_page(
         counts=counts_shown(outcome.result) if outcome else [],
         error=error,
         back=form.back_path(),
-        outcome_label=outcome_label,
     )
 
 
@@ -171,5 +196,4 @@ def result_page(
         counts=counts_shown(result),
         back=back,
         undoable=undoable and result.operation_id is not None,
-        outcome_label=outcome_label,
     )

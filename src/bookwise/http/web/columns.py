@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bookwise.assignments.queries import SORT_COLUMNS
@@ -22,7 +23,6 @@ class Column:
 
 
 # "name" is always shown (it links to the account); the others can be chosen.
-NAME = Column("name", "Account")
 COLUMNS: dict[str, Column] = {
     column.key: column
     for column in (
@@ -42,12 +42,9 @@ COLUMNS: dict[str, Column] = {
     )
 }
 DEFAULT_COLUMNS = ("external_id", "tier", "lifecycle_stage", "mrr", "health_score", "csms")
-ASSIGNMENT_COLUMNS = ("external_id", "tier", "mrr", "health_score", "csms")
 
 
-def chosen_columns(
-    keys: list[str] | None, default: tuple[str, ...] = DEFAULT_COLUMNS
-) -> list[Column]:
-    """The columns named in ``keys`` in the standard order (unknown keys ignored)."""
-    wanted = set(keys) if keys else set(default)
+def chosen_columns(keys: Iterable[str]) -> list[Column]:
+    """The columns named in ``keys``, in the standard order (unknown keys ignored)."""
+    wanted = set(keys)
     return [column for key, column in COLUMNS.items() if key in wanted]

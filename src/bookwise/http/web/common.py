@@ -6,8 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
+
 from bookwise.errors import BookwiseError, Conflict, InvalidInput, InvalidRule, NotFound, Refused
 from bookwise.errors import RequestTooLarge as TooLarge
+from bookwise.users.service import list_users
 
 PAGE_SIZE = 50
 # Errors a person can act on: shown in the page they came from. Anything else (not signed
@@ -31,10 +34,29 @@ def href(path: str, params: Mapping[str, Param]) -> str:
 
 
 def local_path(target: str | None, default: str) -> str:
-    """Only a path on this site (never an open redirect to another one)."""
+    """Only a path on this site (never an open redirect to another one), else ``default``."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return default
+    # Browsers read "\" as "/" and drop tabs and newlines: "/\evil.example" is another site.
+    if any(char == "\\" or ord(char) < 32 or ord(char) == 127 for char in target):
+        return default
     return target
+
+
+@dataclass(frozen=True)
+class SortedLinks:
+    """The page and header links of a sortable listing at ``path`` (by name unless told)."""
+
+    path: str
+    sort: str = "name"
+
+    def page(self, number: int) -> str:
+        """Page ``number`` in the current order."""
+        return href(self.path, {"sort": self.sort if self.sort != "name" else None, "page": number})
+
+    def sorted_by(self, key: str) -> str:
+        """The first page sorted by ``key`` (``-key``: descending)."""
+        return href(self.path, {"sort": key if key != "name" else None})
 
 
 @dataclass(frozen=True)
@@ -108,22 +130,27 @@ class ShownError:
         return ShownError(message=exc.message, status=exc.status_code)
 
 
+# Only the keys that need more than their own words ("not_found" reads "not found").
 OUTCOME_LABELS = {
-    "assigned": "assigned",
-    "unassigned": "unassigned",
-    "transferred": "transferred",
     "already_assigned": "already assigned (no change)",
     "not_assigned": "not assigned to that CSM (no change)",
-    "not_found": "not found",
     "refused_inactive": "refused: the user is inactive",
     "refused_no_seat": "refused: the user has no CSM seat",
     "refused_inherits": "refused: follows its parent's CSMs (inherit)",
     "opened": "owners added",
     "closed": "owners removed",
-    "policies_changed": "policies changed",
 }
 
 
 def outcome_label(outcome: str) -> str:
     """A per-id outcome or count key in words."""
     return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+def csm_choices(session: Session) -> list[dict[str, str]]:
+    """The users a page offers as CSMs: active, with a CSM seat (email and name to show)."""
+    return [
+        {"email": user.email, "name": user.name or user.email}
+        for user in list_users(session, include_inactive=False)
+        if user.csm_seat
+    ]

@@ -10,8 +10,7 @@ from bookwise.assignments import queries
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
-from bookwise.http.web.selecting import Filters
+from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, SortedLinks
 from bookwise.http.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -31,29 +30,34 @@ def my_book(
     """The caller's own accounts; a user without a CSM seat is told they own none."""
     pager = Pager.of(number)
     listing = None
-    totals = None
     error: ShownError | None = None
     with reading(request) as session:
-        totals = queries.book_totals(session, user_id=caller.user_id)
+        accounts, mrr = queries.book_totals(session, user_id=caller.user_id)
         try:
-            mine, _ = Filters(assigned_to=caller.email).conditions(session)
+            # The condition book_totals counted: its count is this listing's total.
             listing = queries.list_accounts(
-                session, where=mine, sort=sort, limit=pager.size, offset=pager.offset
+                session,
+                where=[queries.owned_by(caller.user_id)],
+                sort=sort,
+                limit=pager.size,
+                offset=pager.offset,
+                with_total=False,
             )
-            pager = pager.showing(len(listing.items), listing.total)
+            pager = pager.showing(len(listing.items), accounts)
         except USER_ERRORS as exc:
             error = ShownError.of(exc)
+    links = SortedLinks("/my-book", sort)
     return page(
         request,
         "my_book.html",
         error.status if error else 200,
         listing=listing,
-        accounts=totals[0],
-        mrr=totals[1],
+        accounts=accounts,
+        mrr=mrr,
         pager=pager,
         sort=sort,
         columns=BOOK_COLUMNS,
-        page_link=lambda n: href("/my-book", {"sort": sort if sort != "name" else None, "page": n}),
-        sort_link=lambda key: href("/my-book", {"sort": key if key != "name" else None}),
+        page_link=links.page,
+        sort_link=links.sorted_by,
         error=error,
     )

@@ -11,9 +11,16 @@ from bookwise.assignments.history import list_operations
 from bookwise.assignments.schemas import OperationOut, OperationResult
 from bookwise.assignments.undo import undo_operation
 from bookwise.errors import Conflict
-from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
-from bookwise.http.web.bulk import BulkForm, BulkOutcome, preview_page, result_page, run_bulk
+from bookwise.http.web.bulk import (
+    BulkForm,
+    BulkOutcome,
+    dry_run,
+    preview_page,
+    result_page,
+    run_bulk,
+)
 from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href, local_path
 from bookwise.http.web.templating import page
 
@@ -82,14 +89,10 @@ def apply(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]
     )
 
 
-def _preview_again(request: Request, caller: Any, form: BulkForm, error: ShownError) -> Any:
+def _preview_again(request: Request, caller: Caller, form: BulkForm, error: ShownError) -> Any:
     """The conflict's message above a fresh preview (with the new fingerprint)."""
-
-    def work(session: Session) -> BulkOutcome:
-        return run_bulk(session, form, actor=acting_user(session, caller), dry_run=True)
-
     try:
-        outcome = writing(request, work)
+        outcome = dry_run(request, caller, form)
     except USER_ERRORS as exc:
         return preview_page(request, form, None, error=ShownError.of(exc))
     return preview_page(request, form, outcome, error=error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
+from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, SortedLinks, href
 from bookwise.http.web.templating import page
 from bookwise.models import Segment
 from bookwise.rules import ast
@@ -85,9 +86,6 @@ def create_segment(
     intent: Annotated[Literal["preview", "save"], Form()] = "save",
 ) -> Any:
     """Preview the members (the form again, with the first 20 and the count), or save."""
-    form = SegmentForm(name=name, rule=rule, description=description)
-    if intent == "preview":
-        return _form_page(request, form, segment_id=None, preview=True)
 
     def work(session: Session) -> int:
         return service.create_segment(
@@ -98,11 +96,26 @@ def create_segment(
             actor=acting_user(session, caller),
         ).id
 
+    form = SegmentForm(name=name, rule=rule, description=description)
+    return _save(request, form, segment_id=None, intent=intent, work=work)
+
+
+def _save(
+    request: Request,
+    form: SegmentForm,
+    *,
+    segment_id: int | None,
+    intent: str,
+    work: Callable[[Session], int],
+) -> Any:
+    """Preview the form, or save it and go to the segment (a refusal keeps the form)."""
+    if intent == "preview":
+        return _form_page(request, form, segment_id=segment_id, preview=True)
     try:
-        segment_id = writing(request, work)
+        saved = writing(request, work)
     except USER_ERRORS as exc:
-        return _form_page(request, form, segment_id=None, error=ShownError.of(exc))
-    return RedirectResponse(f"/segments/{segment_id}", status_code=303)
+        return _form_page(request, form, segment_id=segment_id, error=ShownError.of(exc))
+    return RedirectResponse(f"/segments/{saved}", status_code=303)
 
 
 @post(router, "/segments/refresh", role="manager")
@@ -146,14 +159,17 @@ def members(
             "materialised": service.materialised_counts(session).get(segment.id, 0),
         }
         try:
-            details["english"] = compile_where(session, segment.rule).english
-            listing = service.segment_members(
-                session, name=segment.name, sort=sort, limit=pager.size, offset=pager.offset
+            # Compiled once for its words and its live members (segment_members would load
+            # the catalog and compile the same rule a second time).
+            compiled = compile_where(session, segment.rule)
+            details["english"] = compiled.english
+            listing = queries.list_accounts(
+                session, where=[compiled.where], sort=sort, limit=pager.size, offset=pager.offset
             )
             pager = pager.showing(len(listing.items), listing.total)
         except USER_ERRORS as exc:
             error = ShownError.of(exc)
-    base = f"/segments/{segment_id}"
+    links = SortedLinks(f"/segments/{segment_id}", sort)
     return page(
         request,
         "segment.html",
@@ -163,8 +179,8 @@ def members(
         pager=pager,
         sort=sort,
         columns=MEMBER_COLUMNS,
-        page_link=lambda n: href(base, {"sort": sort if sort != "name" else None, "page": n}),
-        sort_link=lambda key: href(base, {"sort": key if key != "name" else None}),
+        page_link=links.page,
+        sort_link=links.sorted_by,
         accounts_link=href(
             "/accounts", {"where": print_rule(ast.SegmentRef(name=details["name"]))}
         ),
@@ -194,9 +210,6 @@ def update_segment(
     intent: Annotated[Literal["preview", "save"], Form()] = "save",
 ) -> Any:
     """Preview or save a changed name, rule or description (rules that use it follow)."""
-    form = SegmentForm(name=name, rule=rule, description=description)
-    if intent == "preview":
-        return _form_page(request, form, segment_id=segment_id, preview=True)
 
     def work(session: Session) -> int:
         segment = _segment(session, segment_id)
@@ -209,11 +222,8 @@ def update_segment(
             actor=acting_user(session, caller),
         ).id
 
-    try:
-        writing(request, work)
-    except USER_ERRORS as exc:
-        return _form_page(request, form, segment_id=segment_id, error=ShownError.of(exc))
-    return RedirectResponse(f"/segments/{segment_id}", status_code=303)
+    form = SegmentForm(name=name, rule=rule, description=description)
+    return _save(request, form, segment_id=segment_id, intent=intent, work=work)
 
 
 @post(router, "/segments/{segment_id}/delete", role="manager")

@@ -20,19 +20,14 @@ from bookwise.config import get_settings
 from bookwise.http.context import SESSION_COOKIE, CallerDep, writing
 from bookwise.http.routing import get, post
 from bookwise.http.security import cookie_is_secure
+from bookwise.http.web.common import local_path
 from bookwise.http.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never an open redirect to another site.
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/assignment"
-    # Browsers read "\" as "/" and drop tabs and newlines: "/\evil.example" is another site.
-    if any(char == "\\" or ord(char) < 32 or ord(char) == 127 for char in target):
-        return "/assignment"
-    return target
+    return local_path(target, "/assignment")
 
 
 @get(router, "/", role="public")

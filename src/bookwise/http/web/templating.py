@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from bookwise.http.context import Caller, current_caller
 from bookwise.http.roles import allows
+from bookwise.http.web.common import outcome_label
 from bookwise.money import from_minor_units
 
 
@@ -85,6 +86,7 @@ def configure_templates(templates: Jinja2Templates) -> None:
     templates.env.globals["account_ref"] = account_ref
     templates.env.globals["item_href"] = item_href
     templates.env.globals["can"] = can
+    templates.env.globals["outcome_label"] = outcome_label
 
 
 NAV = (

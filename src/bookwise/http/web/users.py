@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from bookwise.assignments import queries
 from bookwise.assignments.offboarding import deactivate_user
-from bookwise.auth.service import create_token, list_tokens, revoke_token, set_password
+from bookwise.auth.service import (
+    create_token,
+    list_tokens_with_owners,
+    revoke_token,
+    set_password,
+)
 from bookwise.errors import InvalidInput
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get as get_route
@@ -58,7 +63,6 @@ def _users_page(
     with reading(request) as session:
         people = list_users(session)
         sizes = queries.book_sizes(session)
-        emails = {u.id: u.email for u in people}
         rows = [
             {
                 "email": u.email,
@@ -73,13 +77,13 @@ def _users_page(
         tokens = [
             {
                 "id": t.id,
-                "user": emails.get(t.user_id, f"user #{t.user_id}"),
+                "user": email,
                 "name": t.name,
                 "prefix": t.prefix,
                 "created_at": t.created_at,
                 "revoked_at": t.revoked_at,
             }
-            for t in list_tokens(session)
+            for t, email in list_tokens_with_owners(session)
         ]
     return page(
         request,
@@ -95,12 +99,12 @@ def _users_page(
     )
 
 
-def _act(request: Request, work: Callable[[Session], str]) -> Any:
-    """Run one change; show the page with what it did, or with why it was refused."""
+def _act(request: Request, work: Callable[[Session], str], *, typed: NewUser | None = None) -> Any:
+    """Run one change; show what it did, or why not (with the add-user form as ``typed``)."""
     try:
         notice = writing(request, work)
     except USER_ERRORS as exc:
-        return _users_page(request, error=ShownError.of(exc))
+        return _users_page(request, error=ShownError.of(exc), typed=typed)
     return _users_page(request, notice=notice)
 
 
@@ -126,12 +130,8 @@ def add_user(
         signs_in = "can sign in" if password else "has no password yet"
         return f"Added {user.email} ({user.role}, {seat}; {signs_in})."
 
-    try:
-        notice = writing(request, work)
-    except USER_ERRORS as exc:
-        typed = NewUser(email=email, name=name, role=role, csm_seat=csm_seat)
-        return _users_page(request, error=ShownError.of(exc), typed=typed)
-    return _users_page(request, notice=notice)
+    typed = NewUser(email=email, name=name, role=role, csm_seat=csm_seat)
+    return _act(request, work, typed=typed)
 
 
 @post(router, "/users/role", role="admin")
