@@ -1,8 +1,8 @@
 """Idempotency keys: a retried request (same user, same key) gets the first response again.
 
-The key is claimed at the start of the request's own transaction by inserting its row, and
-the response is written into that row before the same transaction commits. So the row exists
-exactly when the work it stands for was committed:
+The key is claimed at the start of the request's own transaction by inserting its row (or by
+taking over its expired row), and the response is written into that row before the same
+transaction commits. So the row exists exactly when the work it stands for was committed:
 
 - A retry after the first request committed finds the row and replays its response.
 - A duplicate sent while the first is still running waits: on PostgreSQL its INSERT blocks on
@@ -61,53 +61,46 @@ def claim_key(
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"an Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    cutoff = utcnow() - KEY_LIFETIME
     stored = None
     if not reserve_key(session, user_id=user_id, key=key, request_hash=request_hash):
-        row = session.scalar(
+        row = session.scalars(
             select(IdempotentRequest).where(
                 IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
             )
-        )
-        if row is not None and row.created_at < cutoff:  # expired: the key is new again
-            session.delete(row)
-            session.flush()
-            reserve_key(session, user_id=user_id, key=key, request_hash=request_hash)
-        elif row is not None and row.request_hash != request_hash:
+        ).one()
+        if row.request_hash != request_hash:
             raise KeyReused(
                 f"the Idempotency-Key {key!r} was already used for a different request; "
                 "use a new key for every new request"
             )
-        elif row is not None:
-            stored = StoredResponse(status_code=row.status_code, body=row.body)
-    # Housekeeping after the claim: this user's other expired keys go.
+        stored = StoredResponse(status_code=row.status_code, body=row.body)
+    # Housekeeping after the claim: this user's expired keys go.
     session.execute(
         delete(IdempotentRequest).where(
             IdempotentRequest.user_id == user_id,
-            IdempotentRequest.key != key,
-            IdempotentRequest.created_at < cutoff,
+            IdempotentRequest.created_at < utcnow() - KEY_LIFETIME,
         )
     )
     return stored
 
 
 def reserve_key(session: Session, *, user_id: int, key: str, request_hash: str) -> bool:
-    """Insert the key's row unless it exists (waiting for a concurrent claimer); True if new.
+    """Insert the key's row, or take over an expired one (waiting for a concurrent claimer);
+    True if claimed, False if the key is in use.
 
     A module-level function so that a test can take the guard away and watch the race.
     """
     insert = sqlite_insert if is_sqlite(session) else pg_insert
+    now = utcnow()
+    claim = {"request_hash": request_hash, "status_code": 0, "body": {}, "created_at": now}
     claimed = session.execute(
         insert(IdempotentRequest)
-        .values(
-            user_id=user_id,
-            key=key,
-            request_hash=request_hash,
-            status_code=0,
-            body={},
-            created_at=utcnow(),
+        .values(user_id=user_id, key=key, **claim)
+        .on_conflict_do_update(
+            index_elements=["user_id", "key"],
+            set_=claim,
+            where=IdempotentRequest.created_at < now - KEY_LIFETIME,
         )
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotentRequest.key)
     ).first()
     return claimed is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -96,6 +97,14 @@ class AccountFilter:
         )
 
 
+@overload
+def build_selection(
+    session: Session, refs: Sequence[str | int], filters: AccountFilter, *, required: Literal[True]
+) -> Selection: ...
+@overload
+def build_selection(
+    session: Session, refs: Sequence[str | int], filters: AccountFilter, *, required: bool
+) -> Selection | None: ...
 def build_selection(
     session: Session, refs: Sequence[str | int], filters: AccountFilter, *, required: bool
 ) -> Selection | None:

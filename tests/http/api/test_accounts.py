@@ -193,6 +193,9 @@ def test_history_is_the_timeline_or_the_owners_on_a_day(engine: Engine, api_as: 
     assert [row["user"] for row in history["items"]] == ["ana@example.com", "ben@example.com"]
     assert history["items"][0]["actor"] == "cli@bookwise.invalid"
     assert history["items"][0]["ended_at"] is None
+    paged = client.get("/api/v1/accounts/A2/history", params={"limit": 1, "offset": 1}).json()
+    assert (paged["total"], paged["limit"], paged["offset"]) == (2, 1, 1)
+    assert paged["items"] == history["items"][1:]
     long_ago = client.get("/api/v1/accounts/A2/history", params={"on": "2000-01-01"}).json()
     assert long_ago == {"items": [], "total": 0, "limit": 1000, "offset": 0, "on": "2000-01-01"}
     assert client.get("/api/v1/accounts/NOPE/history").status_code == 404

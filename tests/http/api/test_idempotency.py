@@ -141,12 +141,22 @@ def test_a_key_expires_after_24_hours(engine: Engine, api_as: Api) -> None:
     client = api_as("manager")
     key = {"Idempotency-Key": "old"}
     client.post(ASSIGN, json=BODY, headers=key)
+    client.post(ASSIGN, json=BODY, headers={"Idempotency-Key": "other"})
     with write_session(engine) as session:
         session.execute(update(IdempotentRequest).values(created_at=utcnow() - timedelta(hours=25)))
     again = client.post(ASSIGN, json={**BODY, "ids": ["A1"]}, headers=key)
     assert again.status_code == 200
     assert "Idempotent-Replayed" not in again.headers
     assert again.json()["items"][0]["outcome"] == "already_assigned"
+    with read_session(engine) as session:  # the other expired key is gone; "old" is new again
+        kept = session.scalars(select(IdempotentRequest.key)).all()
+    assert kept == ["old"]
+    assert (
+        client.post(ASSIGN, json={**BODY, "ids": ["A1"]}, headers=key).headers[
+            "Idempotent-Replayed"
+        ]
+        == "true"
+    )
 
 
 def test_keys_are_1_to_200_characters(engine: Engine, api_as: Api) -> None:

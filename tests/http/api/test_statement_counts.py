@@ -21,6 +21,8 @@ def _counts(engine: Engine, client: TestClient, *, parent: str, key: str) -> lis
         ("GET", "/api/v1/csms", {}),
         ("GET", "/api/v1/export/accounts", {}),
         ("POST", "/api/v1/rules/check", {"json": {"rule": "any child (depth = 1)"}}),
+        ("GET", "/api/v1/segments/Children", {}),
+        ("GET", "/api/v1/segments/Children/members", {"params": {"sort": "-mrr"}}),
         (
             "POST",
             "/api/v1/assignments/assign",
@@ -44,6 +46,8 @@ def test_statement_counts_do_not_grow_with_the_accounts(engine: Engine, api_as: 
         make_user(session, "ana@example.com")
         make_family_tree(session, parents=2, children_each=5, prefix="S")
     client = api_as("manager")
+    segment = {"name": "Children", "rule": "company level is 0"}
+    assert client.post("/api/v1/segments", json=segment).status_code == 201
     small = _counts(engine, client, parent="SP0", key="small")
     with write_session(engine) as session:
         make_family_tree(session, parents=20, children_each=50, prefix="L")

@@ -44,6 +44,14 @@ def test_users_list_with_their_book_sizes(engine: Engine, api_as: Api) -> None:
     assert by_email["ana@example.com"]["accounts"] == 2
     assert by_email["noseat@example.com"]["csm_seat"] is False
     assert "cli@bookwise.invalid" not in by_email
+    with write_session(engine) as session:
+        make_user(session, "gone@example.com", active=False)
+    viewer = api_as("viewer")
+    everyone = viewer.get("/api/v1/users").json()
+    assert "gone@example.com" in {u["email"] for u in everyone["items"]}  # the default
+    active = viewer.get("/api/v1/users", params={"include_inactive": "false"}).json()
+    assert "gone@example.com" not in {u["email"] for u in active["items"]}
+    assert active["total"] == len(active["items"]) == everyone["total"] - 1
 
 
 def test_only_admins_add_users(engine: Engine, api_as: Api) -> None:

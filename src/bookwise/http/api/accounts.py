@@ -13,7 +13,7 @@ from bookwise.accounts.service import get_account
 from bookwise.assignments import queries
 from bookwise.assignments.details import children_page, describe_account
 from bookwise.assignments.history import TimelineRow, account_timeline, owners_on
-from bookwise.http.api.common import api_router, problems
+from bookwise.http.api.common import MAX_ID, api_router, problems
 from bookwise.http.api.filters import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
@@ -131,7 +131,7 @@ class AccountSearch(OwnershipFilters):
     rule: RuleValue | None = None
     sort: str = Field(default="name", min_length=1, max_length=40, description=SORT_DESCRIPTION)
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=queries.MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class AccountBrief(BaseModel):
@@ -309,8 +309,12 @@ def account_out(row: queries.AccountRow) -> Account:
     return Account.model_validate(row.model_dump(mode="json"))
 
 
-def account_list(page: queries.AccountPage, described: str) -> AccountList:
-    """A listing page in the API's shape."""
+def account_listing(
+    session: Session, filters: AccountFilter, *, sort: str, limit: int, offset: int
+) -> AccountList:
+    """A page of the accounts ``filters`` select, and the filters in words."""
+    where, described = filters.conditions(session)
+    page = queries.list_accounts(session, where=where, sort=sort, limit=limit, offset=offset)
     return AccountList(
         items=[account_out(row) for row in page.items],
         total=page.total or 0,
@@ -318,14 +322,6 @@ def account_list(page: queries.AccountPage, described: str) -> AccountList:
         offset=page.offset,
         filter=described,
     )
-
-
-def _listing(
-    session: Session, filters: AccountFilter, *, sort: str, limit: int, offset: int
-) -> AccountList:
-    where, described = filters.conditions(session)
-    page = queries.list_accounts(session, where=where, sort=sort, limit=limit, offset=offset)
-    return account_list(page, described)
 
 
 @get(
@@ -349,7 +345,7 @@ def list_accounts(
     position in the rule text.
     """
     with reading(request) as session:
-        return _listing(session, filters, sort=sort, limit=limit, offset=offset)
+        return account_listing(session, filters, sort=sort, limit=limit, offset=offset)
 
 
 @post(
@@ -364,7 +360,9 @@ def search_accounts(request: Request, body: AccountSearch) -> AccountList:
     """Like ``GET /accounts``, with the filters in a JSON body and the rule as text or JSON."""
     with reading(request) as session:
         filters = body.account_filter(body.rule)
-        return _listing(session, filters, sort=body.sort, limit=body.limit, offset=body.offset)
+        return account_listing(
+            session, filters, sort=body.sort, limit=body.limit, offset=body.offset
+        )
 
 
 @get(

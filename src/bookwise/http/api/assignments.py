@@ -20,13 +20,7 @@ from bookwise.assignments.inheritance import (
 )
 from bookwise.assignments.operation import Policy
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
-from bookwise.http.api.common import (
-    IDEMPOTENT_HEADERS,
-    IdempotencyKey,
-    api_router,
-    problems,
-    run_once,
-)
+from bookwise.http.api.common import IdempotencyKey, api_router, idempotent_responses, run_once
 from bookwise.http.api.filters import Email, SelectionIn
 from bookwise.http.api.operations import OperationResult, result_out
 from bookwise.http.context import CallerDep, acting_user
@@ -35,13 +29,9 @@ from bookwise.users.service import get_user, get_users
 
 router = api_router("assignments")
 
-_RESPONSES = {
-    **problems(400, 404, 409, 413),
-    200: {
-        "description": "What changed (or, with dry_run, would change).",
-        "headers": IDEMPOTENT_HEADERS,
-    },
-}
+_RESPONSES = idempotent_responses(
+    "What changed (or, with dry_run, would change).", 400, 404, 409, 413
+)
 
 
 def _identity(body: BaseModel) -> dict[str, Any]:
@@ -168,12 +158,10 @@ def assign(
     """
 
     def work(session: Session) -> OperationResult:
-        selection = body.selection(session, required=True)
-        assert selection is not None
         return result_out(
             assign_accounts(
                 session,
-                selection=selection,
+                selection=body.selection(session),
                 csms=get_users(session, body.to),
                 actor=acting_user(session, caller),
                 role=body.role,
@@ -203,12 +191,10 @@ def unassign(
     """Remove one CSM from the named (or filtered) accounts; other owners stay."""
 
     def work(session: Session) -> OperationResult:
-        selection = body.selection(session, required=True)
-        assert selection is not None
         return result_out(
             unassign_accounts(
                 session,
-                selection=selection,
+                selection=body.selection(session),
                 csm=get_user(session, body.from_),
                 actor=acting_user(session, caller),
                 role=body.role,
@@ -239,7 +225,7 @@ def transfer(
     or filtered part of it. Where ``to`` already owns an account, ``from``'s row simply ends."""
 
     def work(session: Session) -> OperationResult:
-        selection = body.selection(session, required=False)
+        selection = body.optional_selection(session)
         old, new = get_users(session, [body.from_, body.to])
         return result_out(
             transfer_accounts(
@@ -288,10 +274,8 @@ def inherit(
             "expected_fingerprint": body.fingerprint,
         }
         if body.policy is not None:
-            selection = body.selection(session, required=True)
-            assert selection is not None
             result = set_inherit_policy(
-                session, selection=selection, policy=POLICIES[body.policy], **options
+                session, selection=body.selection(session), policy=POLICIES[body.policy], **options
             )
         elif body.default_policy is not None:
             result = set_default_policy(session, policy=body.default_policy, **options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -29,8 +30,8 @@ def operation_id(route: APIRoute) -> str:
 
 def single_query_values(request: Request) -> None:
     """Every query parameter is a single value: ``?role=a&role=b`` is an error, not ``b``."""
-    names = [name for name, _ in request.query_params.multi_items()]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    names = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, count in names.items() if count > 1)
     if repeated:
         raise InvalidInput(f"give each query parameter once: {', '.join(repeated)}")
 
@@ -233,13 +234,19 @@ IdempotencyKey = Annotated[
 ]
 
 REPLAYED_HEADER = "Idempotent-Replayed"
-IDEMPOTENT_HEADERS = {
-    REPLAYED_HEADER: {
+
+
+def idempotent_responses(description: str, *codes: int) -> dict[int | str, dict[str, Any]]:
+    """The responses of a route that takes an Idempotency-Key: a 200 that may be a replay."""
+    replayed = {
         "description": "`true` when this is the stored response of an earlier request with "
         "the same Idempotency-Key.",
         "schema": {"type": "string", "enum": ["true"]},
     }
-}
+    return {
+        **problems(*codes),
+        200: {"description": description, "headers": {REPLAYED_HEADER: replayed}},
+    }
 
 
 def run_once(
@@ -248,8 +255,6 @@ def run_once(
     key: str | None,
     identity: object,
     work: Callable[[Session], BaseModel],
-    *,
-    status_code: int = 200,
 ) -> JSONResponse:
     """Run ``work`` as the request's one transaction, at most once per Idempotency-Key.
 
@@ -265,10 +270,8 @@ def run_once(
                 return stored.status_code, stored.body, True
         body = work(session).model_dump(mode="json", by_alias=True)
         if key is not None:
-            store_response(
-                session, user_id=caller.user_id, key=key, status_code=status_code, body=body
-            )
-        return status_code, body, False
+            store_response(session, user_id=caller.user_id, key=key, status_code=200, body=body)
+        return 200, body, False
 
     status, body, replayed = writing(request, guarded)
     response = JSONResponse(body, status_code=status)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from bookwise.errors import InvalidInput
 from bookwise.exporting import write_accounts_csv
 from bookwise.http.api.common import (
-    IDEMPOTENT_HEADERS,
     IdempotencyKey,
     api_router,
+    idempotent_responses,
     problems,
     run_once,
 )
@@ -210,10 +210,7 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     role="manager",
     response_model=ImportReport,
     summary="Import accounts from CSV",
-    responses={
-        **problems(400, 404, 409),
-        200: {"description": "The import report.", "headers": IDEMPOTENT_HEADERS},
-    },
+    responses=idempotent_responses("The import report.", 400, 404, 409),
 )
 def import_accounts_csv(
     request: Request,

@@ -113,10 +113,15 @@ class SelectionIn(OwnershipFilters):
         """True when ids or a filter were given."""
         return bool(self.ids) or self.who is not None or self.account_filter(self.filter).given()
 
-    def selection(self, session: Session, *, required: bool) -> Selection | None:
-        """The ids or filters as a selection for the assignment services."""
+    def selection(self, session: Session) -> Selection:
+        """The ids or filters as a selection for the assignment services (one is required)."""
         filters = self.account_filter(self.filter)
-        return build_selection(session, self.ids or [], filters, required=required)
+        return build_selection(session, self.ids or [], filters, required=True)
+
+    def optional_selection(self, session: Session) -> Selection | None:
+        """The ids or filters as a selection, or None when neither was given."""
+        filters = self.account_filter(self.filter)
+        return build_selection(session, self.ids or [], filters, required=False)
 
 
 def query_filter(

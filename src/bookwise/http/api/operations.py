@@ -13,10 +13,10 @@ from bookwise.assignments import schemas
 from bookwise.assignments.history import count_operations, get_operation, list_operations
 from bookwise.assignments.undo import undo_operation
 from bookwise.http.api.common import (
-    IDEMPOTENT_HEADERS,
     MAX_ID,
     IdempotencyKey,
     api_router,
+    idempotent_responses,
     problems,
     run_once,
 )
@@ -178,10 +178,7 @@ def get_one_operation(request: Request, operation_id: OperationId) -> Operation:
     role="manager",
     response_model=OperationResult,
     summary="Undo an operation",
-    responses={
-        **problems(400, 404, 409),
-        200: {"description": "The undo operation.", "headers": IDEMPOTENT_HEADERS},
-    },
+    responses=idempotent_responses("The undo operation.", 400, 404, 409),
 )
 def undo(
     request: Request,

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from bookwise import models
 from bookwise.assignments import queries
-from bookwise.http.api.accounts import AccountList, account_list
+from bookwise.http.api.accounts import AccountList, account_listing
 from bookwise.http.api.common import api_router, problems
 from bookwise.http.api.filters import (
+    API_WORDING,
     DEFAULT_LIMIT,
     Limit,
     Offset,
@@ -24,7 +25,8 @@ from bookwise.http.api.filters import (
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import delete, get, patch, post
 from bookwise.segments import service
-from bookwise.segments.rules import compile_where, segment_rule
+from bookwise.segments.rules import compile_where
+from bookwise.segments.selection import AccountFilter
 
 router = api_router("segments")
 
@@ -205,13 +207,13 @@ def _summary(segment: models.Segment, members: int) -> Segment:
 
 
 def _detail(session: Session, segment: models.Segment) -> SegmentDetail:
-    live = queries.count_accounts(session, where=[segment_rule(session, segment.name).where])
+    compiled = compile_where(session, segment.rule)
     members = service.materialised_counts(session).get(segment.id, 0)
     return SegmentDetail(
         **_summary(segment, members).model_dump(),
-        english=compile_where(session, segment.rule).english,
+        english=compiled.english,
         rule_ast=segment.rule,
-        live_members=live,
+        live_members=queries.count_accounts(session, where=[compiled.where]),
         used_by=service.users_of(session, segment),
     )
 
@@ -334,9 +336,8 @@ def list_segment_members(
 ) -> AccountList:
     """The segment's members right now (its rule evaluated live), a page at a time."""
     with reading(request) as session:
-        found = service.get_segment(session, name).name
-        page = service.segment_members(session, name=found, sort=sort, limit=limit, offset=offset)
-    return account_list(page, f"segment: {found}")
+        members = AccountFilter(segment=name, wording=API_WORDING)
+        return account_listing(session, members, sort=sort, limit=limit, offset=offset)
 
 
 @post(
