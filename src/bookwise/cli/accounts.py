@@ -264,7 +264,6 @@ def set_policy(
 
     def work(session: Session) -> Any:
         selection = build_selection(session, chosen, filters, required=True)
-        assert selection is not None
         return set_inherit_policy(
             session,
             selection=selection,

@@ -103,7 +103,6 @@ def assign(
 
     def work(session: Session) -> OperationResult:
         selection = build_selection(session, chosen, filters, required=True)
-        assert selection is not None
         return assign_accounts(
             session,
             selection=selection,
@@ -143,7 +142,6 @@ def unassign(
 
     def work(session: Session) -> OperationResult:
         selection = build_selection(session, chosen, filters, required=True)
-        assert selection is not None
         return unassign_accounts(
             session,
             selection=selection,

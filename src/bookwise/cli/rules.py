@@ -17,8 +17,8 @@ from bookwise.cli.output import (
     say,
 )
 from bookwise.cli.runtime import reading
-from bookwise.rules.registry import OPERATOR_SPECS, builtin_fields, custom_field, role_field
-from bookwise.segments.rules import check_rule, load_catalog
+from bookwise.rules.registry import OPERATOR_SPECS
+from bookwise.segments.rules import available_fields, check_rule
 
 rules_app = typer.Typer(
     help="Check rules and list the fields and operators they may use.", no_args_is_help=True
@@ -47,10 +47,7 @@ def check(rule: RuleArgument, fmt: ResultFormatOption = ResultFormat.table) -> N
 def fields(fmt: FormatOption = OutputFormat.table) -> None:
     """Every field a rule may use here: standard, derived, owner roles and custom attributes."""
     with reading() as session:
-        catalog = load_catalog(session, [])
-    specs = list(builtin_fields().values())
-    specs.extend(role_field(role) for role in catalog.roles if role != "csm")
-    specs.extend(custom_field(catalog.attributes[name]) for name in sorted(catalog.attributes))
+        specs = available_fields(session)
     items = [
         {
             "field": spec.name,

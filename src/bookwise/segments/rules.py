@@ -20,8 +20,12 @@ from bookwise.rules.printer import print_rule
 from bookwise.rules.registry import (
     AttributeInfo,
     Catalog,
+    FieldSpec,
     SegmentInfo,
     UserInfo,
+    builtin_fields,
+    custom_field,
+    role_field,
     segment_key,
     text_field_names,
     user_key,
@@ -174,3 +178,12 @@ def check_rule(session: Session, rule: RuleInput) -> RuleCheck:
         rule=ast.rule_to_json(compiled.rule),
         matches=int(matches or 0),
     )
+
+
+def available_fields(session: Session) -> list[FieldSpec]:
+    """Every field a rule may use here: standard, derived, extra owner roles, custom attributes."""
+    catalog = load_catalog(session, [])
+    specs = list(builtin_fields().values())
+    specs.extend(role_field(role) for role in catalog.roles if role != "csm")
+    specs.extend(custom_field(catalog.attributes[name]) for name in sorted(catalog.attributes))
+    return specs

@@ -9,9 +9,9 @@ from bookwise.http.api.common import api_router, problems
 from bookwise.http.api.filters import RULE_EXAMPLES, RuleValue
 from bookwise.http.context import reading
 from bookwise.http.routing import get, post
-from bookwise.rules.registry import OPERATOR_SPECS, builtin_fields, custom_field, role_field
+from bookwise.rules.registry import OPERATOR_SPECS
 from bookwise.segments import rules
-from bookwise.segments.rules import check_rule, load_catalog
+from bookwise.segments.rules import available_fields, check_rule
 
 router = api_router("rules")
 
@@ -136,10 +136,7 @@ def check(request: Request, body: RuleToCheck) -> RuleCheck:
 def rule_fields(request: Request) -> RuleFieldList:
     """Every field a rule may use here (standard, derived, owner roles, custom attributes)."""
     with reading(request) as session:
-        catalog = load_catalog(session, [])
-    specs = list(builtin_fields().values())
-    specs.extend(role_field(role) for role in catalog.roles if role != "csm")
-    specs.extend(custom_field(catalog.attributes[name]) for name in sorted(catalog.attributes))
+        specs = available_fields(session)
     items = [
         RuleField(field=s.name, type=s.type, operators=list(s.operators), meaning=s.doc)
         for s in specs

@@ -208,7 +208,7 @@ def _summary(segment: models.Segment, members: int) -> Segment:
 
 def _detail(session: Session, segment: models.Segment) -> SegmentDetail:
     compiled = compile_where(session, segment.rule)
-    members = service.materialised_counts(session).get(segment.id, 0)
+    members = service.materialised_counts(session, segment_ids=[segment.id]).get(segment.id, 0)
     return SegmentDetail(
         **_summary(segment, members).model_dump(),
         english=compiled.english,

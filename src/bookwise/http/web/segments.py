@@ -156,7 +156,9 @@ def members(
             "refreshed_at": segment.refreshed_at,
             "english": "",
             "used_by": service.users_of(session, segment),
-            "materialised": service.materialised_counts(session).get(segment.id, 0),
+            "materialised": service.materialised_counts(session, segment_ids=[segment.id]).get(
+                segment.id, 0
+            ),
         }
         try:
             # Compiled once for its words and its live members (segment_members would load
