@@ -276,3 +276,14 @@ def _table_counts(engine: Engine) -> dict[str, int]:
         counts = table_counts(session)
     counts.pop("idempotent_requests", None)
     return counts
+
+
+def test_inherit_refuses_a_reason_it_could_not_keep(engine: Engine, api_as: Api) -> None:
+    with write_session(engine) as session:
+        make_family_tree(session, parents=1, children_each=1, inherit=False)
+    manager = api_as("manager")
+    response = manager.post(
+        "/api/v1/assignments/inherit", json={"ids": ["FP0"], "policy": "own", "reason": "why"}
+    )
+    assert response.status_code == 422
+    assert "inherit takes no reason" in response.json()["detail"]

@@ -138,6 +138,13 @@ class InheritRequest(_Change):
             raise ValueError("a selection needs a policy to set")
         return self
 
+    @model_validator(mode="after")
+    def _no_reason(self) -> InheritRequest:
+        # Inheritance rows record why they exist (the parent's CSMs); a reason would be dropped.
+        if self.reason:
+            raise ValueError("inherit takes no reason: inherited rows say which parent they follow")
+        return self
+
 
 @post(
     router,
