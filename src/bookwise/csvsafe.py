@@ -25,7 +25,16 @@ _DANGEROUS = re.compile(rf"(?:^|[{_BREAKS}])[^\S{_BREAKS}]*[=+\-@\t{_BREAKS}]")
 
 def is_dangerous(value: str) -> bool:
     """True when a spreadsheet could treat the cell as a formula."""
-    return bool(value) and (value[0] in _TRIGGERS or _DANGEROUS.search(value) is not None)
+    if not value:
+        return False
+    first = value[0]
+    if first in _TRIGGERS:
+        return True
+    # Fast path for the common cell: it neither starts with white space nor holds a line
+    # break (every break character is unprintable, so ``isprintable`` rules them all out).
+    if not first.isspace() and value.isprintable():
+        return False
+    return _DANGEROUS.search(value) is not None
 
 
 def neutralise(value: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 
@@ -15,7 +16,14 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 def currency_decimals(currency: str | None = None) -> int:
     """Number of decimals of the installation's (or the given) ISO 4217 currency."""
-    return int(get_currency_precision(currency or get_settings().currency))
+    return _precision(currency or get_settings().currency)
+
+
+@lru_cache(maxsize=64)
+def _precision(currency: str) -> int:
+    # Babel looks the currency up in its locale data on every call: an import of a million
+    # amounts asked a million times.
+    return int(get_currency_precision(currency))
 
 
 def to_minor_units(value: str | int | float | Decimal, *, field: str = "amount") -> int:

@@ -10,14 +10,14 @@ times and booleans are rendered by type and never prefixed. Every cell is quoted
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TextIO
 
 from bookwise.csvsafe import EXPORT_MARKER, neutralise
-from bookwise.money import format_money
+from bookwise.money import currency_decimals, format_money
 
 Kind = Literal["text", "number", "money", "date", "datetime", "boolean"]
 LINE_END = "\r\n"
@@ -57,6 +57,37 @@ def render(kind: Kind, value: Any) -> str:
     return neutralise(str(value))
 
 
+def cell_renderer(kind: Kind) -> Callable[[Any], str]:
+    """``render`` for one column, with a fast path for the type the column declares.
+
+    Chosen once per column, not once per cell: a million-row export renders 14 million cells.
+    Anything off the fast path (a stored value of another type) falls back to ``render``.
+    """
+    if kind == "text":
+        return _text_cell
+    if kind == "number":
+        return lambda value: str(value) if type(value) is int else render(kind, value)
+    if kind == "money":
+        places = -currency_decimals()
+        return lambda value: (
+            str(Decimal(value).scaleb(places)) if type(value) is int else render(kind, value)
+        )
+    if kind == "date":
+        return lambda value: value.isoformat() if type(value) is date else render(kind, value)
+    return lambda value: render(kind, value)
+
+
+def _text_cell(value: Any) -> str:
+    # Most cells need no prefix: they start with a printable, non-space character that is
+    # no trigger and hold no line break (``neutralise`` decides every other case).
+    if type(value) is str and value and value[0] not in _CAREFUL and value.isprintable():
+        return value
+    return render("text", value)
+
+
+_CAREFUL = frozenset("=+-@'") | frozenset(chr(c) for c in range(0x3000 + 1) if chr(c).isspace())
+
+
 class CsvExport:
     """Writes the marker, the header and then typed rows to a text stream."""
 
@@ -66,10 +97,11 @@ class CsvExport:
         self._writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=LINE_END)
         out.write(EXPORT_MARKER + LINE_END)
         self._writer.writerow([neutralise(f.name) for f in self.fields])
+        self._renderers = tuple(cell_renderer(f.kind) for f in self.fields)
 
     def write(self, values: Sequence[Any]) -> None:
         """Write one row; ``values`` are in the order of the fields."""
-        self._writer.writerow([render(f.kind, v) for f, v in zip(self.fields, values, strict=True)])
+        self._writer.writerow([cell(v) for cell, v in zip(self._renderers, values, strict=True)])
         self.rows += 1
 
     def write_all(self, rows: Iterable[Sequence[Any]]) -> int:

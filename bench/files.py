@@ -1,0 +1,341 @@
+"""Scenario 5: export every account to CSV, and import a file of the same size.
+
+Export: bookwise's streamed ``write_accounts_csv`` beside one hand-written query (accounts,
+parent's external id, owners aggregated in SQL) written with the csv module; the two files
+must be byte-identical.
+
+Import: bookwise's ``import_accounts`` of that export (owner column left out, so both sides
+load the same rows: accounts with their parents) into an empty, migrated database, beside
+the floor: csv module → ``executemany`` INSERT of the same rows, then one UPDATE that links
+parents by external id and one recursive UPDATE for depth. Both end with the same accounts
+(compared by count, parents, depth and MRR sums).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bench.context import Target
+from bench.floor import FloorConnection
+from bench.harness import Pair
+from sqlalchemy.engine import make_url
+
+from bookwise.csvsafe import EXPORT_MARKER
+from bookwise.db import make_engine, write_session
+from bookwise.demo.generator import storage_timestamp
+from bookwise.exporting.accounts import write_accounts_csv
+from bookwise.importing.accounts import ImportOptions, import_accounts
+from bookwise.migrate import upgrade_database
+from bookwise.models import utcnow
+from bookwise.users.service import cli_user
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "'")
+COLUMNS = [
+    "external_id",
+    "name",
+    "parent_external_id",
+    "domain",
+    "mrr",
+    "health_score",
+    "tier",
+    "lifecycle_stage",
+    "nps",
+    "csm_rating",
+    "region",
+    "renewal_date",
+    "inherit_policy",
+]
+
+
+def sha256(path: Path) -> str:
+    """The file's digest."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    value = str(value)
+    return "'" + value if value.startswith(DANGEROUS) else value
+
+
+def _money(minor: Any) -> str:
+    return "" if minor is None else str(Decimal(int(minor)).scaleb(-2))
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def floor_export(floor: FloorConnection, path: Path) -> int:
+    """Every account with its parent's external id and owners, in name order, as CSV."""
+    owners = (
+        "(SELECT group_concat(email, ';') FROM (SELECT u.email FROM assignments a JOIN users u "
+        "ON u.id = a.user_id WHERE a.account_id = c.id AND a.role = 'csm' "
+        "AND a.ended_at IS NULL ORDER BY a.started_at, a.id))"
+        if floor.sqlite
+        else "(SELECT string_agg(u.email, ';' ORDER BY a.started_at, a.id) FROM assignments a "
+        "JOIN users u ON u.id = a.user_id WHERE a.account_id = c.id AND a.role = 'csm' "
+        "AND a.ended_at IS NULL)"
+    )
+    sql = (
+        "SELECT c.external_id, c.name, p.external_id, c.domain, c.mrr, c.health_score, c.tier, "
+        "c.lifecycle_stage, c.nps, c.csm_rating, c.region, c.renewal_date, c.inherit_policy, "
+        f"{owners} FROM accounts c LEFT JOIN accounts p ON p.id = c.parent_id "
+        "ORDER BY c.name_fold, c.id"
+    )
+    cursor = floor.raw.cursor() if floor.sqlite else floor.raw.cursor(name="bench_export")
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(EXPORT_MARKER + "\r\n")
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow([*COLUMNS, "csms"])
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(5000):
+            for r in batch:
+                writer.writerow(
+                    [
+                        _text(r[0]),
+                        _text(r[1]),
+                        _text(r[2]),
+                        _text(r[3]),
+                        _money(r[4]),
+                        _plain(r[5]),
+                        _plain(r[6]),
+                        _text(r[7]),
+                        _plain(r[8]),
+                        _plain(r[9]),
+                        _text(r[10]),
+                        _plain(r[11]),
+                        _text(r[12]),
+                        _text(r[13]),
+                    ]
+                )
+            rows += len(batch)
+    cursor.close()
+    if not floor.sqlite:
+        floor.raw.rollback()
+    return rows
+
+
+class Scratch:
+    """Empty, migrated databases to import into (a SQLite file, or a PostgreSQL database)."""
+
+    def __init__(self, t: Target, folder: Path) -> None:
+        self.t = t
+        self.folder = folder
+        self.count = 0
+
+    def fresh(self) -> str:
+        """The URL of a new, empty, migrated database."""
+        self.count += 1
+        if self.t.floor.sqlite:
+            url = f"sqlite:///{self.folder / f'import-{self.count}.db'}"
+        else:
+            name = f"bw_bench_import_{self.count % 2}"
+            admin = FloorConnection(self.t.url)
+            admin.raw.autocommit = True
+            admin.raw.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.raw.execute(f"CREATE DATABASE {name}")
+            admin.close()
+            url = make_url(self.t.url).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+        return url
+
+    def drop(self, url: str) -> None:
+        """Remove a SQLite file (PostgreSQL databases are dropped when reused)."""
+        if self.t.floor.sqlite:
+            database = make_url(url).database
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+def import_file(export: Path, target: Path) -> int:
+    """The export without its owners column: the rows both import sides load."""
+    rows = 0
+    with (
+        export.open(encoding="utf-8", newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        out.write(source.readline())  # the export marker: import restores quoted cells
+        reader = csv.reader(source)
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        for record in reader:
+            writer.writerow(record[:-1])
+            rows += 1
+    return rows - 1
+
+
+def _unquote(value: str) -> str:
+    return value[1:] if value.startswith("'") else value
+
+
+def floor_import(url: str, path: Path) -> None:
+    """csv → executemany INSERT of the same rows → link parents → depth."""
+    floor = FloorConnection(url)
+    now: Any = storage_timestamp(utcnow()) if floor.sqlite else utcnow()
+    try:
+        with floor.transaction() as run:
+            cursor = run(
+                "CREATE TEMP TABLE f_parent (external_id VARCHAR(100) PRIMARY KEY, "
+                "parent VARCHAR(100) NOT NULL)"
+            )
+            insert = floor.sql(
+                "INSERT INTO accounts (external_id, name, name_fold, domain, mrr, health_score, "
+                "tier, lifecycle_stage, nps, csm_rating, region, renewal_date, inherit_policy, "
+                "created_at, depth, ownership_version, custom) VALUES (:e, :n, :f, :d, :m, :h, "
+                ":t, :l, :p, :r, :g, :w, :i, :now, 0, 0, '{}')"
+            )
+            link = floor.sql("INSERT INTO f_parent VALUES (:e, :parent)")
+            for batch in _records(path):
+                cursor.executemany(
+                    insert,
+                    [
+                        {
+                            "e": r[0],
+                            "n": _unquote(r[1]),
+                            "f": _unquote(r[1]).lower(),
+                            "d": r[3] or None,
+                            "m": int(Decimal(r[4]).scaleb(2)) if r[4] else None,
+                            "h": int(r[5]) if r[5] else None,
+                            "t": int(r[6]) if r[6] else None,
+                            "l": r[7] or None,
+                            "p": int(r[8]) if r[8] else None,
+                            "r": int(r[9]) if r[9] else None,
+                            "g": r[10] or None,
+                            "w": r[11] or None,
+                            "i": r[12] or None,
+                            "now": now,
+                        }
+                        for r in batch
+                    ],
+                )
+                parents = [{"e": r[0], "parent": r[2]} for r in batch if r[2]]
+                if parents:
+                    cursor.executemany(link, parents)
+            run(
+                "UPDATE accounts SET parent_id = (SELECT p.id FROM f_parent f JOIN accounts p "
+                "ON p.external_id = f.parent WHERE f.external_id = accounts.external_id) "
+                "WHERE external_id IN (SELECT external_id FROM f_parent)"
+            )
+            run("CREATE TEMP TABLE f_depth (id INTEGER PRIMARY KEY, depth INTEGER NOT NULL)")
+            run(
+                "INSERT INTO f_depth (id, depth) WITH RECURSIVE t(id, depth) AS (SELECT id, 0 "
+                "FROM accounts WHERE parent_id IS NULL UNION ALL SELECT a.id, t.depth + 1 "
+                "FROM accounts a JOIN t ON a.parent_id = t.id) SELECT id, depth FROM t "
+                "WHERE depth > 0"
+            )
+            run(
+                "UPDATE accounts SET depth = (SELECT depth FROM f_depth WHERE f_depth.id = "
+                "accounts.id) WHERE id IN (SELECT id FROM f_depth)"
+            )
+            run("DROP TABLE f_depth")
+            run("DROP TABLE f_parent")
+    finally:
+        floor.close()
+
+
+def _records(path: Path, size: int = 5000) -> Iterator[list[list[str]]]:
+    with path.open(encoding="utf-8", newline="") as source:
+        source.readline()
+        reader = csv.reader(source)
+        next(reader)
+        batch: list[list[str]] = []
+        for record in reader:
+            batch.append(record)
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def loaded(url: str) -> tuple[Any, ...]:
+    """What an import left: accounts, with a parent, sum of depths, sum of MRR."""
+    floor = FloorConnection(url)
+    try:
+        return tuple(
+            floor.rows(
+                "SELECT count(*), count(parent_id), coalesce(sum(depth), 0), "
+                "coalesce(sum(mrr), 0) FROM accounts"
+            )[0]
+        )
+    finally:
+        floor.close()
+
+
+def file_pairs(t: Target, folder: Path | None = None) -> list[Pair]:
+    """Scenario 5: export all accounts; import a file of as many rows into an empty database."""
+    work = Path(folder or tempfile.mkdtemp(prefix="bookwise-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ours_csv, floor_csv, rows_csv = work / "bookwise.csv", work / "floor.csv", work / "rows.csv"
+
+    def export_ours() -> tuple[int, str]:
+        with t.reading() as session, ours_csv.open("w", encoding="utf-8", newline="") as out:
+            count = write_accounts_csv(session, out)
+        return count, sha256(ours_csv)
+
+    def export_floor() -> tuple[int, str]:
+        return floor_export(t.floor, floor_csv), sha256(floor_csv)
+
+    scratch = Scratch(t, work)
+    target: list[str] = []
+
+    def prepare() -> None:
+        if not rows_csv.exists():
+            import_file(ours_csv, rows_csv)
+        target[:] = [scratch.fresh()]
+
+    def import_ours() -> tuple[Any, ...]:
+        engine = make_engine(target[0])
+        with write_session(engine) as session:
+            report = import_accounts(
+                session, path=rows_csv, actor=cli_user(session), options=ImportOptions()
+            )
+        engine.dispose()
+        assert report.failed == 0, report.errors
+        return loaded(target[0])
+
+    def import_floor() -> tuple[Any, ...]:
+        floor_import(target[0], rows_csv)
+        return loaded(target[0])
+
+    def cleanup() -> None:
+        scratch.drop(target[0])
+
+    return [
+        Pair(
+            "5a export every account",
+            "export",
+            export_ours,
+            export_floor,
+            rows=lambda result: int(result[0]),
+        ),
+        Pair(
+            "5b import as many rows into an empty database",
+            "import",
+            import_ours,
+            import_floor,
+            setup=prepare,
+            restore=cleanup,
+            rows=lambda result: int(result[0]),
+        ),
+    ]
+
+
+def remove(folder: Path) -> None:
+    """Delete the scenario's files."""
+    shutil.rmtree(folder, ignore_errors=True)
