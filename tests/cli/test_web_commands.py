@@ -131,6 +131,19 @@ def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_serve_answers_small_responses_without_waiting_for_delayed_acks() -> None:
+    # Headers and body of a response are two writes: with Nagle on, the second waited for
+    # the client's delayed ACK, +40 ms on every kept-alive request. Connections the server
+    # accepts must carry TCP_NODELAY (inherited from the listener on Linux).
+    from bookwise.cli.web import _listen
+
+    listener = _listen("127.0.0.1", _free_port())
+    with listener, socket.create_connection(listener.getsockname()[:2]):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 def test_serve_refuses_a_busy_port_in_one_line(sqlite_url: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -62,12 +62,17 @@ def _listen(host: str, port: int) -> socket.socket:
     """Bind the port before saying where we are, so that a busy port is one clear error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family)
+        listener = socket.create_server((host, port), family=family)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise Refused(
             f"cannot listen on {host} port {port}: {reason}; choose another with --port"
         ) from None
+    # Accepted connections inherit TCP_NODELAY on Linux. Without it a small JSON response
+    # (headers and body are two writes) waits for the client's delayed ACK: +40 ms on every
+    # request after the first on a kept-alive connection (measured with httpx on loopback).
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listener
 
 
 def _url(host: str, port: int) -> str:
