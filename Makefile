@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck layers pytest bench-demo clean
+.PHONY: help run test lint typecheck layers pytest bench bench-quick bench-demo clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -70,8 +70,8 @@ run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, demo data if empty, de
 # --- checks ---------------------------------------------------------------------------------
 
 lint: $(VENV)/.installed-dev  ## ruff check and ruff format --check.
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(VENV)/.installed-dev  ## mypy (strict on src/, configured in pyproject.toml).
 	$(BIN)/mypy
@@ -84,11 +84,21 @@ pytest: $(VENV)/.installed-dev  ## pytest only; PYTEST_ARGS='-k undo -x' passes 
 
 test: lint typecheck layers pytest  ## Everything CI runs: lint, types, layers, the test suite.
 
+# --- benchmarks (not tests: nothing here asserts a time; see docs/performance.md) -----------
+
+bench-quick: $(VENV)/.installed-dev  ## 100k accounts on SQLite beside hand-written SQL (~3 min).
+	$(BIN)/python -m bench.run --engine sqlite --accounts 100000 --quick
+
+bench: $(VENV)/.installed-dev  ## 100k and 1M on SQLite and PostgreSQL; rewrites docs/performance.md.
+	$(BIN)/python -m bench.run --engine sqlite --accounts 100000 1000000
+	$(BIN)/python -m bench.run --engine postgresql --accounts 100000 1000000
+	$(BIN)/python -m bench.report
+
 BENCH_DEMO_URL ?= sqlite:///bench-demo.db
 BENCH_DEMO_ACCOUNTS ?= 1000000
 
 bench-demo: $(VENV)/.installed  ## Time demo generation (BENCH_DEMO_ACCOUNTS=1000000 into bench-demo.db).
 	$(BIN)/python bench/demo_generation.py $(BENCH_DEMO_URL) --accounts $(BENCH_DEMO_ACCOUNTS) --benchmark --fresh
 
-clean:  ## Remove .venv, ./bookwise.db and ./bench-demo.db (with their -wal and -shm files).
-	rm -rf $(VENV) bookwise.db bookwise.db-wal bookwise.db-shm bench-demo.db bench-demo.db-wal bench-demo.db-shm
+clean:  ## Remove .venv, ./bookwise.db, ./bench-demo.db (with -wal and -shm) and bench/data.
+	rm -rf $(VENV) bookwise.db bookwise.db-wal bookwise.db-shm bench-demo.db bench-demo.db-wal bench-demo.db-shm bench/data

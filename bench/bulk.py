@@ -18,7 +18,6 @@ from typing import Any
 from bench.context import Target
 from bench.floor import Checkpoint, ownership_digest
 from bench.harness import Pair
-
 from bookwise.assignments.inheritance import reconcile_inheritance
 from bookwise.assignments.plan import default_policy
 from bookwise.assignments.queries import account_ids
@@ -329,33 +328,29 @@ def bulk_pairs(t: Target) -> list[Pair]:
             ]
         )
 
-    def checked(action: Callable[[], Any]) -> Callable[[], Any]:
-        """Run a write and return the ownership state it leaves (compared across sides)."""
-
-        def run() -> tuple[Any, Any]:
-            changed = action()
-            return ownership_digest(t.floor), changed
-
-        return run
-
     def last_operation() -> int:
         return last_assign[0]
 
-    same = {"answer": lambda outcome: outcome[0], "rows": accounts_changed}
+    # The ownership state a write leaves is read after the timing stops, then compared.
+    same = {
+        "answer": lambda outcome: outcome[0],
+        "rows": accounts_changed,
+        "after": lambda changed: (ownership_digest(t.floor), changed),
+    }
     return [
         Pair(
             "4a bulk assign a rule's matches",
             "bulk",
-            checked(assign),
-            checked(lambda: floor.run("assign", plan_assign(t))),
+            assign,
+            lambda: floor.run("assign", plan_assign(t)),
             restore=base.restore,
             **same,
         ),
         Pair(
             "4b bulk unassign them",
             "bulk",
-            checked(unassign),
-            checked(lambda: floor.run("unassign", plan_unassign(t))),
+            unassign,
+            lambda: floor.run("unassign", plan_unassign(t)),
             setup=assign,
             restore=base.restore,
             **same,
@@ -363,16 +358,16 @@ def bulk_pairs(t: Target) -> list[Pair]:
         Pair(
             "4c transfer a whole book",
             "bulk",
-            checked(transfer),
-            checked(lambda: floor.run("transfer", plan_transfer(t))),
+            transfer,
+            lambda: floor.run("transfer", plan_transfer(t)),
             restore=base.restore,
             **same,
         ),
         Pair(
             "4d inherit reconciliation, whole hierarchy",
             "bulk",
-            checked(reconcile),
-            checked(lambda: floor.run("inherit", plan_reconcile)),
+            reconcile,
+            lambda: floor.run("inherit", plan_reconcile),
             setup=drift,
             restore=undrift,
             **same,
@@ -380,8 +375,8 @@ def bulk_pairs(t: Target) -> list[Pair]:
         Pair(
             "4e undo of the bulk assign",
             "bulk",
-            checked(undo),
-            checked(lambda: floor.run("undo", plan_undo(last_operation))),
+            undo,
+            lambda: floor.run("undo", plan_undo(last_operation)),
             setup=assign,
             restore=base.restore,
             **same,

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.floor import FloorConnection
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bench.floor import FloorConnection
 from bookwise.db import make_engine, read_session, write_session
 from bookwise.models import User
 

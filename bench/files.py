@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.context import Target
-from bench.floor import FloorConnection
-from bench.harness import Pair
 from sqlalchemy.engine import make_url
 
+from bench.context import Target
+from bench.floor import FloorConnection
+from bench.harness import Pair, peak_rss_mib, timed
 from bookwise.csvsafe import EXPORT_MARKER
 from bookwise.db import make_engine, write_session
 from bookwise.demo.generator import storage_timestamp
@@ -299,19 +302,11 @@ def file_pairs(t: Target, folder: Path | None = None) -> list[Pair]:
             import_file(ours_csv, rows_csv)
         target[:] = [scratch.fresh()]
 
-    def import_ours() -> tuple[Any, ...]:
-        engine = make_engine(target[0])
-        with write_session(engine) as session:
-            report = import_accounts(
-                session, path=rows_csv, actor=cli_user(session), options=ImportOptions()
-            )
-        engine.dispose()
-        assert report.failed == 0, report.errors
-        return loaded(target[0])
+    def import_ours() -> dict[str, Any]:
+        return in_child("bookwise", target[0], rows_csv)
 
-    def import_floor() -> tuple[Any, ...]:
-        floor_import(target[0], rows_csv)
-        return loaded(target[0])
+    def import_floor() -> dict[str, Any]:
+        return in_child("floor", target[0], rows_csv)
 
     def cleanup() -> None:
         scratch.drop(target[0])
@@ -331,11 +326,54 @@ def file_pairs(t: Target, folder: Path | None = None) -> list[Pair]:
             import_floor,
             setup=prepare,
             restore=cleanup,
-            rows=lambda result: int(result[0]),
+            rows=lambda result: int(result["answer"][0]),
+            child=True,
         ),
     ]
+
+
+def import_ours_here(url: str, path: Path) -> None:
+    """bookwise's import of ``path`` into ``url`` (run in the child process)."""
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        report = import_accounts(
+            session, path=path, actor=cli_user(session), options=ImportOptions()
+        )
+    engine.dispose()
+    assert report.failed == 0, report.errors
+
+
+def in_child(side: str, url: str, path: Path) -> dict[str, Any]:
+    """Run one side's import in a fresh process (so its peak RSS is the import's alone)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.files", side, url, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the {side} import failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def child_main(argv: list[str]) -> int:
+    """``python -m bench.files bookwise|floor URL PATH``: import, then print JSON figures."""
+    side, url, path = argv[0], argv[1], Path(argv[2])
+    elapsed, _ = timed(
+        lambda: import_ours_here(url, path) if side == "bookwise" else floor_import(url, path)
+    )
+    print(
+        json.dumps({"ms": elapsed, "peak_rss_mib": round(peak_rss_mib(), 1), "answer": loaded(url)})
+    )
+    return 0
 
 
 def remove(folder: Path) -> None:
     """Delete the scenario's files."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1:]))

@@ -12,7 +12,6 @@ from typing import Any
 
 from bench.context import Target, param
 from bench.harness import Pair
-
 from bookwise.assignments import queries
 from bookwise.errors import NotFound
 from bookwise.money import to_minor_units

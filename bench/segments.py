@@ -14,7 +14,6 @@ from typing import Any
 from bench.context import Target
 from bench.floor import Checkpoint, ownership_digest
 from bench.harness import Pair
-
 from bookwise.demo.generator import storage_timestamp
 from bookwise.errors import NotFound
 from bookwise.models import utcnow
@@ -97,9 +96,7 @@ def segment_pairs(t: Target) -> list[Pair]:
     def ours() -> tuple[Any, ...]:
         with t.writing() as session:
             results = refresh_segments(session, names=names)
-        return tuple(sorted((r.segment, r.entered, r.left, r.members) for r in results)), (
-            ownership_digest(t.floor)
-        )
+        return tuple(sorted((r.segment, r.entered, r.left, r.members) for r in results))
 
     def floor() -> tuple[Any, ...]:
         now = utcnow()
@@ -128,7 +125,7 @@ def segment_pairs(t: Target) -> list[Pair]:
                     p,
                 ).fetchone()[0]
                 counts.append((name, entered, left, members))
-        return tuple(sorted(counts)), ownership_digest(t.floor)
+        return tuple(sorted(counts))
 
     return [
         Pair(
@@ -139,5 +136,6 @@ def segment_pairs(t: Target) -> list[Pair]:
             setup=shake,
             restore=restore,
             rows=lambda result: sum(e + lft for _, e, lft, _ in result[0]),
+            after=lambda counts: (counts, ownership_digest(t.floor)),
         )
     ]

@@ -33,6 +33,9 @@ def reset_postgres(engine: Engine) -> None:
         conn.execute(
             text("INSERT INTO settings (key, value) VALUES ('default_inherit_policy', '\"own\"')")
         )
+        # The overview's counters as migration 0008 leaves an empty database.
+        conn.execute(text("INSERT INTO coverage_counts (role, accounts, mrr) VALUES ('csm', 0, 0)"))
+        conn.execute(text("INSERT INTO account_count (id, accounts) VALUES (1, 0)"))
         conn.execute(
             text(
                 "INSERT INTO users (email, email_fold, name, role, csm_seat, active, is_system,"

@@ -185,3 +185,66 @@ def test_check_constraints_match_the_models(empty_engine: Engine) -> None:
             texts = {c["name"]: " ".join(c["sqltext"].split()) for c in stored}
             for check in checks:
                 assert texts[check.name] == " ".join(str(check.sqltext).split()), check.name
+
+
+def trigger_names(engine: Engine) -> set[str]:
+    """The triggers the migrations created (not PostgreSQL's internal foreign-key ones)."""
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    )
+    with engine.connect() as connection:
+        return set(connection.scalars(text(query)))
+
+
+def test_counters_are_backfilled_from_existing_rows_and_kept_by_triggers(
+    empty_engine: Engine,
+) -> None:
+    """0008 counts what is already there, and its triggers come and go with it."""
+    from bookwise.assignments.counters import recount_book_totals
+    from bookwise.assignments.offboarding import deactivate_user
+    from bookwise.assignments.selection import AccountRefs
+    from bookwise.assignments.service import assign_accounts
+    from bookwise.db import read_session, write_session
+    from tests.factories import actor, make_accounts, make_user
+
+    upgrade_database(empty_engine)
+    counted = {
+        "book_counts_assignment_inserted",
+        "book_counts_assignment_closed",
+        "book_counts_assignment_updated",
+        "book_counts_assignment_deleted",
+        "book_counts_account_mrr",
+        "coverage_counts_user_active",
+    }
+    if empty_engine.dialect.name != "sqlite":
+        counted = {
+            "book_counts_assignments_inserted",
+            "book_counts_assignments_updated",
+            "book_counts_assignments_deleted",
+            "book_counts_accounts_updated",
+            "coverage_counts_users_updated",
+        }
+    expected = counted | {"account_count_inserted", "account_count_deleted"}
+    assert trigger_names(empty_engine) == expected
+    with write_session(empty_engine) as session:
+        x, y = make_user(session), make_user(session)
+        ids = [a.id for a in make_accounts(session, 4, mrr="12.50")]
+        me = actor(session)
+        assign_accounts(session, selection=AccountRefs(ids), csms=[x], actor=me)
+        assign_accounts(session, selection=AccountRefs(ids[:1]), csms=[y], actor=me)
+        deactivate_user(session, user=x, actor=me, keep=True)
+
+    downgrade_database(empty_engine, "0007")
+    assert trigger_names(empty_engine) == set()
+    assert "book_counts" not in table_names(empty_engine)
+    upgrade_database(empty_engine)
+
+    assert trigger_names(empty_engine) == expected
+    with read_session(empty_engine) as session:
+        report = recount_book_totals(session, actor=actor(session), dry_run=True)
+    assert report.differences() == []
+    assert report.stored.accounts == 4
+    assert report.stored.coverage == {"csm": (1, 1250)}
+    assert sorted(report.stored.books.values()) == [(1, 1250), (4, 5000)]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bookwise import db
@@ -85,6 +86,26 @@ def test_demo_generates_a_book(cli: Cli) -> None:
     overview = cli.json("csms")
     assert overview["total"] > 0
     assert overview["team_accounts"] + overview["unassigned_accounts"] == 60
+
+
+def test_recount_checks_and_repairs_the_overview_counters(cli: Cli) -> None:
+    cli.csm("a@example.com")
+    cli.account("A1", "--mrr", "10.00")
+    cli.ok("assign", "A1", "--to", "a@example.com")
+    assert cli.ok("recount").stdout.startswith("counters exact: 1 accounts, 1 books, 1 covered")
+    with db.get_engine().begin() as conn:
+        conn.execute(text("UPDATE book_counts SET accounts = 7"))
+
+    checked = cli.run("recount", "--check")
+    assert checked.exit_code == 1
+    assert "counters off: 1 differ" in checked.stdout
+    assert cli.json("csms")["items"][0]["accounts"] == 7  # --check wrote nothing
+
+    repaired = cli.ok("recount").stdout
+    assert "(7, 1000) -> (1, 1000)" in repaired
+    assert "counters repaired: 1 differed" in repaired
+    assert cli.json("csms")["items"][0]["accounts"] == 1
+    assert cli.ok("recount", "--check").stdout.startswith("counters exact")
 
 
 def test_attributes_are_declared_listed_and_checked(cli: Cli) -> None:

@@ -81,9 +81,12 @@ def deactivate_user(
                         skip_inheriting=role_row.inheritable,
                     )
                     plan.plan_replacements(ctx, user_id=target.id, role=role, source="manual")
+                if inheritable:  # locked before the first write, as in operation.propagate
+                    roots = propagation.phase_one_accounts(ctx)
+                    propagation.scope_inheritance(ctx, roots=roots)
                 plan.apply_phase(ctx, 1)
                 if inheritable:
-                    propagation.plan_inheritance(ctx, roots=propagation.phase_one_accounts(ctx))
+                    propagation.plan_inherited_changes(ctx)
                     plan.apply_phase(ctx, 2)
                 return Extra()
 

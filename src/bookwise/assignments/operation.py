@@ -144,7 +144,12 @@ def selection_parameters(selection: Selection | None) -> dict[str, Any]:
 
 
 def propagate(ctx: OperationContext, role: AssignmentRole) -> None:
+    if role.inheritable:
+        # Phase 1 of these operations never touches an inheriting account. Its descendants
+        # are locked before the first write (propagation.plan_inherited_changes says why).
+        roots = propagation.phase_one_accounts(ctx)
+        propagation.scope_inheritance(ctx, roots=roots, roots_own=True)
     plan.apply_phase(ctx, 1)
     if role.inheritable:
-        propagation.plan_inheritance(ctx, roots=propagation.phase_one_accounts(ctx))
+        propagation.plan_inherited_changes(ctx)
         plan.apply_phase(ctx, 2)

@@ -6,10 +6,11 @@ and import's owner cells) runs the same fixed sequence of set-based statements:
 1. ``start`` inserts the operation row (its id keys the scratch rows below);
 2. ``lock_targets`` evaluates the selection once and locks it (PostgreSQL);
 3. the caller plans phase-1 opens/closes into ``ownership_plan`` with INSERT … SELECT;
-4. ``apply_phase`` closes and opens those rows;
-5. ``propagation.plan_inheritance`` walks the inheriting descendants of the touched
-   accounts (recursive CTE), plans their opens/closes as phase 2, and ``apply_phase``
-   applies them;
+4. ``propagation.scope_inheritance`` walks the inheriting descendants of the touched
+   accounts (recursive CTE) and locks them, so that every account the operation changes is
+   locked before its first write (which takes the overview's counter rows);
+5. ``apply_phase`` closes and opens the phase-1 rows; ``propagation.plan_inherited_changes``
+   plans the descendants' opens/closes as phase 2, and ``apply_phase`` applies them;
 6. ``finish`` bumps each touched account's version once and writes ``ownership_changes``;
    ``clear_scratch`` deletes the scratch rows.
 

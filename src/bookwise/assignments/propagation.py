@@ -43,12 +43,29 @@ _SOURCE_ROW_ASSIGNMENT = aliased(Assignment, name="source_row")
 _STEP_ACCOUNT = aliased(Account, name="step")
 
 
-def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> None:
+def plan_inheritance(
+    ctx: OperationContext, *, roots: Select[Any] | None, roots_own: bool = False
+) -> None:
     """Phase 2: make every inheriting descendant of ``roots`` own exactly what it inherits.
+
+    ``scope_inheritance`` (find and lock the descendants), then ``plan_inherited_changes``.
+    """
+    scope_inheritance(ctx, roots=roots, roots_own=roots_own)
+    plan_inherited_changes(ctx)
+
+
+def scope_inheritance(
+    ctx: OperationContext, *, roots: Select[Any] | None, roots_own: bool = False
+) -> None:
+    """Record and lock the inheriting descendants of ``roots``, each with its source.
 
     ``roots=None`` reconciles the whole database. The scope is found with one recursive CTE:
     first each root's source (itself if it owns, else its nearest owning ancestor), then every
     inheriting account below, paired with that source. Opens go only to active CSM-seat users.
+
+    ``roots_own`` says no root inherits (phase 1 of assign, unassign, transfer and an import's
+    owner cells skips inheriting accounts): each root is then its own source, nothing climbs,
+    and no account can be reached twice (the walk down stops at every account that owns).
     """
     session = ctx.session
     default = ctx.default_policy
@@ -58,6 +75,10 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
         anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
             ~inherits(node, default),
             exists().where(child.parent_id == node.id, inherits(child, default)),
+        )
+    elif roots_own:
+        anchor = select(node.id.label("account_id"), node.id.label("source_id")).where(
+            node.id.in_(roots)
         )
     else:
         up = select(node.id.label("root_id"), node.id.label("cur_id")).where(node.id.in_(roots))
@@ -81,17 +102,31 @@ def plan_inheritance(ctx: OperationContext, *, roots: Select[Any] | None) -> Non
         .join(walk, below.parent_id == walk.c.account_id)
         .where(inherits(below, default))
     )
-    scope_rows = (
-        select(literal(ctx.op_id), walk.c.account_id, func.min(walk.c.source_id))
-        .where(walk.c.account_id != walk.c.source_id)
-        .group_by(walk.c.account_id)
-    )
+    if roots_own:
+        scope_rows = select(literal(ctx.op_id), walk.c.account_id, walk.c.source_id).where(
+            walk.c.account_id != walk.c.source_id
+        )
+    else:
+        scope_rows = (
+            select(literal(ctx.op_id), walk.c.account_id, func.min(walk.c.source_id))
+            .where(walk.c.account_id != walk.c.source_id)
+            .group_by(walk.c.account_id)
+        )
     session.execute(
         insert(ScopeRow).from_select(["operation_id", "account_id", "source_id"], scope_rows)
     )
     scoped = select(ScopeRow.account_id).where(ScopeRow.operation_id == ctx.op_id)
     lock_accounts(ctx, scoped)
 
+
+def plan_inherited_changes(ctx: OperationContext) -> None:
+    """Plan the phase-2 closes and opens of the scoped accounts, from their sources' owners.
+
+    The scope depends on the hierarchy and the policies only, so an operation may find and
+    lock it before it applies phase 1 and plan these afterwards: every account it will
+    change is then locked before its first write, which takes the overview's counter rows
+    (see migration 0008), and no operation waits for an account while holding them.
+    """
     inheritable = select(AssignmentRole.name).where(AssignmentRole.inheritable.is_(True))
     source_row = _SOURCE_ROW_ASSIGNMENT
     reason = ctx.reason or "inherited from parent"

@@ -19,6 +19,7 @@ from bookwise.cli.app import app, main
 
 app.command("init")(admin.init)
 app.command("demo")(admin.demo)
+app.command("recount")(admin.recount)
 app.add_typer(users.users_app, name="users")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(accounts.accounts_app, name="accounts")

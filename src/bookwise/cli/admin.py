@@ -1,4 +1,4 @@
-"""Setting up an installation: init, demo data, custom attributes, assignment roles."""
+"""Setting up an installation: init, demo data, recount, custom attributes, assignment roles."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import count_accounts, declare_attribute, list_attributes
+from bookwise.assignments.counters import RecountReport, recount_book_totals
 from bookwise.assignments.roles import add_role, list_roles
+from bookwise.cli.options import AsOption
 from bookwise.cli.output import (
     Column,
     FormatOption,
@@ -111,6 +113,39 @@ def _demo_line(summary: DemoFigures) -> str:
         f"demo data loaded: {summary.accounts:,} accounts, {summary.users:,} users, "
         f"{summary.assignments:,} assignments in {summary.seconds:.1f} s"
     )
+
+
+# --- the overview's counters ----------------------------------------------------------------
+
+
+def recount(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Only compare; write nothing, exit 1 if a counter is off."),
+    ] = False,
+    actor: AsOption = None,
+) -> None:
+    """Recount the CSM overview's counters from scratch and repair any that are off."""
+
+    def work(session: Session) -> RecountReport:
+        acting = resolve_actor(session, actor, admin=True)
+        return recount_book_totals(session, actor=acting, dry_run=check)
+
+    report = writing(work)
+    counted = report.counted
+    figures = (
+        f"{counted.accounts:,} accounts, {len(counted.books):,} books, "
+        f"{sum(n for n, _ in counted.coverage.values()):,} covered"
+    )
+    if not report.differed:
+        say(f"counters exact: {figures}")
+        return
+    for line in report.differences():
+        say(line)
+    if check:
+        say(f"counters off: {len(report.differences())} differ (run `bookwise recount` to fix)")
+        raise typer.Exit(1)
+    say(f"counters repaired: {len(report.differences())} differed; now {figures}")
 
 
 # --- custom attributes -----------------------------------------------------------------------

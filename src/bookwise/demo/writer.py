@@ -5,7 +5,9 @@ SQLAlchemy's SQLite text format, which PostgreSQL's COPY parses too), so neither
 converts per value. Per-row work that a single check at the end can replace is deferred:
 random-order indexes (rebuilt), PostgreSQL foreign keys (re-added, which validates them),
 SQLite foreign keys and CHECK constraints (verified with one pass per table before the
-commit). Any failure rolls the whole load back, schema changes included.
+commit), and the triggers that keep the overview's counters (off during the load; the
+caller recounts once at the end). Any failure rolls the whole load back, schema changes
+included.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ SELECT i.indexname, i.indexdef FROM pg_indexes i
 WHERE i.schemaname = current_schema() AND i.tablename IN ({tables})
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
 ORDER BY i.indexname
+"""
+_SQLITE_TRIGGERS = """
+SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({tables})
+ORDER BY name
+"""
+_POSTGRES_TRIGGERS = """
+SELECT t.tgrelid::regclass::text, t.tgname FROM pg_trigger t
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgrelid::regclass::text IN ({tables})
+ORDER BY t.tgname
 """
 _POSTGRES_FOREIGN_KEYS = """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
@@ -150,9 +161,13 @@ def bulk_load(
       scan per table, because SQLite evaluates ``col IN (…)`` in a CHECK by building a
       temporary index for every row (measured: 12 µs instead of 5 µs per assignment row).
 
+    * The counter triggers of the loaded tables (migration 0008) are switched off: with the
+      indexes gone, each of their look-ups would scan the table. The caller recounts the
+      counters once after the load (``assignments.counters.recount_book_totals``).
+
     Everything happens in the load's transaction: a failure leaves the schema as it was.
     """
-    with _indexes_deferred(session, index_tables):
+    with _triggers_deferred(session, BULK_TABLES), _indexes_deferred(session, index_tables):
         if is_sqlite(session):
             with _checks_deferred(session, BULK_TABLES):
                 yield
@@ -172,6 +187,25 @@ def _indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]
     yield
     for _, ddl in indexes:
         session.execute(text(ddl))
+
+
+@contextmanager
+def _triggers_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+    # SQLite cannot switch a trigger off: drop it and create it again from its own DDL.
+    if is_sqlite(session):
+        triggers = session.execute(text(_SQLITE_TRIGGERS.format(tables=_listed(tables)))).all()
+        for name, _ in triggers:
+            session.execute(text(f'DROP TRIGGER "{name}"'))
+        yield
+        for _, ddl in triggers:
+            session.execute(text(ddl))
+        return
+    enabled = session.execute(text(_POSTGRES_TRIGGERS.format(tables=_listed(tables)))).all()
+    for table, name in enabled:
+        session.execute(text(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"'))
+    yield
+    for table, name in enabled:
+        session.execute(text(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"'))
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.service import list_attributes
-from bookwise.assignments.queries import parse_sort
+from bookwise.assignments.queries import sort_order
 from bookwise.db import is_sqlite
 from bookwise.exporting.csvout import BATCH_SIZE, CsvExport, Field, Kind
 from bookwise.models import Account, Assignment, AttributeDefinition, User
@@ -147,9 +147,7 @@ def accounts_query(
     where: Sequence[ColumnElement[bool]], sort: str, *, with_custom: bool = True, sqlite: bool
 ) -> Select[*tuple[Any, ...]]:
     """The export's one streamed query: accounts, their parent's external id, their owners."""
-    column, descending = parse_sort(sort)
-    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
-    tiebreak = Account.id.desc() if descending else Account.id.asc()
+    order = sort_order(sort, sqlite=sqlite)
     return (
         select(
             Account.id,
@@ -171,7 +169,7 @@ def accounts_query(
         )
         .outerjoin(_PARENT, _PARENT.id == Account.parent_id)
         .where(*where)
-        .order_by(order, tiebreak)
+        .order_by(*order)
     )
 
 

@@ -18,11 +18,13 @@ from bookwise.models.assignment import (
 from bookwise.models.audit import AuditEvent
 from bookwise.models.auth import ApiToken, IdempotentRequest, LoginFailure, WebSession
 from bookwise.models.base import Base, utcnow
+from bookwise.models.counters import ACCOUNT_COUNT_ID, AccountCount, BookCount, CoverageCount
 from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
 from bookwise.models.segment import Segment, SegmentMembership
 from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
 
 __all__ = [
+    "ACCOUNT_COUNT_ID",
     "ATTRIBUTE_TYPES",
     "CLI_USER_EMAIL",
     "INHERIT_POLICIES",
@@ -30,12 +32,15 @@ __all__ = [
     "SOURCES",
     "USER_ROLES",
     "Account",
+    "AccountCount",
     "ApiToken",
     "Assignment",
     "AssignmentRole",
     "AttributeDefinition",
     "AuditEvent",
     "Base",
+    "BookCount",
+    "CoverageCount",
     "IdempotentRequest",
     "ImportOwner",
     "ImportProblem",

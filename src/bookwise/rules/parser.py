@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -107,6 +107,13 @@ def parse_rule(text: str) -> ast.Rule:
         )
     if not text.strip():
         raise InvalidRule("the rule is empty", text=text, span=(0, len(text)))
+    return _parsed(text)
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str) -> ast.Rule:
+    # The AST is immutable (frozen models), so a rule read once is not read again: pages ask
+    # for the same few rules over and over. Errors are raised, never cached.
     try:
         tree = _parse_tree(text)
         rule = _ToAst().transform(tree)

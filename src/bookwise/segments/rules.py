@@ -66,7 +66,8 @@ def load_catalog(
     """Everything ``rules`` may refer to: attributes, roles, segments, and the users they name.
 
     ``replacing`` stands in for the saved segment of the same name (an edit being checked).
-    Four small statements, whatever the number of accounts.
+    At most four small statements, whatever the number of accounts (segments are read only
+    when a rule refers to one, users only when a rule names one).
     """
     attributes = {
         d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
@@ -74,7 +75,9 @@ def load_catalog(
     }
     roles = tuple(session.scalars(select(AssignmentRole.name).order_by(AssignmentRole.name)))
     segments: dict[str, SegmentInfo] = {}
-    for saved in session.scalars(select(Segment)):
+    # Saved segments are read (and their rules parsed) only when a rule refers to one.
+    referring = any(segment_names(rule) for rule in rules) or replacing is not None
+    for saved in session.scalars(select(Segment)) if referring else ():
         segments[saved.name_key] = SegmentInfo(
             id=saved.id, name=saved.name, rule=ast.rule_from_json(saved.rule)
         )

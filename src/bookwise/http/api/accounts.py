@@ -26,6 +26,7 @@ from bookwise.http.api.filters import (
 )
 from bookwise.http.context import reading
 from bookwise.http.routing import get, post
+from bookwise.money import format_money
 from bookwise.segments.selection import AccountFilter
 
 router = api_router("accounts")
@@ -306,7 +307,11 @@ class AccountHistory(BaseModel):
 
 def account_out(row: queries.AccountRow) -> Account:
     """A listing row in the API's shape (money as a decimal string)."""
-    return Account.model_validate(row.model_dump(mode="json"))
+    # Built from the row's fields, not by dumping it to JSON and validating that again:
+    # the values come typed from the database, and a page has up to 1,000 rows.
+    fields = dict(row.__dict__)
+    fields["mrr"] = format_money(row.mrr) if row.mrr is not None else None
+    return Account.model_construct(**fields)
 
 
 def account_listing(

@@ -1,0 +1,1 @@
+"""Benchmarks: every scenario beside a hand-written SQL floor (docs/performance.md)."""

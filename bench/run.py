@@ -1,0 +1,201 @@
+"""Run the benchmark suite on one engine at one or more sizes; write a results JSON file.
+
+    python -m bench.run --engine sqlite --accounts 100000 --quick        # make bench-quick
+    python -m bench.run --engine postgresql --accounts 100000 1000000   # part of make bench
+
+For each size: generate the demo data (scenario 8, timed beside a plain copy), then run
+scenarios 1–7 and, at 100k, the per-record contrast row against it. The file
+``bench/results/<date>-<engine>[-quick].json`` holds every timing; ``python -m
+bench.report`` turns the newest files into the table in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from bench import bulk, contrast, demo, files, http, reads, segments
+from bench.context import open_target
+from bench.harness import Measurement, measure
+
+RESULTS = Path(__file__).parent / "results"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/"
+
+
+def database_url(engine: str, accounts: int, data_dir: Path, purpose: str = "demo") -> str:
+    """Where the data for one size lives: a file in ``data_dir``, or a PostgreSQL database."""
+    if engine == "sqlite":
+        return f"sqlite:///{data_dir / f'bench-{purpose}-{accounts}.db'}"
+    base = os.environ.get("BOOKWISE_BENCH_POSTGRES", POSTGRES)
+    return make_url(base).set(database=f"bw_bench_{purpose}_{accounts}").render_as_string(False)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = f"{len(names)} × {names[0]}" if names else cpu
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    import sqlite3
+
+    info = {
+        "cpu": cpu,
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+    }
+    with contextlib.suppress(OSError):
+        info["postgresql"] = subprocess.run(
+            ["psql", "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    with contextlib.suppress(OSError):
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    return info
+
+
+def run_size(
+    engine: str, accounts: int, *, data_dir: Path, quick: bool, log: Any
+) -> list[dict[str, Any]]:
+    """Every scenario at one size on one engine."""
+    url = database_url(engine, accounts, data_dir)
+    scratch = database_url(engine, accounts, data_dir, "copy")
+    results: list[dict[str, Any]] = []
+
+    def keep(measurement: Measurement) -> None:
+        row = measurement.as_dict()
+        results.append(row)
+        log(row)
+
+    keep(demo.demo_measurement(url, scratch, accounts))
+    big = accounts >= 500_000
+    read_repeat = 5 if (quick or big) else 7
+    write_repeat = 2 if quick else 3
+    t = open_target(url, read_repeat=read_repeat, write_repeat=write_repeat)
+    try:
+        for pair in reads.overview_pairs(t) + reads.page_pairs(t) + reads.rule_pairs(t):
+            keep(measure(pair, repeat=read_repeat))
+        for pair in bulk.bulk_pairs(t):
+            keep(measure(pair, repeat=write_repeat))
+        for pair in segments.segment_pairs(t):
+            keep(measure(pair, repeat=write_repeat))
+        work = Path(tempfile.mkdtemp(prefix="bookwise-bench-", dir=data_dir))
+        try:
+            export, load = files.file_pairs(t, work)
+            keep(measure(export, repeat=1 if big else 2))
+            keep(measure(load, repeat=0))
+        finally:
+            files.remove(work)
+        for measurement in http.http_measurements(
+            t, concurrent_requests=40 if quick else (160 if big else 200)
+        ):
+            keep(measurement)
+        if accounts <= 100_000:
+            for pair in contrast.contrast_pairs(t):
+                keep(measure(pair, repeat=1))
+    finally:
+        t.close()
+    return results
+
+
+def growth(sizes: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per scenario timed at both sizes: bookwise's large/small ratio over the floor's
+    (minimum of the runs, as the issue asks, since it combines four noisy timings)."""
+    if len(sizes) < 2:
+        return []
+    small, large = sorted(sizes, key=int)[0], sorted(sizes, key=int)[-1]
+    before = {row["scenario"]: row for row in sizes[small]}
+    out = []
+    for row in sizes[large]:
+        was = before.get(row["scenario"])
+        if not was or "floor_min_ms" not in row or "floor_min_ms" not in was:
+            continue
+        ours = row["bookwise_min_ms"] / was["bookwise_min_ms"]
+        theirs = row["floor_min_ms"] / was["floor_min_ms"]
+        out.append(
+            {
+                "scenario": row["scenario"],
+                "bookwise_growth": round(ours, 2),
+                "floor_growth": round(theirs, 2),
+                "ratio": round(ours / theirs, 2),
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run, write the JSON file."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--accounts", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and requests")
+    parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
+    parser.add_argument("--out", type=Path, help="results file (default: bench/results/…)")
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    def log(row: dict[str, Any]) -> None:
+        ratio = f"{row['ratio']:.2f}×" if "ratio" in row else ""
+        floor = f"{row['floor_median_ms']:>10.1f}" if "floor_median_ms" in row else " " * 10
+        print(
+            f"{row['scenario'][:52]:52} {row['bookwise_median_ms']:>10.1f} {floor} {ratio:>7}"
+            f"  rss {row['peak_rss_mib'] or 0:.0f} MiB",
+            flush=True,
+        )
+
+    sizes: dict[str, list[dict[str, Any]]] = {}
+    for accounts in sorted(args.accounts):
+        print(f"== {args.engine}, {accounts:,} accounts ({'quick' if args.quick else 'full'})")
+        print(f"{'scenario':52} {'bookwise ms':>10} {'floor ms':>10} {'ratio':>7}")
+        sizes[str(accounts)] = run_size(
+            args.engine, accounts, data_dir=args.data_dir, quick=args.quick, log=log
+        )
+    document = {
+        "engine": args.engine,
+        "date": dt.date.today().isoformat(),
+        "quick": args.quick,
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "sizes": sizes,
+        "growth": growth(sizes),
+    }
+    suffix = "-quick" if args.quick else ""
+    out = args.out or RESULTS / f"{document['date']}-{args.engine}{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1) + "\n")
+    for row in document["growth"]:
+        print(f"growth {row['scenario'][:50]:50} {row['ratio']:.2f}× the floor's")
+    print(f"wrote {out} in {document['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
