@@ -48,6 +48,9 @@ def size_table(document: dict[str, Any], size: str) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in document["sizes"][size]:
+        if row.get("kind") == "error":
+            lines.append(f"| {row['scenario']} ({row['error'][:200]}) | | | | | |")
+            continue
         floor = (
             f"{_ms(row.get('floor_median_ms'))} / {_ms(row.get('floor_min_ms'))}"
             if "floor_median_ms" in row

@@ -80,12 +80,17 @@ def machine() -> dict[str, Any]:
 
 
 def run_size(
-    engine: str, accounts: int, *, data_dir: Path, quick: bool, log: Any
-) -> list[dict[str, Any]]:
-    """Every scenario at one size on one engine."""
+    engine: str,
+    accounts: int,
+    *,
+    data_dir: Path,
+    quick: bool,
+    log: Any,
+    results: list[dict[str, Any]],
+) -> None:
+    """Every scenario at one size on one engine, appended to ``results`` as they finish."""
     url = database_url(engine, accounts, data_dir)
     scratch = database_url(engine, accounts, data_dir, "copy")
-    results: list[dict[str, Any]] = []
 
     def keep(measurement: Measurement) -> None:
         row = measurement.as_dict()
@@ -97,13 +102,18 @@ def run_size(
     read_repeat = 5 if (quick or big) else 7
     write_repeat = 2 if quick else 3
     t = open_target(url, read_repeat=read_repeat, write_repeat=write_repeat)
-    try:
-        for pair in reads.overview_pairs(t) + reads.page_pairs(t) + reads.rule_pairs(t):
-            keep(measure(pair, repeat=read_repeat))
-        for pair in bulk.bulk_pairs(t):
-            keep(measure(pair, repeat=write_repeat))
-        for pair in segments.segment_pairs(t):
-            keep(measure(pair, repeat=write_repeat))
+
+    def group(name: str, work: Any) -> None:
+        # A failing group (a floor that disagrees, a crash) is recorded and the run goes on:
+        # an hour at 1M is not thrown away for one scenario, and the error stays visible.
+        try:
+            work()
+        except Exception as exc:
+            row = {"scenario": f"{name}: FAILED", "kind": "error", "error": repr(exc)[:2000]}
+            results.append(row)
+            print(f"{name}: FAILED {exc!r}"[:2000], flush=True)
+
+    def files_group() -> None:
         work = Path(tempfile.mkdtemp(prefix="bookwise-bench-", dir=data_dir))
         try:
             export, load = files.file_pairs(t, work)
@@ -111,16 +121,26 @@ def run_size(
             keep(measure(load, repeat=0))
         finally:
             files.remove(work)
-        for measurement in http.http_measurements(
-            t, concurrent_requests=40 if quick else (160 if big else 200)
-        ):
-            keep(measurement)
+
+    def each(pairs: Any, repeat: int) -> Any:
+        return lambda: [keep(measure(pair, repeat=repeat)) for pair in pairs()]
+
+    requests = 40 if quick else (160 if big else 200)
+    try:
+        group("reads", each(lambda: reads.overview_pairs(t), read_repeat))
+        group("pages", each(lambda: reads.page_pairs(t), read_repeat))
+        group("rules", each(lambda: reads.rule_pairs(t), read_repeat))
+        group("bulk", each(lambda: bulk.bulk_pairs(t), write_repeat))
+        group("segments", each(lambda: segments.segment_pairs(t), write_repeat))
+        group("files", files_group)
+        group(
+            "http",
+            lambda: [keep(m) for m in http.http_measurements(t, concurrent_requests=requests)],
+        )
         if accounts <= 100_000:
-            for pair in contrast.contrast_pairs(t):
-                keep(measure(pair, repeat=1))
+            group("contrast", each(lambda: contrast.contrast_pairs(t), 1))
     finally:
         t.close()
-    return results
 
 
 def growth(sizes: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -129,7 +149,7 @@ def growth(sizes: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     if len(sizes) < 2:
         return []
     small, large = sorted(sizes, key=int)[0], sorted(sizes, key=int)[-1]
-    before = {row["scenario"]: row for row in sizes[small]}
+    before = {row["scenario"]: row for row in sizes[small] if row.get("kind") != "error"}
     out = []
     for row in sizes[large]:
         was = before.get(row["scenario"])
@@ -172,24 +192,37 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     sizes: dict[str, list[dict[str, Any]]] = {}
-    for accounts in sorted(args.accounts):
-        print(f"== {args.engine}, {accounts:,} accounts ({'quick' if args.quick else 'full'})")
-        print(f"{'scenario':52} {'bookwise ms':>10} {'floor ms':>10} {'ratio':>7}")
-        sizes[str(accounts)] = run_size(
-            args.engine, accounts, data_dir=args.data_dir, quick=args.quick, log=log
-        )
-    document = {
+    document: dict[str, Any] = {
         "engine": args.engine,
         "date": dt.date.today().isoformat(),
         "quick": args.quick,
         "machine": machine(),
-        "seconds": round(time.perf_counter() - started, 1),
         "sizes": sizes,
-        "growth": growth(sizes),
     }
     suffix = "-quick" if args.quick else ""
     out = args.out or RESULTS / f"{document['date']}-{args.engine}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(row: dict[str, Any]) -> None:
+        log(row)
+        document["seconds"] = round(time.perf_counter() - started, 1)
+        document["growth"] = growth(sizes)
+        out.write_text(json.dumps(document, indent=1) + "\n")  # after every scenario
+
+    for accounts in sorted(args.accounts):
+        print(f"== {args.engine}, {accounts:,} accounts ({'quick' if args.quick else 'full'})")
+        print(f"{'scenario':52} {'bookwise ms':>10} {'floor ms':>10} {'ratio':>7}")
+        sizes[str(accounts)] = []
+        run_size(
+            args.engine,
+            accounts,
+            data_dir=args.data_dir,
+            quick=args.quick,
+            log=save,
+            results=sizes[str(accounts)],
+        )
+    document["seconds"] = round(time.perf_counter() - started, 1)
+    document["growth"] = growth(sizes)
     out.write_text(json.dumps(document, indent=1) + "\n")
     for row in document["growth"]:
         print(f"growth {row['scenario'][:50]:50} {row['ratio']:.2f}× the floor's")
