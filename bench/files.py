@@ -270,12 +270,11 @@ def loaded(url: str) -> tuple[Any, ...]:
     """What an import left: accounts, with a parent, sum of depths, sum of MRR."""
     floor = FloorConnection(url)
     try:
-        return tuple(
-            floor.rows(
-                "SELECT count(*), count(parent_id), coalesce(sum(depth), 0), "
-                "coalesce(sum(mrr), 0) FROM accounts"
-            )[0]
-        )
+        row = floor.rows(
+            "SELECT count(*), count(parent_id), coalesce(sum(depth), 0), "
+            "coalesce(sum(mrr), 0) FROM accounts"
+        )[0]
+        return tuple(int(value) for value in row)  # PostgreSQL's sums are Decimals
     finally:
         floor.close()
 

@@ -56,7 +56,7 @@ class FloorConnection:
 
     def sql(self, text: str) -> str:
         """The statement in this driver's parameter style."""
-        return text if self.sqlite else _NAMED.sub(r"%(\1)s", text)
+        return text if self.sqlite else _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
 
     def rows(self, text: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and fetch every row (a read: the transaction ends afterwards)."""
