@@ -107,15 +107,15 @@ def segment_pairs(t: Target) -> list[Pair]:
                 p = {"s": ids[name], "now": stamp, "x": t.csm_id}
                 left = run(
                     "UPDATE segment_memberships SET left_at = :now WHERE segment_id = :s "
-                    "AND left_at IS NULL AND account_id NOT IN "
-                    f"(SELECT c.id FROM accounts c WHERE {where})",
+                    "AND left_at IS NULL AND NOT EXISTS (SELECT 1 FROM accounts c "
+                    f"WHERE c.id = segment_memberships.account_id AND {where})",
                     p,
                 ).rowcount
                 entered = run(
                     "INSERT INTO segment_memberships (segment_id, account_id, entered_at) "
-                    f"SELECT :s, c.id, :now FROM accounts c WHERE {where} AND c.id NOT IN "
-                    "(SELECT account_id FROM segment_memberships WHERE segment_id = :s "
-                    "AND left_at IS NULL)",
+                    f"SELECT :s, c.id, :now FROM accounts c WHERE {where} AND NOT EXISTS "
+                    "(SELECT 1 FROM segment_memberships m WHERE m.segment_id = :s "
+                    "AND m.account_id = c.id AND m.left_at IS NULL)",
                     p,
                 ).rowcount
                 run("UPDATE segments SET refreshed_at = :now WHERE id = :s", p)

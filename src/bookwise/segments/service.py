@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import rename_attribute as rename_attribute_column
@@ -263,7 +263,10 @@ def _refresh(session: Session, segment: Segment, catalog: Catalog) -> RefreshRes
         .where(
             SegmentMembership.segment_id == segment.id,
             SegmentMembership.left_at.is_(None),
-            SegmentMembership.account_id.not_in(select(Account.id).where(where)),
+            # NOT EXISTS, not NOT IN: PostgreSQL hashes a NOT IN list only when it fits in
+            # work_mem, and otherwise rescans it per member (a 100k-account refresh of
+            # "is_child" ran for minutes); NOT EXISTS is an anti-join on both databases.
+            ~exists().where(Account.id == SegmentMembership.account_id, where),
         )
         .values(left_at=now)
         .execution_options(synchronize_session=False)
@@ -273,7 +276,12 @@ def _refresh(session: Session, segment: Segment, catalog: Catalog) -> RefreshRes
         .from_select(
             ["segment_id", "account_id", "entered_at"],
             select(literal(segment.id), Account.id, literal(now, UTCDateTime())).where(
-                where, Account.id.not_in(current)
+                where,
+                ~exists().where(
+                    SegmentMembership.segment_id == segment.id,
+                    SegmentMembership.account_id == Account.id,
+                    SegmentMembership.left_at.is_(None),
+                ),
             ),
         )
         # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg reports -1 without).
