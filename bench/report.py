@@ -120,6 +120,8 @@ def render() -> str:
             f"Machine: {machine_line(document)}.",
             "",
         ]
+        if document.get("notes"):
+            out += [f"Note: {document['notes']}", ""]
         for size in sorted(document["sizes"], key=int):
             out += [f"#### {int(size):,} accounts", "", *size_table(document, size), ""]
         growth = growth_table(document)
