@@ -33,28 +33,14 @@ from bench.harness import Pair, peak_rss_mib, timed
 from bookwise.csvsafe import EXPORT_MARKER
 from bookwise.db import make_engine, write_session
 from bookwise.demo.generator import storage_timestamp
-from bookwise.exporting.accounts import write_accounts_csv
+from bookwise.exporting.accounts import ACCOUNT_FIELDS, write_accounts_csv
 from bookwise.importing.accounts import ImportOptions, import_accounts
 from bookwise.migrate import upgrade_database
 from bookwise.models import utcnow
 from bookwise.users.service import cli_user
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "'")
-COLUMNS = [
-    "external_id",
-    "name",
-    "parent_external_id",
-    "domain",
-    "mrr",
-    "health_score",
-    "tier",
-    "lifecycle_stage",
-    "nps",
-    "csm_rating",
-    "region",
-    "renewal_date",
-    "inherit_policy",
-]
+COLUMNS = [field.name for field in ACCOUNT_FIELDS if field.name != "csms"]
 
 
 def sha256(path: Path) -> str:
