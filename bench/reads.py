@@ -16,7 +16,7 @@ from bookwise.assignments import queries
 from bookwise.errors import NotFound
 from bookwise.money import to_minor_units
 from bookwise.segments.rules import compile_where
-from bookwise.segments.selection import AccountFilter
+from bookwise.segments.selection import AccountFilter, list_selected
 from bookwise.segments.service import create_segment, get_segment
 
 PAGE = 50
@@ -67,10 +67,9 @@ def _ordered_owners(owners: list[tuple[str, bool]]) -> tuple[str, ...]:
 
 
 def bookwise_page(t: Target, filters: AccountFilter, sort: str = "name") -> queries.AccountPage:
-    """The service-layer path of ``GET /accounts``: filters → conditions → one page."""
+    """The service-layer path of ``GET /accounts``: filters → one page and its total."""
     with t.reading() as session:
-        where, _ = filters.conditions(session)
-        return queries.list_accounts(session, where=where, sort=sort, limit=PAGE)
+        return list_selected(session, filters, sort=sort, limit=PAGE)[0]
 
 
 def overview_pairs(t: Target) -> list[Pair]:

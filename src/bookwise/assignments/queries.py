@@ -124,6 +124,28 @@ class OwnershipFilter:
                 found.append(or_(~anyone, and_(anyone, ~mine)))
         return found
 
+    def counted_total(self, session: Session) -> int | None:
+        """How many accounts this filter selects, read from the counters (no scan), or None
+        when the counters cannot say (filters combined, an inactive user's "others")."""
+        if self.assigned_to is not None:
+            if self.not_assigned_to is not None or self.unassigned:
+                return None
+            return book_totals(session, user_id=self.assigned_to.id, role=self.role)[0]
+        if self.unassigned:
+            if self.not_assigned_to is not None and self.who != "no-one":
+                return None
+            return team_totals(session, role=self.role).unassigned_accounts
+        if self.not_assigned_to is not None:
+            book = book_totals(session, user_id=self.not_assigned_to.id, role=self.role)[0]
+            return not_assigned_total(
+                team_totals(session, role=self.role),
+                user=self.not_assigned_to,
+                who=self.who,
+                book=book,
+                role=self.role,
+            )
+        return None
+
     def describe(self) -> str:
         """The filter in words, stored on operations that used it."""
         parts = []
@@ -331,6 +353,27 @@ def csm_overview(session: Session, *, role: str = "csm") -> CsmOverview:
         .where(User.active.is_(True), User.csm_seat.is_(True))
         .order_by(User.email_fold)
     ).all()
+    team = team_totals(session, role=role)
+    return CsmOverview(
+        items=[CsmRow(email=e, name=n, accounts=int(c), mrr=_units(m)) for e, n, c, m in rows],
+        total=len(rows),
+        team_accounts=team.team_accounts,
+        team_mrr=_units(team.team_mrr),
+        unassigned_accounts=team.unassigned_accounts,
+    )
+
+
+@dataclass(frozen=True)
+class TeamTotals:
+    """Accounts with an active owner in a role (and their MRR), and those without one."""
+
+    team_accounts: int
+    team_mrr: int
+    unassigned_accounts: int
+
+
+def team_totals(session: Session, *, role: str = "csm") -> TeamTotals:
+    """The team's totals from the counters: one statement."""
     # One row of scalars; a missing counter row reads as NULL, that is 0.
     team_accounts, team_mrr, total_accounts = session.execute(
         select(
@@ -341,13 +384,8 @@ def csm_overview(session: Session, *, role: str = "csm") -> CsmOverview:
             .scalar_subquery(),
         )
     ).one()
-    return CsmOverview(
-        items=[CsmRow(email=e, name=n, accounts=int(c), mrr=_units(m)) for e, n, c, m in rows],
-        total=len(rows),
-        team_accounts=int(team_accounts or 0),
-        team_mrr=_units(team_mrr),
-        unassigned_accounts=int(total_accounts or 0) - int(team_accounts or 0),
-    )
+    team = int(team_accounts or 0)
+    return TeamTotals(team, int(team_mrr or 0), int(total_accounts or 0) - team)
 
 
 def _units(minor: object) -> Decimal:
@@ -368,7 +406,7 @@ def book_totals(session: Session, *, user_id: int, role: str = "csm") -> tuple[i
 
 
 def not_assigned_total(
-    overview: CsmOverview, *, user: User, who: Who, book: int, role: str = "csm"
+    overview: CsmOverview | TeamTotals, *, user: User, who: Who, book: int, role: str = "csm"
 ) -> int | None:
     """How many accounts are not assigned to ``user`` (per ``who``), from counts already made.
 

@@ -77,6 +77,13 @@ class AccountFilter:
             words.append(f"segment: {name}")
         return where, ", ".join(words) or "all accounts"
 
+    def counted_total(self, session: Session) -> int | None:
+        """The number of accounts selected, from the counters, when only ownership filters
+        are given (a rule or a segment is counted by the listing instead)."""
+        if self.where is not None or self.segment is not None:
+            return None
+        return self.build(session).counted_total(session)
+
     def build(self, session: Session) -> queries.OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
         if self.who is not None and self.not_assigned_to is None:
@@ -95,6 +102,29 @@ class AccountFilter:
             unassigned=self.unassigned,
             role=self.role,
         )
+
+
+def list_selected(
+    session: Session,
+    filters: AccountFilter,
+    *,
+    sort: str = "name",
+    limit: int = queries.DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+) -> tuple[queries.AccountPage, str]:
+    """A page of the accounts ``filters`` select and the filters in words.
+
+    The total comes from the counters when only ownership filters are given: "no-one" and
+    "other CSMs" would otherwise count hundreds of thousands of accounts for every page.
+    """
+    where, described = filters.conditions(session)
+    counted = filters.counted_total(session)
+    page = queries.list_accounts(
+        session, where=where, sort=sort, limit=limit, offset=offset, with_total=counted is None
+    )
+    if counted is not None:
+        page = page.model_copy(update={"total": counted})
+    return page, described
 
 
 @overload

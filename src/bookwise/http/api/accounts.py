@@ -27,7 +27,7 @@ from bookwise.http.api.filters import (
 from bookwise.http.context import reading
 from bookwise.http.routing import get, post
 from bookwise.money import format_money
-from bookwise.segments.selection import AccountFilter
+from bookwise.segments.selection import AccountFilter, list_selected
 
 router = api_router("accounts")
 CHILDREN_SHOWN = 100
@@ -318,8 +318,7 @@ def account_listing(
     session: Session, filters: AccountFilter, *, sort: str, limit: int, offset: int
 ) -> AccountList:
     """A page of the accounts ``filters`` select, and the filters in words."""
-    where, described = filters.conditions(session)
-    page = queries.list_accounts(session, where=where, sort=sort, limit=limit, offset=offset)
+    page, described = list_selected(session, filters, sort=sort, limit=limit, offset=offset)
     return AccountList(
         items=[account_out(row) for row in page.items],
         total=page.total or 0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
@@ -25,6 +25,7 @@ from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
 from bookwise.models import User
+from bookwise.segments.selection import list_selected
 from bookwise.users.service import get_user
 
 router = APIRouter(include_in_schema=False)
@@ -125,7 +126,7 @@ def render(
             except USER_ERRORS as exc:
                 error = error or ShownError.of(exc)
             else:
-                lists = _rep_lists(session, view, user, overview)
+                lists = _rep_lists(session, view, user)
     rep = lists.rep
     failed = error or lists.rule_error
     return page(
@@ -151,9 +152,7 @@ def render(
     )
 
 
-def _rep_lists(
-    session: Session, view: AssignmentView, user: User, overview: queries.CsmOverview
-) -> RepLists:
+def _rep_lists(session: Session, view: AssignmentView, user: User) -> RepLists:
     """The rep's book (a page) and the accounts not theirs (a page of the chosen tab)."""
     lists = RepLists(
         rep={
@@ -163,14 +162,12 @@ def _rep_lists(
             "csm_seat": user.csm_seat,
         }
     )
-    mine, _ = Filters(assigned_to=user.email).conditions(session)
     pager = Pager.of(view.book_page)
-    lists.book = queries.list_accounts(session, where=mine, limit=pager.size, offset=pager.offset)
+    mine = Filters(assigned_to=user.email).account_filter()
+    lists.book, _ = list_selected(session, mine, limit=pager.size, offset=pager.offset)
     lists.book_pager = pager.showing(len(lists.book.items), lists.book.total)
     try:
-        lists.others, lists.described = _not_assigned(
-            session, view, user, overview, lists.book.total
-        )
+        lists.others, lists.described = _not_assigned(session, view, user)
     except USER_ERRORS as exc:
         lists.rule_error = ShownError.of(exc)
     else:
@@ -181,34 +178,16 @@ def _rep_lists(
 
 
 def _not_assigned(
-    session: Session,
-    view: AssignmentView,
-    user: User,
-    overview: queries.CsmOverview,
-    book: int | None,
+    session: Session, view: AssignmentView, user: User
 ) -> tuple[queries.AccountPage, str]:
     """A page of the accounts not assigned to ``user``, and what selected them in words.
 
-    Without a rule the total comes from the overview's counts (no second scan of every
-    account); with one it is counted.
+    Without a rule the total comes from the counters (no scan of every account); with one
+    it is counted.
     """
     wanted = Filters(not_assigned_to=user.email, who=view.who, where=view.where)
-    conditions, described = wanted.conditions(session)
-    total = None
-    if not view.where.strip() and book is not None:
-        who = cast(queries.Who, view.who)  # checked by conditions() above
-        total = queries.not_assigned_total(overview, user=user, who=who, book=book)
     pager = Pager.of(view.page)
-    listing = queries.list_accounts(
-        session,
-        where=conditions,
-        limit=pager.size,
-        offset=pager.offset,
-        with_total=total is None,
-    )
-    if total is not None:
-        listing = listing.model_copy(update={"total": total})
-    return listing, described
+    return list_selected(session, wanted.account_filter(), limit=pager.size, offset=pager.offset)
 
 
 @post(router, "/assignment/preview", role="manager")
