@@ -106,11 +106,6 @@ class FloorConnection:
                 text, params = (statement, {}) if isinstance(statement, str) else statement
                 run(text, params)
 
-    def many(self, text: str, rows: Sequence[dict[str, Any]]) -> None:
-        """executemany in one write transaction."""
-        with self.transaction() as run:
-            run("SELECT 1").executemany(self.sql(text), rows)
-
     def close(self) -> None:
         """Close the driver connection."""
         self.raw.close()

@@ -160,12 +160,3 @@ def measure(pair: Pair, *, repeat: int) -> Measurement:
         measured.peak_rss_mib = float(ours["peak_rss_mib"])
         measured.notes["floor_peak_rss_mib"] = round(float(theirs["peak_rss_mib"]), 1)
     return measured
-
-
-def measure_alone(
-    scenario: str, kind: str, action: Action, *, repeat: int, rows: int | None = None
-) -> Measurement:
-    """Time a scenario that has no floor of its own (e.g. a contrast row)."""
-    reset_peak_rss()
-    times = [timed(action)[0] for _ in range(repeat)]
-    return Measurement(scenario, kind, times, rows=rows, peak_rss_mib=peak_rss_mib())
