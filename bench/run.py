@@ -31,6 +31,9 @@ from bench.context import open_target
 from bench.harness import Measurement, measure
 
 RESULTS = Path(__file__).parent / "results"
+GROUPS = frozenset(
+    ("demo", "reads", "pages", "rules", "bulk", "segments", "files", "http", "contrast")
+)
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/"
 
 
@@ -87,8 +90,10 @@ def run_size(
     quick: bool,
     log: Any,
     results: list[dict[str, Any]],
+    only: frozenset[str] = GROUPS,
 ) -> None:
-    """Every scenario at one size on one engine, appended to ``results`` as they finish."""
+    """Every scenario (or the groups in ``only``) at one size on one engine, appended to
+    ``results`` as they finish."""
     url = database_url(engine, accounts, data_dir)
     scratch = database_url(engine, accounts, data_dir, "copy")
 
@@ -97,13 +102,18 @@ def run_size(
         results.append(row)
         log(row)
 
-    keep(demo.demo_measurement(url, scratch, accounts))
+    if "demo" in only:
+        keep(demo.demo_measurement(url, scratch, accounts))
+    else:
+        demo.generate(url, accounts)  # fresh data all the same, untimed
     big = accounts >= 500_000
     read_repeat = 5 if (quick or big) else 7
     write_repeat = 2 if quick else 3
     t = open_target(url, read_repeat=read_repeat, write_repeat=write_repeat)
 
     def group(name: str, work: Any) -> None:
+        if name not in only:
+            return
         # A failing group (a floor that disagrees, a crash) is recorded and the run goes on:
         # an hour at 1M is not thrown away for one scenario, and the error stays visible.
         try:
@@ -168,6 +178,27 @@ def growth(sizes: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
+def merge(earlier: dict[str, Any], rerun: dict[str, Any], only: frozenset[str]) -> dict[str, Any]:
+    """``earlier`` with the rows of the groups in ``only`` replaced by ``rerun``'s, in place;
+    the rerun's commit and time are noted, since the file now mixes two runs."""
+    merged = dict(earlier)
+    merged["sizes"] = {}
+    for size in sorted(set(earlier["sizes"]) | set(rerun["sizes"]), key=int):
+        new = {row["scenario"]: row for row in rerun["sizes"].get(size, [])}
+        failed = {f"{name}: FAILED" for name in only}
+        rows = []
+        for row in earlier["sizes"].get(size, []):
+            if row["scenario"] in new:
+                rows.append(new.pop(row["scenario"]))
+            elif row["scenario"] not in failed:
+                rows.append(row)
+        merged["sizes"][size] = rows + list(new.values())
+    reruns = list(earlier.get("reruns", []))
+    reruns.append({"groups": sorted(only), "machine": rerun["machine"]})
+    merged["reruns"] = reruns
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, write the JSON file."""
     parser = argparse.ArgumentParser(
@@ -178,7 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and requests")
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--out", type=Path, help="results file (default: bench/results/…)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(GROUPS),
+        help="run these groups only and replace their rows in the results file",
+    )
     args = parser.parse_args(argv)
+    only = frozenset(args.only) if args.only else GROUPS
     args.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
@@ -203,11 +241,20 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or RESULTS / f"{document['date']}-{args.engine}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
+    earlier = json.loads(out.read_text()) if args.only and out.exists() else None
+
+    def write() -> dict[str, Any]:
+        # After every scenario, so an hour at 1M survives a crash; a partial rerun merges
+        # into the earlier file instead of replacing it.
+        whole = document if earlier is None else merge(earlier, document, only)
+        whole["seconds"] = round(time.perf_counter() - started, 1)
+        whole["growth"] = growth(whole["sizes"])
+        out.write_text(json.dumps(whole, indent=1) + "\n")
+        return whole
+
     def save(row: dict[str, Any]) -> None:
         log(row)
-        document["seconds"] = round(time.perf_counter() - started, 1)
-        document["growth"] = growth(sizes)
-        out.write_text(json.dumps(document, indent=1) + "\n")  # after every scenario
+        write()
 
     for accounts in sorted(args.accounts):
         print(f"== {args.engine}, {accounts:,} accounts ({'quick' if args.quick else 'full'})")
@@ -220,10 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             quick=args.quick,
             log=save,
             results=sizes[str(accounts)],
+            only=only,
         )
-    document["seconds"] = round(time.perf_counter() - started, 1)
-    document["growth"] = growth(sizes)
-    out.write_text(json.dumps(document, indent=1) + "\n")
+    document = write()
     for row in document["growth"]:
         print(f"growth {row['scenario'][:50]:50} {row['ratio']:.2f}× the floor's")
     print(f"wrote {out} in {document['seconds']:.0f} s")
