@@ -6,9 +6,10 @@ must be byte-identical.
 
 Import: bookwise's ``import_accounts`` of that export (owner column left out, so both sides
 load the same rows: accounts with their parents) into an empty, migrated database, beside
-the floor: csv module → ``executemany`` INSERT of the same rows, then one UPDATE that links
-parents by external id and one recursive UPDATE for depth. Both end with the same accounts
-(compared by count, parents, depth and MRR sums).
+the floor: csv module → the same rows by ``executemany`` INSERT (SQLite) or ``COPY``
+(PostgreSQL), then one UPDATE that links parents by external id, one for child counts and
+one recursive UPDATE for depth. Both end with the same accounts (compared by count, parents,
+and the sums of depth, MRR and child counts).
 """
 
 from __future__ import annotations
@@ -172,53 +173,73 @@ def _unquote(value: str) -> str:
     return value[1:] if value.startswith("'") else value
 
 
+IMPORTED = (
+    "external_id", "name", "name_fold", "domain", "mrr", "health_score", "tier",
+    "lifecycle_stage", "nps", "csm_rating", "region", "renewal_date", "inherit_policy",
+    "created_at", "depth", "ownership_version", "custom",
+)  # fmt: skip
+
+
+def _account_row(r: list[str], now: Any) -> tuple[Any, ...]:
+    name = _unquote(r[1])
+    return (
+        r[0],
+        name,
+        name.lower(),
+        r[3] or None,
+        int(Decimal(r[4]).scaleb(2)) if r[4] else None,
+        int(r[5]) if r[5] else None,
+        int(r[6]) if r[6] else None,
+        r[7] or None,
+        int(r[8]) if r[8] else None,
+        int(r[9]) if r[9] else None,
+        r[10] or None,
+        r[11] or None,
+        r[12] or None,
+        now,
+        0,
+        0,
+        "{}",
+    )
+
+
 def floor_import(url: str, path: Path) -> None:
-    """csv → executemany INSERT of the same rows → link parents → depth."""
+    """csv → the rows written the plainest fast way (``executemany`` on SQLite, ``COPY`` on
+    PostgreSQL) → link parents → child counts → depth."""
     floor = FloorConnection(url)
     now: Any = storage_timestamp(utcnow()) if floor.sqlite else utcnow()
+    columns = ", ".join(IMPORTED)
     try:
         with floor.transaction() as run:
             cursor = run(
                 "CREATE TEMP TABLE f_parent (external_id VARCHAR(100) PRIMARY KEY, "
                 "parent VARCHAR(100) NOT NULL)"
             )
-            insert = floor.sql(
-                "INSERT INTO accounts (external_id, name, name_fold, domain, mrr, health_score, "
-                "tier, lifecycle_stage, nps, csm_rating, region, renewal_date, inherit_policy, "
-                "created_at, depth, ownership_version, custom) VALUES (:e, :n, :f, :d, :m, :h, "
-                ":t, :l, :p, :r, :g, :w, :i, :now, 0, 0, '{}')"
-            )
-            link = floor.sql("INSERT INTO f_parent VALUES (:e, :parent)")
             for batch in _records(path):
-                cursor.executemany(
-                    insert,
-                    [
-                        {
-                            "e": r[0],
-                            "n": _unquote(r[1]),
-                            "f": _unquote(r[1]).lower(),
-                            "d": r[3] or None,
-                            "m": int(Decimal(r[4]).scaleb(2)) if r[4] else None,
-                            "h": int(r[5]) if r[5] else None,
-                            "t": int(r[6]) if r[6] else None,
-                            "l": r[7] or None,
-                            "p": int(r[8]) if r[8] else None,
-                            "r": int(r[9]) if r[9] else None,
-                            "g": r[10] or None,
-                            "w": r[11] or None,
-                            "i": r[12] or None,
-                            "now": now,
-                        }
-                        for r in batch
-                    ],
-                )
-                parents = [{"e": r[0], "parent": r[2]} for r in batch if r[2]]
-                if parents:
-                    cursor.executemany(link, parents)
+                rows = [_account_row(r, now) for r in batch]
+                parents = [(r[0], r[2]) for r in batch if r[2]]
+                if floor.sqlite:
+                    marks = ", ".join("?" * len(IMPORTED))
+                    cursor.executemany(f"INSERT INTO accounts ({columns}) VALUES ({marks})", rows)
+                    cursor.executemany("INSERT INTO f_parent VALUES (?, ?)", parents)
+                    continue
+                # One COPY per batch: a row-at-a-time INSERT would also fire the account
+                # counter's statement trigger once per row, which no one would write by hand.
+                with cursor.copy(f"COPY accounts ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                with cursor.copy("COPY f_parent FROM STDIN") as copy:
+                    for row in parents:
+                        copy.write_row(row)
             run(
                 "UPDATE accounts SET parent_id = (SELECT p.id FROM f_parent f JOIN accounts p "
                 "ON p.external_id = f.parent WHERE f.external_id = accounts.external_id) "
                 "WHERE external_id IN (SELECT external_id FROM f_parent)"
+            )
+            run(
+                "UPDATE accounts SET child_count = (SELECT count(*) FROM accounts c "
+                "WHERE c.parent_id = accounts.id) "
+                "WHERE id IN (SELECT parent_id FROM accounts WHERE parent_id IS NOT NULL)"
             )
             run("CREATE TEMP TABLE f_depth (id INTEGER PRIMARY KEY, depth INTEGER NOT NULL)")
             run(
@@ -253,12 +274,14 @@ def _records(path: Path, size: int = 5000) -> Iterator[list[list[str]]]:
 
 
 def loaded(url: str) -> tuple[Any, ...]:
-    """What an import left: accounts, with a parent, sum of depths, sum of MRR."""
+    """What an import left: accounts, with a parent, sums of depths, MRR and child counts
+    (and of their squares, so that counts moved between parents show)."""
     floor = FloorConnection(url)
     try:
         row = floor.rows(
             "SELECT count(*), count(parent_id), coalesce(sum(depth), 0), "
-            "coalesce(sum(mrr), 0) FROM accounts"
+            "coalesce(sum(mrr), 0), coalesce(sum(child_count), 0), "
+            "coalesce(sum(child_count * child_count), 0) FROM accounts"
         )[0]
         return tuple(int(value) for value in row)  # PostgreSQL's sums are Decimals
     finally:

@@ -75,6 +75,7 @@ def make_family_tree(
             "name": f"{prefix} parent {i}",
             "name_fold": f"{prefix} parent {i}".casefold(),
             "depth": 0,
+            "child_count": children_each,
             "ownership_version": 0,
             "custom": {},
             "mrr": 100_00 * (i + 1),

@@ -131,6 +131,24 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
         )
 
 
+@contextmanager
+def sqlite_page_cache(session: Session, mib: int) -> Iterator[None]:
+    """On SQLite, run the block with a page cache of at most ``mib`` MiB on the session's
+    connection, and put the connection's own size back after; elsewhere, do nothing."""
+    if not is_sqlite(session):
+        yield
+        return
+    connection = session.connection()
+    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    wanted = -mib * 1024  # negative: KiB rather than pages
+    size = max(before, wanted) if before < 0 else wanted  # shrink only
+    connection.exec_driver_sql(f"PRAGMA cache_size = {size}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
 def _current_begin() -> Callable[[bool], str]:
     # Looked up at call time so a test can replace the guard and prove it matters.
     return sqlite_begin

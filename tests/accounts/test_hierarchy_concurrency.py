@@ -18,9 +18,15 @@ RING = 4
 
 
 def _ring_moves(engine: Engine) -> tuple[list[int], list[BaseException]]:
-    """RING threads at once: account i goes under account i+1 (mod RING)."""
+    """RING families (a parent P_k with one child C_k); RING threads at once each move
+    P_k under C_{k+1} (mod RING). Each move passes its own cycle check; together they close
+    P_0 → C_1 → P_1 → … → P_0. No two moves write the same row (a move updates the moved
+    account and its new parent's child count), so only the hierarchy lock keeps them apart.
+    """
     with write_session(engine) as session:
-        ids = [make_account(session).id for _ in range(RING)]
+        parents = [make_account(session) for _ in range(RING)]
+        kids = [make_account(session, parent=p) for p in parents]
+        ids = [a.id for a in (*parents, *kids)]
     barrier = threading.Barrier(RING)
     errors: list[BaseException] = []
     # SQLite's writers queue at BEGIN IMMEDIATE, so they meet before their transactions;
@@ -30,7 +36,7 @@ def _ring_moves(engine: Engine) -> tuple[list[int], list[BaseException]]:
     def move(i: int) -> None:
         def work(session):  # type: ignore[no-untyped-def]
             account = session.get_one(Account, ids[i])
-            parent = session.get_one(Account, ids[(i + 1) % RING])
+            parent = session.get_one(Account, ids[RING + (i + 1) % RING])
             if meet_inside:
                 barrier.wait(timeout=30)
             move_account(session, account=account, parent=parent, actor=actor(session))

@@ -98,14 +98,42 @@ def test_recount_checks_and_repairs_the_overview_counters(cli: Cli) -> None:
 
     checked = cli.run("recount", "--check")
     assert checked.exit_code == 1
-    assert "counters off: 1 differ" in checked.stdout
+    assert "counters off: 1 counters and 0 child counts differ" in checked.stdout
     assert cli.json("csms")["items"][0]["accounts"] == 7  # --check wrote nothing
 
     repaired = cli.ok("recount").stdout
     assert "(7, 1000) -> (1, 1000)" in repaired
-    assert "counters repaired: 1 differed" in repaired
+    assert "counters repaired: 1 counters and 0 child counts differed" in repaired
     assert cli.json("csms")["items"][0]["accounts"] == 1
     assert cli.ok("recount", "--check").stdout.startswith("counters exact")
+
+
+def parents(cli: Cli) -> list[str]:
+    """External ids of the accounts ``is_parent`` matches."""
+    listed = cli.json("accounts", "list", "--where", "is_parent")
+    return sorted(item["external_id"] for item in listed["items"])
+
+
+def test_recount_checks_and_repairs_child_counts(cli: Cli) -> None:
+    cli.account("P1")
+    cli.account("C1", "--parent", "P1")
+    cli.account("C2", "--parent", "P1")
+    assert parents(cli) == ["P1"]
+    assert cli.ok("recount").stdout.endswith("child counts exact\n")
+    with db.get_engine().begin() as conn:
+        conn.execute(text("UPDATE accounts SET child_count = 5 WHERE external_id = 'P1'"))
+        conn.execute(text("UPDATE accounts SET child_count = 1 WHERE external_id = 'C1'"))
+
+    checked = cli.run("recount", "--check")
+    assert checked.exit_code == 1
+    assert "child_count 5, counted 2" in checked.stdout
+    assert "counters off: 0 counters and 2 child counts differ" in checked.stdout
+    assert parents(cli) == ["C1", "P1"]  # --check wrote nothing
+
+    repaired = cli.ok("recount").stdout
+    assert "counters repaired: 0 counters and 2 child counts differed" in repaired
+    assert parents(cli) == ["P1"]
+    assert cli.ok("recount", "--check").stdout.endswith("child counts exact\n")
 
 
 def test_attributes_are_declared_listed_and_checked(cli: Cli) -> None:

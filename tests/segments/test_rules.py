@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bookwise.accounts.service import declare_attribute
 from bookwise.assignments.selection import AccountQuery, AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import write_session
@@ -117,13 +118,31 @@ def test_load_catalog_replacing_stands_in_for_the_saved_segment(session: Session
 def test_load_catalog_is_four_statements_whatever_the_rules_reach(engine: Engine) -> None:
     with write_session(engine) as session:
         make_user(session, "a@example.com", name="Ann")
+        declare_attribute(session, name="plan", type="text", actor=actor(session))
         create_segment(session, name="Ann's", rule='csm = "Ann"', actor=actor(session))
         create_segment(
-            session, name="Below", rule='ancestor in segment "Ann\'s"', actor=actor(session)
+            session,
+            name="Below",
+            rule='ancestor in segment "Ann\'s" and custom.plan = "x"',
+            actor=actor(session),
         )
     with write_session(engine) as session:
         with count_statements(engine) as log:
             catalog = load_catalog(session, [parse_rule('in segment "below"')])
-        assert log.count == 4
+        assert log.count == 4  # segments, attributes, roles, users
         # The user named two segments away was resolved by the same statement.
         assert [u.email for u in catalog.users["a@example.com"]] == ["a@example.com"]
+
+
+def test_standard_fields_need_no_attributes_or_roles(engine: Engine) -> None:
+    with write_session(engine) as session:
+        make_user(session, "a@example.com", name="Ann")
+        create_segment(session, name="Ann's", rule='csm = "Ann"', actor=actor(session))
+    with write_session(engine) as session:
+        with count_statements(engine) as log:
+            load_catalog(session, [parse_rule("tier = 1 and parent.mrr > 5 and is_parent")])
+        assert log.count == 0
+        with count_statements(engine) as log:
+            catalog = load_catalog(session, [parse_rule('in segment "Ann\'s" and tier = 1')])
+        assert log.count == 2  # segments, users
+        assert catalog.roles == ("csm",)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
+from bookwise.accounts.hierarchy import shift_child_counts
 from bookwise.accounts.schemas import AccountFields
 from bookwise.audit import record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
@@ -98,6 +99,8 @@ def create_account(
     )
     session.add(account)
     session.flush()
+    if parent is not None:
+        shift_child_counts(session, children=select(literal(account.id)), by=1)
     record_event(
         session,
         actor=actor,
@@ -135,8 +138,11 @@ def set_parent(session: Session, *, account: Account, parent: Account | None) ->
                 f"moving {label(account)} under {label(parent)} would make a cycle: "
                 f"{label(parent)} is already below {label(account)}"
             )
+    moved = select(literal(account.id))
+    shift_child_counts(session, children=moved, by=-1)
     account.parent_id = parent.id if parent else None
     session.flush()
+    shift_child_counts(session, children=moved, by=1)
     _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from bookwise.accounts.hierarchy import ChildCountReport, recount_children
 from bookwise.accounts.service import count_accounts, declare_attribute, list_attributes
 from bookwise.assignments.counters import RecountReport, recount_book_totals
 from bookwise.assignments.roles import add_role, list_roles
@@ -125,27 +126,32 @@ def recount(
     ] = False,
     actor: AsOption = None,
 ) -> None:
-    """Recount the CSM overview's counters from scratch and repair any that are off."""
+    """Recount the CSM overview's counters and every account's child count from scratch,
+    and repair any that are off."""
 
-    def work(session: Session) -> RecountReport:
+    def work(session: Session) -> tuple[RecountReport, ChildCountReport]:
         acting = resolve_actor(session, actor, admin=True)
-        return recount_book_totals(session, actor=acting, dry_run=check)
+        return (
+            recount_book_totals(session, actor=acting, dry_run=check),
+            recount_children(session, actor=acting, dry_run=check),
+        )
 
-    report = writing(work)
+    report, children = writing(work)
     counted = report.counted
     figures = (
         f"{counted.accounts:,} accounts, {len(counted.books):,} books, "
         f"{sum(n for n, _ in counted.coverage.values()):,} covered"
     )
-    if not report.differed:
-        say(f"counters exact: {figures}")
+    if not report.differed and not children.differing:
+        say(f"counters exact: {figures}; child counts exact")
         return
-    for line in report.differences():
+    for line in [*report.differences(), *children.differences()]:
         say(line)
+    off = f"{len(report.differences())} counters and {children.differing:,} child counts"
     if check:
-        say(f"counters off: {len(report.differences())} differ (run `bookwise recount` to fix)")
+        say(f"counters off: {off} differ (run `bookwise recount` to fix)")
         raise typer.Exit(1)
-    say(f"counters repaired: {len(report.differences())} differed; now {figures}")
+    say(f"counters repaired: {off} differed; now {figures}")
 
 
 # --- custom attributes -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, exists, func, insert, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bookwise.accounts.hierarchy import recount_children
 from bookwise.assignments.counters import recount_book_totals
 from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
@@ -103,9 +104,11 @@ def generate_demo(
         tally = write_book(session, spec, progress)
         record_counts(session, operation_id, tally, users=len(team))
         finish_load(session)
-        # The load ran without the counter triggers: count once, set-based (after ANALYZE,
-        # so PostgreSQL plans the grouping with the loaded tables' statistics).
+        # The load ran without the counter triggers and wrote no child counts: count once,
+        # set-based (after ANALYZE, so PostgreSQL plans the grouping with the loaded tables'
+        # statistics).
         recount_book_totals(session, actor=actor)
+        recount_children(session, actor=actor)
     return DemoSummary(
         accounts=tally.accounts,
         users=len(team),

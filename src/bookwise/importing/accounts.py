@@ -15,6 +15,8 @@ from bookwise.accounts.service import list_attributes, serialise_hierarchy_chang
 from bookwise.assignments.inheritance import apply_inheritance
 from bookwise.assignments.plan import database_now
 from bookwise.assignments.replace import replace_owners
+from bookwise.config import get_settings
+from bookwise.db import sqlite_page_cache
 from bookwise.importing import merge
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, map_headers
 from bookwise.importing.merge import Merge
@@ -69,27 +71,30 @@ def import_accounts(
     )
     rules = ValueRules(options.date_format, attributes, source.exported)
     m = Merge(session, secrets.randbelow(2**31 - 2) + 1, mapping, actor, database_now(session))
-    savepoint = session.begin_nested()
-    try:
-        failed_reading = _stage_file(m, source, rules, options, report, progress)
-        _merge(m, report)
-        outcome = merge.counts(m)
-        report.created, report.updated = outcome["created"], outcome["updated"]
-        report.unchanged = outcome["unchanged"]
-        report.failed = outcome["failed"] + failed_reading
-        sink = ErrorSink(errors, keep=options.keep_errors)
-        sink.add_all(_problems(m))
-        report.errors, report.error_count = sink.first, sink.count
-        clear_staging(session, m.import_id)
-    except BaseException:
-        savepoint.rollback()
-        raise
-    report.written = not options.dry_run and not (options.all_or_nothing and report.failed)
-    if report.written:
-        savepoint.commit()
-    else:
-        savepoint.rollback()
-        report.operation_id = None
+    # Staging and merging touch every page once; they need no big cache, and a big one
+    # is what made a million-row import's memory grow (docs/import-export.md).
+    with sqlite_page_cache(session, get_settings().sqlite_import_cache_mib):
+        savepoint = session.begin_nested()
+        try:
+            failed_reading = _stage_file(m, source, rules, options, report, progress)
+            _merge(m, report)
+            outcome = merge.counts(m)
+            report.created, report.updated = outcome["created"], outcome["updated"]
+            report.unchanged = outcome["unchanged"]
+            report.failed = outcome["failed"] + failed_reading
+            sink = ErrorSink(errors, keep=options.keep_errors)
+            sink.add_all(_problems(m))
+            report.errors, report.error_count = sink.first, sink.count
+            clear_staging(session, m.import_id)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        report.written = not options.dry_run and not (options.all_or_nothing and report.failed)
+        if report.written:
+            savepoint.commit()
+        else:
+            savepoint.rollback()
+            report.operation_id = None
     return report
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from bookwise.accounts.hierarchy import shift_child_counts
 from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.db import is_sqlite
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping
@@ -337,7 +338,8 @@ def update_existing(m: Merge) -> None:
 
 
 def move_accounts(m: Merge) -> None:
-    """Set the new parents, then recompute depths below every moved account's top."""
+    """Set the new parents, move the child counts with them, then recompute depths below
+    every moved account's top."""
     new_parent = select(EARLIER.c.account_id).where(
         m.mine(EARLIER), EARLIER.c.line == -ROWS.c.parent_key
     )
@@ -350,6 +352,10 @@ def move_accounts(m: Merge) -> None:
             )
         )
     )
+    moving = select(ROWS.c.account_id).where(
+        m.mine(), ROWS.c.failed == false(), ROWS.c.moved == true()
+    )
+    shift_child_counts(m.session, children=moving, by=-1)
     m.session.execute(
         update(ACCOUNTS)
         .where(
@@ -360,6 +366,7 @@ def move_accounts(m: Merge) -> None:
         )
         .values(parent_id=ROWS.c.parent_id)
     )
+    shift_child_counts(m.session, children=moving, by=1)
     m.session.execute(_DEPTHS, {"i": m.import_id})
 
 

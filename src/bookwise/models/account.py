@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +24,8 @@ ATTRIBUTE_TYPES = ("text", "number", "money", "date", "boolean", "choice")
 
 
 class Account(Base):
-    """A customer. ``mrr`` is in minor units; ``depth`` is maintained on every re-parenting."""
+    """A customer. ``mrr`` is in minor units; ``depth`` and ``child_count`` are maintained on
+    every re-parenting (``accounts.hierarchy``)."""
 
     __tablename__ = "accounts"
     __table_args__ = (
@@ -33,6 +35,7 @@ class Account(Base):
         CheckConstraint(one_of("inherit_policy", INHERIT_POLICIES), name="inherit_policy"),
         CheckConstraint("parent_id <> id", name="not_own_parent"),
         CheckConstraint("depth >= 0", name="depth"),
+        CheckConstraint("child_count >= 0", name="child_count"),
         Index("ix_accounts_tier_health", "tier", "health_score"),
         Index("ix_accounts_stage_mrr", "lifecycle_stage", "mrr"),
     )
@@ -53,6 +56,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
+    # How many accounts name this one as parent: ``is_parent`` is ``child_count > 0``.
+    child_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     inherit_policy: Mapped[str | None] = mapped_column(String(10))
     ownership_version: Mapped[int] = mapped_column(Integer, default=0)
     custom: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -161,9 +161,10 @@ class _Compiler:
         if kind == "is_child":
             parent_id: Col[Any] = table.parent_id
             return parent_id.is_not(None) if wanted else parent_id.is_(None)
-        child = self.alias()
-        parents = select(child.parent_id).where(child.parent_id.is_not(None))
-        return member(table.id, parents, negate=not wanted)
+        # Kept by every re-parenting (accounts.hierarchy); a column test plans well both
+        # alone and beside selective conditions, where IN and EXISTS each fail one case.
+        child_count: Col[int] = table.child_count
+        return child_count > 0 if wanted else child_count == 0
 
     def owner(
         self, spec: FieldSpec, table: Any, op: str, values: list[ast.Value], *, negate: bool

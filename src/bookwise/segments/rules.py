@@ -25,6 +25,7 @@ from bookwise.rules.registry import (
     UserInfo,
     builtin_fields,
     custom_field,
+    is_builtin_field,
     role_field,
     segment_key,
     text_field_names,
@@ -67,13 +68,9 @@ def load_catalog(
 
     ``replacing`` stands in for the saved segment of the same name (an edit being checked).
     At most four small statements, whatever the number of accounts (segments are read only
-    when a rule refers to one, users only when a rule names one).
+    when a rule refers to one, users only when a rule names one, attributes and roles only
+    when a rule uses a field that is not a standard one).
     """
-    attributes = {
-        d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
-        for d in session.scalars(select(AttributeDefinition))
-    }
-    roles = tuple(session.scalars(select(AssignmentRole.name).order_by(AssignmentRole.name)))
     segments: dict[str, SegmentInfo] = {}
     # Saved segments are read (and their rules parsed) only when a rule refers to one.
     referring = any(segment_names(rule) for rule in rules) or replacing is not None
@@ -83,9 +80,27 @@ def load_catalog(
         )
     if replacing is not None:
         segments[segment_key(replacing.name)] = replacing
+    reachable = _reachable(rules, segments)
+    attributes: dict[str, AttributeInfo] = {}
+    roles: tuple[str, ...] = ()
+    # Standard fields resolve without the declared attributes and roles: a listing filtered
+    # on them (most are) saves two statements, a round trip each on PostgreSQL.
+    if not all(is_builtin_field(field) for field in field_names(reachable)):
+        attributes = {
+            d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
+            for d in session.scalars(select(AttributeDefinition))
+        }
+        roles = tuple(session.scalars(select(AssignmentRole.name).order_by(AssignmentRole.name)))
     catalog = Catalog(attributes=attributes, roles=roles or ("csm",), segments=segments)
-    catalog.users = _users_named(session, _reachable(rules, segments), catalog.roles)
+    catalog.users = _users_named(session, reachable, catalog.roles)
     return catalog
+
+
+def field_names(rules: list[ast.Rule]) -> set[str]:
+    """Every field the rules compare, as written."""
+    return {
+        node.field for rule in rules for node in ast.walk(rule) if isinstance(node, ast.Condition)
+    }
 
 
 def _reachable(rules: list[ast.Rule], segments: dict[str, SegmentInfo]) -> list[ast.Rule]:

@@ -1,0 +1,38 @@
+"""An import runs with its own small SQLite page cache, and gives the connection back with
+the cache it had (the read cache stays for the reads that follow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bookwise.db import write_session
+from bookwise.importing import accounts as importing
+from tests.importing.helpers import run_import
+
+
+def test_the_import_runs_with_the_import_cache_and_restores_the_read_cache(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the page cache is SQLite's; PostgreSQL's buffers belong to the server")
+    seen: list[int] = []
+    merge_file = importing._merge
+
+    def merge_and_look(m, report):  # type: ignore[no-untyped-def]
+        seen.append(m.session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
+        merge_file(m, report)
+
+    monkeypatch.setattr(importing, "_merge", merge_and_look)
+    source = tmp_path / "a.csv"
+    source.write_text("external_id,name\nX1,One\nX2,Two\n")
+    with write_session(engine) as session:
+        before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()
+    run_import(engine, source)
+
+    assert seen == [-8 * 1024]  # BOOKWISE_SQLITE_IMPORT_CACHE_MIB's default, in KiB
+    with write_session(engine) as session:
+        after = session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()
+    assert before == after == -256 * 1024
