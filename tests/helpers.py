@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
 
+from bookwise.db import run_write
 from bookwise.models import Base, utcnow
 
 
@@ -44,6 +47,45 @@ def reset_postgres(engine: Engine) -> None:
             ),
             {"now": utcnow().replace(tzinfo=None)},
         )
+
+
+def race(
+    engine: Engine,
+    works: list[Callable[[Session, Callable[[], None]], None]],
+    *,
+    tolerated: tuple[type[BaseException], ...] = (),
+) -> list[BaseException]:
+    """Run each work in its own write transaction on its own thread, all at once; return
+    the errors not ``tolerated``.
+
+    A work calls ``meet()`` where the writers should line up: on PostgreSQL that is inside
+    the transactions (after reading, where a missing guard shows); on SQLite, whose writers
+    queue at BEGIN IMMEDIATE, they line up before their transactions instead.
+    """
+    barrier = threading.Barrier(len(works))
+    inside = engine.dialect.name == "postgresql"
+    errors: list[BaseException] = []
+
+    def meet() -> None:
+        if inside:
+            barrier.wait(timeout=30)
+
+    def run(work: Callable[[Session, Callable[[], None]], None]) -> None:
+        try:
+            if not inside:
+                barrier.wait(timeout=30)
+            run_write(engine, lambda session: work(session, meet))
+        except tolerated:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
 
 
 @dataclass

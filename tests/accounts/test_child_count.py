@@ -3,7 +3,7 @@ writers add children to one parent at the same time (with proof that the guard m
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,10 @@ from bookwise.accounts import service as accounts_service
 from bookwise.accounts.hierarchy import recount_children
 from bookwise.assignments.inheritance import move_account
 from bookwise.assignments.undo import undo_operation
-from bookwise.db import read_session, run_write, write_session
+from bookwise.db import read_session, write_session
 from bookwise.models import Account
 from tests.factories import actor, make_account
+from tests.helpers import race
 from tests.importing.helpers import run_import
 
 WRITERS = 6
@@ -105,33 +106,19 @@ def _move_under_one_parent(engine: Engine, prefix: str = "") -> list[BaseExcepti
         make_account(session, external_id=f"{prefix}P")
         for i in range(WRITERS):
             make_account(session, external_id=f"{prefix}K{i}")
-    barrier = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
-    meet_inside = engine.dialect.name == "postgresql"
 
-    def move(i: int) -> None:
-        def work(session: Session) -> None:
+    def move(i: int) -> Callable[[Session, Callable[[], None]], None]:
+        def work(session: Session, meet: Callable[[], None]) -> None:
             named = select(Account).where(Account.external_id == f"{prefix}P")
             parent = session.scalars(named).one()
             named = select(Account).where(Account.external_id == f"{prefix}K{i}")
             kid = session.scalars(named).one()
-            if meet_inside:
-                barrier.wait(timeout=30)
+            meet()
             move_account(session, account=kid, parent=parent, actor=actor(session))
 
-        try:
-            if not meet_inside:
-                barrier.wait(timeout=30)
-            run_write(engine, work)
-        except BaseException as exc:
-            errors.append(exc)
+        return work
 
-    threads = [threading.Thread(target=move, args=(i,)) for i in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
+    return race(engine, [move(i) for i in range(WRITERS)])
 
 
 def test_concurrent_moves_under_one_parent_are_all_counted(engine: Engine) -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from bookwise.accounts import service as accounts_service
 from bookwise.assignments.inheritance import move_account
-from bookwise.db import run_write, write_session
+from bookwise.db import write_session
 from bookwise.errors import Refused
 from bookwise.models import Account
 from tests.factories import actor, make_account
+from tests.helpers import race
 
 RING = 4
 
@@ -27,35 +29,17 @@ def _ring_moves(engine: Engine) -> tuple[list[int], list[BaseException]]:
         parents = [make_account(session) for _ in range(RING)]
         kids = [make_account(session, parent=p) for p in parents]
         ids = [a.id for a in (*parents, *kids)]
-    barrier = threading.Barrier(RING)
-    errors: list[BaseException] = []
-    # SQLite's writers queue at BEGIN IMMEDIATE, so they meet before their transactions;
-    # PostgreSQL's meet inside them, after reading, where a missing guard would show.
-    meet_inside = engine.dialect.name == "postgresql"
 
-    def move(i: int) -> None:
-        def work(session):  # type: ignore[no-untyped-def]
+    def move(i: int) -> Callable[[Session, Callable[[], None]], None]:
+        def work(session: Session, meet: Callable[[], None]) -> None:
             account = session.get_one(Account, ids[i])
             parent = session.get_one(Account, ids[RING + (i + 1) % RING])
-            if meet_inside:
-                barrier.wait(timeout=30)
+            meet()
             move_account(session, account=account, parent=parent, actor=actor(session))
 
-        try:
-            if not meet_inside:
-                barrier.wait(timeout=30)
-            run_write(engine, work)
-        except Refused:
-            pass
-        except BaseException as exc:
-            errors.append(exc)
+        return work
 
-    threads = [threading.Thread(target=move, args=(i,)) for i in range(RING)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return ids, errors
+    return ids, race(engine, [move(i) for i in range(RING)], tolerated=(Refused,))
 
 
 def _has_cycle(engine: Engine, ids: list[int]) -> bool:

@@ -69,7 +69,7 @@ def load_catalog(
     ``replacing`` stands in for the saved segment of the same name (an edit being checked).
     At most four small statements, whatever the number of accounts (segments are read only
     when a rule refers to one, users only when a rule names one, attributes and roles only
-    when a rule uses a field that is not a standard one).
+    when a rule uses a field that is not a standard one, or when no rules are given).
     """
     segments: dict[str, SegmentInfo] = {}
     # Saved segments are read (and their rules parsed) only when a rule refers to one.
@@ -85,7 +85,8 @@ def load_catalog(
     roles: tuple[str, ...] = ()
     # Standard fields resolve without the declared attributes and roles: a listing filtered
     # on them (most are) saves two statements, a round trip each on PostgreSQL.
-    if not all(is_builtin_field(field) for field in field_names(reachable)):
+    # With no rules at all, the caller wants the whole catalog (``available_fields``).
+    if not rules or not all(is_builtin_field(field) for field in field_names(reachable)):
         attributes = {
             d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
             for d in session.scalars(select(AttributeDefinition))
