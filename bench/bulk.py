@@ -318,6 +318,7 @@ def bulk_pairs(t: Target) -> list[Pair]:
                 "WHERE id IN (SELECT account_id FROM bench_drift)",
             ]
         )
+        t.floor.settle()
 
     def undrift() -> None:
         base.restore(

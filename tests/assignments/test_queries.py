@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.assignments.queries import (
+    SORT_COLUMNS,
     OwnershipFilter,
     book_totals,
     count_accounts,
@@ -20,7 +21,7 @@ from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.errors import InvalidInput, Refused
 from tests.factories import actor, make_account, make_user
-from tests.helpers import open_csms
+from tests.helpers import count_statements, open_csms
 
 
 def setup_book(session: Session):  # type: ignore[no-untyped-def]
@@ -106,6 +107,24 @@ def test_sorting_paging_and_totals(session: Session) -> None:
     assert refs(list_accounts(session, where=[], sort="mrr"))[-1] == "D"
     assert page.items[0].csms == ["y@example.com"]
     assert page.model_dump(mode="json")["items"][0]["mrr"] == "7.00"
+
+
+@pytest.mark.parametrize("sort", [f"{d}{key}" for key in SORT_COLUMNS for d in ("", "-")])
+def test_a_page_of_few_known_matches_sorts_them_the_same_way(session: Session, sort: str) -> None:
+    """With ``expected`` small, the page is sorted from a fenced subquery: the same rows in
+    the same order, empty values last both ways, ties by id, every offset."""
+    setup_book(session)
+    for i in range(6):  # ties on every column but id and names
+        make_account(session, f"Account T{i % 2}", external_id=f"T{i}", mrr="7", tier=1)
+    for offset in range(0, 12, 3):
+        plain = list_accounts(session, where=[], sort=sort, limit=3, offset=offset)
+        with count_statements(session.get_bind()) as log:
+            fenced = list_accounts(
+                session, where=[], sort=sort, limit=3, offset=offset, expected=11
+            )
+        assert refs(fenced) == refs(plain)
+        assert [i.csms for i in fenced.items] == [i.csms for i in plain.items]
+        assert log.statements[0].count("OFFSET") == 2  # inside the subquery, and the page's
 
 
 def test_count_matches_the_listing(session: Session) -> None:

@@ -216,19 +216,27 @@ def parse_sort(sort: str) -> tuple[Any, bool]:
     return SORT_COLUMNS[key], descending
 
 
-def sort_order(sort: str, *, sqlite: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def sort_order(
+    sort: str, *, sqlite: bool, columns: Any = None
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """ORDER BY for ``sort``: the column with empty values last, then id as the tiebreak.
 
     NULLS LAST is written only where it changes the database's own order (SQLite puts NULL
     first going up, PostgreSQL first going down) and only for nullable columns: spelled out
     where it changes nothing, it still stopped both planners from walking an index in
     order, so a 50-row page sorted every match (300,000 rows for "no-one" at 1M).
+    ``columns`` (a subquery's ``.c``) orders by its ``sort_key`` and ``id`` instead.
     """
     column, descending = parse_sort(sort)
     needs_nulls_last = bool(getattr(column, "nullable", True)) and (sqlite != descending)
-    ordered = column.desc() if descending else column.asc()
-    tiebreak = Account.id.desc() if descending else Account.id.asc()
+    key, identity = (column, Account.id) if columns is None else (columns.sort_key, columns.id)
+    ordered = key.desc() if descending else key.asc()
+    tiebreak = identity.desc() if descending else identity.asc()
     return (ordered.nulls_last() if needs_nulls_last else ordered), tiebreak
+
+
+# Up to this many matches, a page sorts them all rather than walk an index in sort order.
+FEW_MATCHES = 20_000
 
 
 def list_accounts(
@@ -239,17 +247,27 @@ def list_accounts(
     limit: int = DEFAULT_PAGE_SIZE,
     offset: int = 0,
     with_total: bool = True,
+    expected: int | None = None,
 ) -> AccountPage:
-    """A page of matching accounts (with their CSMs) and the total: three statements."""
+    """A page of matching accounts (with their CSMs) and the total: three statements.
+
+    ``expected`` is the number of matches when the caller knows it (from the counters).
+    """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     if offset < 0:
         raise InvalidInput("offset must not be negative")
-    order = sort_order(sort, sqlite=is_sqlite(session))
     # Plain rows, not ORM entities: a page is read-only, and entity loading plus validating
     # each row cost more than the query (50 rows: ~5 ms against a 1 ms statement).
     rows = session.execute(
-        select(*_ROW_COLUMNS).where(*where).order_by(*order).limit(limit).offset(offset)
+        _page(
+            where,
+            sort,
+            sqlite=is_sqlite(session),
+            few=expected is not None and expected <= FEW_MATCHES,
+        )
+        .limit(limit)
+        .offset(offset)
     ).all()
     total = count_accounts(session, where=where) if with_total else None
     owners = _owners_of(session, [row.id for row in rows])
@@ -266,6 +284,24 @@ def list_accounts(
             )
         )
     return AccountPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _page(where: list[ColumnElement[bool]], sort: str, *, sqlite: bool, few: bool) -> Select[Any]:
+    """The matching rows in page order.
+
+    With ``few`` matches known in advance (one CSM's book), the matches are selected in a
+    subquery with ``OFFSET 0``, which neither planner flattens, and only then sorted. Left
+    to itself, PostgreSQL may walk the whole name index and probe each account for the
+    condition, betting that matches are dense: with statistics a few bulk writes old it did
+    so for a 451-account book at 100k, 500 ms against 3 ms for sorting the book.
+    """
+    if not few:
+        return select(*_ROW_COLUMNS).where(*where).order_by(*sort_order(sort, sqlite=sqlite))
+    column, _ = parse_sort(sort)
+    matches = select(*_ROW_COLUMNS, column.label("sort_key")).where(*where).offset(0).subquery()
+    return select(*(matches.c[c.key] for c in _ROW_COLUMNS)).order_by(
+        *sort_order(sort, sqlite=sqlite, columns=matches.c)
+    )
 
 
 def book_sizes(session: Session, *, role: str = "csm") -> dict[int, int]:

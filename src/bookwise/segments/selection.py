@@ -120,7 +120,13 @@ def list_selected(
     where, described = filters.conditions(session)
     counted = filters.counted_total(session)
     page = queries.list_accounts(
-        session, where=where, sort=sort, limit=limit, offset=offset, with_total=counted is None
+        session,
+        where=where,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        with_total=counted is None,
+        expected=counted,
     )
     if counted is not None:
         page = page.model_copy(update={"total": counted})
