@@ -42,6 +42,25 @@ def empty_database(url: str) -> str:
     return url
 
 
+def has_data(url: str, accounts: int) -> bool:
+    """True when ``url`` holds a migrated database with ``accounts`` accounts (an earlier
+    run's data, which every write scenario restores as it found it)."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and not Path(str(parsed.database)).exists():
+        return False
+    try:
+        engine = make_engine(url)
+        upgrade_database(engine)  # a no-op at head; a newer migration is applied
+        engine.dispose()
+        floor = FloorConnection(url)
+    except Exception:
+        return False
+    try:
+        return int(floor.value("SELECT count(*) FROM accounts")) == accounts
+    finally:
+        floor.close()
+
+
 def generate(url: str, accounts: int) -> Measurement:
     """Time ``generate_demo`` into a fresh database at ``url`` (which keeps the data)."""
     empty_database(url)

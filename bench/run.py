@@ -91,6 +91,7 @@ def run_size(
     log: Any,
     results: list[dict[str, Any]],
     only: frozenset[str] = GROUPS,
+    keep_data: bool = False,
 ) -> None:
     """Every scenario (or the groups in ``only``) at one size on one engine, appended to
     ``results`` as they finish."""
@@ -104,7 +105,7 @@ def run_size(
 
     if "demo" in only:
         keep(demo.demo_measurement(url, scratch, accounts))
-    else:
+    elif not (keep_data and demo.has_data(url, accounts)):
         demo.generate(url, accounts)  # fresh data all the same, untimed
     big = accounts >= 500_000
     read_repeat = 5 if (quick or big) else 7
@@ -215,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=sorted(GROUPS),
         help="run these groups only and replace their rows in the results file",
     )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="with --only: use the data an earlier run left (writes restore it) if it is there",
+    )
     args = parser.parse_args(argv)
     only = frozenset(args.only) if args.only else GROUPS
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -268,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             log=save,
             results=sizes[str(accounts)],
             only=only,
+            keep_data=args.keep_data,
         )
     document = write()
     for row in document["growth"]:

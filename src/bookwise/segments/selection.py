@@ -60,9 +60,12 @@ class AccountFilter:
             or self.segment is not None
         )
 
-    def conditions(self, session: Session) -> tuple[list[ColumnElement[bool]], str]:
-        """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words."""
-        ownership = self.build(session)
+    def conditions(
+        self, session: Session, ownership: queries.OwnershipFilter | None = None
+    ) -> tuple[list[ColumnElement[bool]], str]:
+        """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words
+        (``ownership``: this filter's ``build``, when the caller has it already)."""
+        ownership = ownership or self.build(session)
         where = ownership.conditions()
         words = [ownership.describe()] if ownership.describe() != "all accounts" else []
         if self.where is not None:
@@ -77,12 +80,14 @@ class AccountFilter:
             words.append(f"segment: {name}")
         return where, ", ".join(words) or "all accounts"
 
-    def counted_total(self, session: Session) -> int | None:
+    def counted_total(
+        self, session: Session, ownership: queries.OwnershipFilter | None = None
+    ) -> int | None:
         """The number of accounts selected, from the counters, when only ownership filters
         are given (a rule or a segment is counted by the listing instead)."""
         if self.where is not None or self.segment is not None:
             return None
-        return self.build(session).counted_total(session)
+        return (ownership or self.build(session)).counted_total(session)
 
     def build(self, session: Session) -> queries.OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
@@ -117,8 +122,9 @@ def list_selected(
     The total comes from the counters when only ownership filters are given: "no-one" and
     "other CSMs" would otherwise count hundreds of thousands of accounts for every page.
     """
-    where, described = filters.conditions(session)
-    counted = filters.counted_total(session)
+    ownership = filters.build(session)  # each named user looked up once
+    where, described = filters.conditions(session, ownership)
+    counted = filters.counted_total(session, ownership)
     page = queries.list_accounts(
         session,
         where=where,
