@@ -103,12 +103,13 @@ def generate_demo(
         )
         tally = write_book(session, spec, progress)
         record_counts(session, operation_id, tally, users=len(team))
-        finish_load(session)
-        # The load ran without the counter triggers and wrote no child counts: count once,
-        # set-based (after ANALYZE, so PostgreSQL plans the grouping with the loaded tables'
-        # statistics).
-        recount_book_totals(session, actor=actor)
+        # The load wrote no child counts: count them before ANALYZE, whose statistics would
+        # otherwise say that no account has children (is_parent then planned for 1 row).
         recount_children(session, actor=actor)
+        finish_load(session)
+        # The load ran without the counter triggers: count once, set-based (after ANALYZE,
+        # so PostgreSQL plans the grouping with the loaded tables' statistics).
+        recount_book_totals(session, actor=actor)
     return DemoSummary(
         accounts=tally.accounts,
         users=len(team),
