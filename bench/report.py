@@ -122,6 +122,12 @@ def render() -> str:
         ]
         if document.get("notes"):
             out += [f"Note: {document['notes']}", ""]
+        for rerun in document.get("reruns", []):
+            out += [
+                f"Rerun of {', '.join(rerun['groups'])} (their rows replace the first run's): "
+                f"{machine_line(rerun)}.",
+                "",
+            ]
         for size in sorted(document["sizes"], key=int):
             out += [f"#### {int(size):,} accounts", "", *size_table(document, size), ""]
         growth = growth_table(document)
