@@ -124,8 +124,8 @@ def render() -> str:
             out += [f"Note: {document['notes']}", ""]
         for rerun in document.get("reruns", []):
             out += [
-                f"Rerun of {', '.join(rerun['groups'])} (their rows replace the first run's): "
-                f"{machine_line(rerun)}.",
+                f"Rerun of {', '.join(rerun['groups'])} ({rerun.get('seconds', 0):,.0f} s; "
+                f"their rows replace the first run's): {machine_line(rerun)}.",
                 "",
             ]
         for size in sorted(document["sizes"], key=int):

@@ -253,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         # After every scenario, so an hour at 1M survives a crash; a partial rerun merges
         # into the earlier file instead of replacing it.
         whole = document if earlier is None else merge(earlier, document, only)
-        whole["seconds"] = round(time.perf_counter() - started, 1)
+        seconds = round(time.perf_counter() - started, 1)
+        if earlier is None:
+            whole["seconds"] = seconds
+        else:  # the first run's time stays; each rerun keeps its own
+            whole["reruns"][-1]["seconds"] = seconds
         whole["growth"] = growth(whole["sizes"])
         out.write_text(json.dumps(whole, indent=1) + "\n")
         return whole
