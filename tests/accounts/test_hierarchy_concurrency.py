@@ -22,8 +22,7 @@ RING = 4
 def _ring_moves(engine: Engine) -> tuple[list[int], list[BaseException]]:
     """RING families (a parent P_k with one child C_k); RING threads at once each move
     P_k under C_{k+1} (mod RING). Each move passes its own cycle check; together they close
-    P_0 → C_1 → P_1 → … → P_0. No two moves write the same row (a move updates the moved
-    account and its new parent's child count), so only the hierarchy lock keeps them apart.
+    P_0 → C_1 → P_1 → … → P_0. Only the hierarchy lock keeps them apart.
     """
     with write_session(engine) as session:
         parents = [make_account(session) for _ in range(RING)]
@@ -67,5 +66,13 @@ def test_without_the_hierarchy_lock_a_cycle_forms(
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite writers are serial (BEGIN IMMEDIATE); this guard is PostgreSQL's")
     monkeypatch.setattr(accounts_service, "serialise_hierarchy_changes", lambda session: None)
+    # A move also rewrites the depths of its subtree and its new parent's child count, and
+    # in this ring those rows belong to the neighbouring moves. When the writers happen to
+    # take them in crossed order PostgreSQL reports a deadlock, the retry re-checks and
+    # refuses, and no cycle forms; otherwise one writer waits and the cycle forms. Those
+    # writes are bookkeeping, not a guard, so they are left out here: what remains is the
+    # cycle check alone, which passes in every writer and closes the cycle every time.
+    monkeypatch.setattr(accounts_service, "_refresh_depths", lambda session, **_: None)
+    monkeypatch.setattr(accounts_service, "shift_child_counts", lambda session, **_: None)
     ids, _ = _ring_moves(engine)
     assert _has_cycle(engine, ids)
