@@ -109,3 +109,23 @@ def test_performance_doc_holds_the_generated_tables() -> None:
     _head, rest = text.split(report.BEGIN, 1)
     generated, _ = rest.split(report.END, 1)
     assert generated.strip() == report.render().strip(), "run `python -m bench.report`"
+
+
+def test_a_rerun_replaces_its_groups_rows_in_place_and_keeps_the_rest() -> None:
+    def row(name: str, ms: float) -> dict[str, object]:
+        return {"scenario": name, "kind": "read", "bookwise_median_ms": ms}
+
+    earlier = {
+        "seconds": 100.0,
+        "sizes": {"10": [row("1 a", 1), row("2 b", 2), row("rules: FAILED", 0), row("3 c", 3)]},
+    }
+    rerun = {"machine": {"commit": "abc"}, "sizes": {"10": [row("2 b", 20), row("4 d", 4)]}}
+    merged = run.merge(earlier, rerun, frozenset({"rules"}))
+    assert [(r["scenario"], r["bookwise_median_ms"]) for r in merged["sizes"]["10"]] == [
+        ("1 a", 1),
+        ("2 b", 20),
+        ("3 c", 3),
+        ("4 d", 4),
+    ]
+    assert merged["reruns"] == [{"groups": ["rules"], "machine": {"commit": "abc"}}]
+    assert earlier["sizes"]["10"][1]["bookwise_median_ms"] == 2  # the earlier file is untouched
