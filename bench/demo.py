@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bench.floor import FloorConnection
 from bench.harness import Measurement, peak_rss_mib, reset_peak_rss, timed
@@ -52,9 +53,9 @@ def has_data(url: str, accounts: int) -> bool:
         engine = make_engine(url)
         upgrade_database(engine)  # a no-op at head; a newer migration is applied
         engine.dispose()
-        floor = FloorConnection(url)
-    except Exception:
+    except SQLAlchemyError:  # e.g. no such PostgreSQL database
         return False
+    floor = FloorConnection(url)
     try:
         return int(floor.value("SELECT count(*) FROM accounts")) == accounts
     finally:

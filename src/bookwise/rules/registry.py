@@ -391,13 +391,6 @@ def resolve_field(name: str, catalog: Catalog, *, span: ast.Span | None) -> Fiel
     raise InvalidRule(f"unknown field {name!r}{hint}", span=span)
 
 
-def is_builtin_field(name: str) -> bool:
-    """True for a standard field, which resolves without the catalog (``parent.`` stripped)."""
-    while name.startswith("parent."):
-        name = name.removeprefix("parent.")
-    return name in _BUILTIN
-
-
 def known_field_names(catalog: Catalog) -> list[str]:
     """Every field name a rule may use with this catalog."""
     names = list(_BUILTIN)

@@ -13,6 +13,16 @@ def segment_names(rule: ast.Rule) -> list[str]:
     return [node.name for node in ast.walk(rule) if isinstance(node, ast.SegmentRef)]
 
 
+def field_names(rules: Iterable[ast.Rule]) -> set[str]:
+    """Every field the rules compare, without ``parent.`` prefixes."""
+    return {
+        _strip_parents(node.field)
+        for rule in rules
+        for node in ast.walk(rule)
+        if isinstance(node, ast.Condition)
+    }
+
+
 def user_values(rule: ast.Rule, owner_fields: Iterable[str]) -> list[str]:
     """Every value compared with an owner field (``csm``, roles), as written."""
     owners = set(owner_fields)

@@ -25,13 +25,12 @@ from bookwise.rules.registry import (
     UserInfo,
     builtin_fields,
     custom_field,
-    is_builtin_field,
     role_field,
     segment_key,
     text_field_names,
     user_key,
 )
-from bookwise.rules.rewrite import numbers_as_text, segment_names, user_values
+from bookwise.rules.rewrite import field_names, numbers_as_text, segment_names, user_values
 
 RuleInput = str | dict[str, Any] | ast.Rule
 """A rule as text, as its JSON form, or as an AST."""
@@ -86,7 +85,7 @@ def load_catalog(
     # Standard fields resolve without the declared attributes and roles: a listing filtered
     # on them (most are) saves two statements, a round trip each on PostgreSQL.
     # With no rules at all, the caller wants the whole catalog (``available_fields``).
-    if not rules or not all(is_builtin_field(field) for field in field_names(reachable)):
+    if not rules or not field_names(reachable) <= builtin_fields().keys():
         attributes = {
             d.name: AttributeInfo(name=d.name, type=d.type, choices=tuple(d.choices or ()))
             for d in session.scalars(select(AttributeDefinition))
@@ -95,13 +94,6 @@ def load_catalog(
     catalog = Catalog(attributes=attributes, roles=roles or ("csm",), segments=segments)
     catalog.users = _users_named(session, reachable, catalog.roles)
     return catalog
-
-
-def field_names(rules: list[ast.Rule]) -> set[str]:
-    """Every field the rules compare, as written."""
-    return {
-        node.field for rule in rules for node in ast.walk(rule) if isinstance(node, ast.Condition)
-    }
 
 
 def _reachable(rules: list[ast.Rule], segments: dict[str, SegmentInfo]) -> list[ast.Rule]:

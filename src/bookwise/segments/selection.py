@@ -65,7 +65,8 @@ class AccountFilter:
     ) -> tuple[list[ColumnElement[bool]], str]:
         """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words
         (``ownership``: this filter's ``build``, when the caller has it already)."""
-        ownership = ownership or self.build(session)
+        if ownership is None:
+            ownership = self.build(session)
         where = ownership.conditions()
         words = [ownership.describe()] if ownership.describe() != "all accounts" else []
         if self.where is not None:
@@ -87,7 +88,7 @@ class AccountFilter:
         are given (a rule or a segment is counted by the listing instead)."""
         if self.where is not None or self.segment is not None:
             return None
-        return (ownership or self.build(session)).counted_total(session)
+        return (self.build(session) if ownership is None else ownership).counted_total(session)
 
     def build(self, session: Session) -> queries.OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
