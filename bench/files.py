@@ -211,6 +211,8 @@ def floor_import(url: str, path: Path) -> None:
     columns = ", ".join(IMPORTED)
     try:
         with floor.transaction() as run:
+            if not floor.sqlite:
+                run("SET LOCAL jit = off")  # as bookwise's import runs (bulk_load_settings)
             cursor = run(
                 "CREATE TEMP TABLE f_parent (external_id VARCHAR(100) PRIMARY KEY, "
                 "parent VARCHAR(100) NOT NULL)"

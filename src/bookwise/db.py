@@ -132,21 +132,36 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
 
 
 @contextmanager
-def sqlite_page_cache(session: Session, mib: int) -> Iterator[None]:
-    """On SQLite, run the block with a page cache of at most ``mib`` MiB on the session's
-    connection, and put the connection's own size back after; elsewhere, do nothing."""
-    if not is_sqlite(session):
-        yield
-        return
+def bulk_load_settings(session: Session, *, sqlite_cache_mib: int) -> Iterator[None]:
+    """Run a bulk load's statements with settings that suit them, and put the connection's
+    own back after.
+
+    SQLite: a page cache of at most ``sqlite_cache_mib`` MiB (a load touches every page once;
+    a big cache only grows the process). PostgreSQL: no JIT compilation, for this transaction
+    only: the load's statements are few and run once over many rows, their cost estimates
+    pass JIT's thresholds, and compiling them cost more than it saved (1.3 s of a 3.0 s
+    statement at 100k rows; docs/performance.md).
+    """
     connection = session.connection()
-    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    wanted = -mib * 1024  # negative: KiB rather than pages
-    size = max(before, wanted) if before < 0 else wanted  # shrink only
-    connection.exec_driver_sql(f"PRAGMA cache_size = {size}")
+    if is_sqlite(session):
+        before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        wanted = -sqlite_cache_mib * 1024  # negative: KiB rather than pages
+        size = max(before, wanted) if before < 0 else wanted  # shrink only
+        connection.exec_driver_sql(f"PRAGMA cache_size = {size}")
+        restore = f"PRAGMA cache_size = {before}"
+    else:
+        jit = connection.exec_driver_sql("SELECT current_setting('jit')").scalar_one()
+        connection.exec_driver_sql("SET LOCAL jit = off")
+        restore = f"SET LOCAL jit = {'on' if jit == 'on' else 'off'}"
     try:
         yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {before}")
+    except BaseException:
+        # PostgreSQL's SET LOCAL ends with the failed transaction; a failed transaction
+        # would refuse the statement and hide the error.
+        if is_sqlite(session):
+            connection.exec_driver_sql(restore)
+        raise
+    connection.exec_driver_sql(restore)
 
 
 def _current_begin() -> Callable[[bool], str]:

@@ -75,6 +75,32 @@ def test_import_creates_and_moves_children_with_their_counts(
     assert exact(engine)
 
 
+def test_import_moves_existing_accounts_under_new_ones_listed_after_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """New accounts get their ids before the insert, so a row may name a parent that a
+    later row creates, for a new account and for one that moves."""
+    first = tmp_path / "first.csv"
+    first.write_text("external_id,name,parent_external_id\nOLD,Old,\nKID,Kid,OLD\n")
+    run_import(engine, first)
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "external_id,name,parent_external_id\n"
+        "KID,Kid,NEW2\nNEW1,New one,NEW2\nNEW2,New two,NEW3\nNEW3,New three,OLD\n"
+    )
+    report = run_import(engine, second)[0]
+    assert (report.created, report.updated, report.failed) == (3, 1, 0)
+    with read_session(engine) as session:
+        accounts = {a.id: a for a in session.scalars(select(Account))}
+        ref = {id_: a.external_id for id_, a in accounts.items()}
+        parents = {a.external_id: ref.get(a.parent_id) for a in accounts.values()}
+        depths = {a.external_id: a.depth for a in accounts.values()}
+    assert parents == {"OLD": None, "NEW3": "OLD", "NEW2": "NEW3", "NEW1": "NEW2", "KID": "NEW2"}
+    assert depths == {"OLD": 0, "NEW3": 1, "NEW2": 2, "NEW1": 3, "KID": 3}
+    assert counts(engine) == {"OLD": 1, "NEW3": 1, "NEW2": 2}
+    assert exact(engine)
+
+
 def test_recount_repairs_a_wrong_count(engine: Engine) -> None:
     with write_session(engine) as session:
         parent = make_account(session, external_id="P")

@@ -16,14 +16,14 @@ from bookwise.assignments.inheritance import apply_inheritance
 from bookwise.assignments.plan import database_now
 from bookwise.assignments.replace import replace_owners
 from bookwise.config import get_settings
-from bookwise.db import sqlite_page_cache
+from bookwise.db import bulk_load_settings
 from bookwise.importing import merge
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, map_headers
 from bookwise.importing.merge import Merge
 from bookwise.importing.reading import CsvSource, Record, open_csv
 from bookwise.importing.report import SCREEN_ERRORS, ErrorSink, ImportReport
-from bookwise.importing.staging import clear_staging, stage_batch, table_of
-from bookwise.importing.values import ParsedRow, Problem, ValueRules, parse_record
+from bookwise.importing.staging import clear_staging, row_parser, stage_batch, table_of
+from bookwise.importing.values import ParsedRow, Problem, ValueRules
 from bookwise.models import ImportProblem, ImportRow, User
 
 BATCH_SIZE = 5_000
@@ -71,9 +71,9 @@ def import_accounts(
     )
     rules = ValueRules(options.date_format, attributes, source.exported)
     m = Merge(session, secrets.randbelow(2**31 - 2) + 1, mapping, actor, database_now(session))
-    # Staging and merging touch every page once; they need no big cache, and a big one
-    # is what made a million-row import's memory grow (docs/import-export.md).
-    with sqlite_page_cache(session, get_settings().sqlite_import_cache_mib):
+    # A small SQLite page cache (a big one is what made a million-row import's memory
+    # grow) and no PostgreSQL JIT (docs/import-export.md).
+    with bulk_load_settings(session, sqlite_cache_mib=get_settings().sqlite_import_cache_mib):
         savepoint = session.begin_nested()
         try:
             failed_reading = _stage_file(m, source, rules, options, report, progress)
@@ -109,11 +109,12 @@ def _stage_file(
     """Read, check and stage the file batch by batch; return how many rows failed here."""
     failed = 0
     seq = 0
+    parser = row_parser(m.mapping, rules, import_id=m.import_id)
     for batch in _batches(source, options.batch_size):
         good: list[ParsedRow] = []
         problems: list[Problem] = []
         for record in batch:
-            parsed = parse_record(record, m.mapping, rules)
+            parsed = parser.parse(record)
             if isinstance(parsed, ParsedRow):
                 good.append(parsed)
             else:
@@ -149,9 +150,9 @@ def _merge(m: Merge, report: ImportReport) -> None:
     if owners:
         merge.resolve_owners(m)
     merge.require_names(m)
-    if m.mapping.has(PARENT):
-        merge.resolve_parents(m)
     merge.classify(m)
+    if m.mapping.has(PARENT):
+        merge.check_parents(m)
     merge.insert_new(m)
     merge.update_existing(m)
     if m.mapping.has(PARENT):

@@ -29,7 +29,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.hierarchy import shift_child_counts
@@ -125,15 +125,12 @@ def refuse_repeats(m: Merge) -> None:
 
 
 def resolve_accounts(m: Merge) -> None:
-    """Each row's existing account (by external id); new rows are keyed by -line."""
-    found = select(ACCOUNTS.c.id).where(ACCOUNTS.c.external_id == ROWS.c.external_id)
+    """Each row's existing account (by external id); a new row keeps the key -line it was
+    staged with, so this touches only the rows the database already has."""
     m.session.execute(
         update(ROWS)
-        .where(m.mine())
-        .values(
-            account_id=found.scalar_subquery(),
-            node_key=func.coalesce(found.scalar_subquery(), -ROWS.c.line),
-        )
+        .where(m.mine(), ACCOUNTS.c.external_id == ROWS.c.external_id)
+        .values(account_id=ACCOUNTS.c.id, node_key=ACCOUNTS.c.id)
     )
 
 
@@ -175,8 +172,23 @@ def require_names(m: Merge) -> None:
     )
 
 
-def resolve_parents(m: Merge) -> None:
-    """Parent refs to existing accounts or to good rows of the file; unknown ones fail."""
+def check_parents(m: Merge) -> None:
+    """Refuse rows whose parent is unknown, whose parent's row failed, or whose parent would
+    make a cycle (``classify`` has resolved the parent keys)."""
+    column = m.header(PARENT, PARENT)
+    fail(
+        m,
+        and_(ROWS.c.parent_ref.is_not(None), ROWS.c.parent_key.is_(None)),
+        column=column,
+        value=ROWS.c.parent_ref,
+        reason=literal("no account with this external id, in the database or in a good row"),
+    )
+    m.session.execute(_CASCADE, {"i": m.import_id, "col": column})
+    m.session.execute(_CYCLES, {"i": m.import_id, "col": column})
+
+
+def _parent_key(m: Merge) -> Any:
+    """SQL: the row's parent as an account id, or as -line of a good row of the file."""
     by_account = select(ACCOUNTS.c.id).where(ACCOUNTS.c.external_id == ROWS.c.parent_ref)
     by_row = (
         select(-EARLIER.c.line)
@@ -187,36 +199,20 @@ def resolve_parents(m: Merge) -> None:
         )
         .limit(1)
     )
-    m.session.execute(
-        update(ROWS)
-        .where(m.good(), ROWS.c.parent_ref.is_not(None))
-        .values(parent_key=func.coalesce(by_account.scalar_subquery(), by_row.scalar_subquery()))
-    )
-    column = m.header(PARENT, PARENT)
-    fail(
-        m,
-        and_(ROWS.c.parent_ref.is_not(None), ROWS.c.parent_key.is_(None)),
-        column=column,
-        value=ROWS.c.parent_ref,
-        reason=literal("no account with this external id, in the database or in a good row"),
-    )
-    m.session.execute(_CASCADE, {"i": m.import_id, "col": column})
+    return func.coalesce(by_account.scalar_subquery(), by_row.scalar_subquery())
+
+
+def _moved(parent_key: Any) -> ColumnElement[bool]:
+    """SQL: the row gives its account a parent other than the stored one (a new account
+    moves when it has a parent at all)."""
     current = select(ACCOUNTS.c.parent_id).where(ACCOUNTS.c.id == ROWS.c.account_id)
-    m.session.execute(
-        update(ROWS)
-        .where(
-            m.good(),
-            or_(
-                and_(ROWS.c.account_id.is_(None), ROWS.c.parent_key.is_not(None)),
-                and_(
-                    ROWS.c.account_id.is_not(None),
-                    current.scalar_subquery().is_distinct_from(ROWS.c.parent_key),
-                ),
-            ),
-        )
-        .values(moved=True)
+    return or_(
+        and_(ROWS.c.account_id.is_(None), parent_key.is_not(None)),
+        and_(
+            ROWS.c.account_id.is_not(None),
+            current.scalar_subquery().is_distinct_from(parent_key),
+        ),
     )
-    m.session.execute(_CYCLES, {"i": m.import_id, "col": column})
 
 
 # A new account whose parent's row failed cannot be created under it: fail it too, and so on
@@ -264,23 +260,50 @@ WHERE import_id = :i AND moved AND NOT failed AND node_key IN (
 
 def classify(m: Merge) -> None:
     """Each good row is created, updated (a field, the custom values or the parent changed)
-    or unchanged."""
+    or unchanged, in one pass over the staged rows: a created row gets its new account's id
+    here (so the insert writes ids and parents in one statement), and with a parent column
+    each row gets its parent key and whether it moves. Rows that later checks refuse keep
+    their status but count as failed."""
     differences = [ACCOUNTS.c[f].is_distinct_from(ROWS.c[f]) for f in m.fields]
     if m.has_custom:
         merged = merged_custom(m, ACCOUNTS.c.custom, ROWS.c.custom)
         stored = func.json(ACCOUNTS.c.custom) if is_sqlite(m.session) else ACCOUNTS.c.custom
         differences.append(merged.is_distinct_from(stored))
-    changed = (
+    changed: ColumnElement[bool] = (
         exists().where(ACCOUNTS.c.id == ROWS.c.account_id, or_(*differences))
         if differences
         else false()
     )
-    status = case(
+    values: dict[str, Any] = {
+        "account_id": case((ROWS.c.account_id.is_(None), _new_id(m)), else_=ROWS.c.account_id)
+    }
+    if m.mapping.has(PARENT):
+        parent_key = _parent_key(m)
+        values["parent_key"] = parent_key
+        values["moved"] = _moved(parent_key)
+        changed = or_(values["moved"], changed)
+    values["status"] = case(
         (ROWS.c.account_id.is_(None), literal("created")),
-        (or_(ROWS.c.moved == true(), changed), literal("updated")),
+        (changed, literal("updated")),
         else_=literal("unchanged"),
     )
-    m.session.execute(update(ROWS).where(m.good()).values(status=status))
+    m.session.execute(update(ROWS).where(m.good()).values(values))
+
+
+def _new_id(m: Merge) -> Any:
+    """SQL: the id of the account a new row creates.
+
+    PostgreSQL takes it from the accounts' own sequence. SQLite has no sequence, but the
+    import holds the database's write lock from its first statement (``BEGIN IMMEDIATE``),
+    so the ids after the highest one are free: the row's line counted from the file's first
+    row (dense unless rows failed or lines were blank).
+    """
+    if not is_sqlite(m.session):
+        sequence = select(func.pg_get_serial_sequence("accounts", "id")).scalar_subquery()
+        return func.nextval(cast(sequence, REGCLASS))
+    highest = select(func.coalesce(func.max(ACCOUNTS.c.id), 0)).scalar_subquery()
+    first = select(func.min(EARLIER.c.line)).where(m.mine(EARLIER)).scalar_subquery()
+    return highest + ROWS.c.line - first + 1
 
 
 def merged_custom(m: Merge, stored: Any, patch: Any) -> Any:
@@ -292,29 +315,80 @@ def merged_custom(m: Merge, stored: Any, patch: Any) -> Any:
 
 
 def insert_new(m: Merge) -> None:
-    """Insert the created rows as top-level accounts (parents are set afterwards)."""
-    staged = [f for f in (*FIELDS, "name_fold")]
+    """Insert the created rows, each with its id, parent, depth and child count, in one
+    statement (a parent that is itself new may come later in the file: foreign keys are
+    checked at the statement's end). Nothing is written to a new account twice."""
+    staged = [*FIELDS, "name_fold"]
     custom = merged_custom(m, null(), ROWS.c.custom) if m.has_custom else _empty_json(m)
-    rows = (
-        select(
-            ROWS.c.external_id,
-            *[ROWS.c[f] for f in staged],
-            custom,
-            literal(0),
-            literal(0),
-            literal(m.now, UTCDateTime),
-        )
-        .where(m.mine(), ROWS.c.status == "created")
-        .order_by(ROWS.c.line)
-    )
-    columns = ["external_id", *staged, "custom", "depth", "ownership_version", "created_at"]
+    columns = ["id", "external_id", *staged, "custom", "ownership_version", "created_at"]
+    values: list[Any] = [
+        ROWS.c.account_id,
+        ROWS.c.external_id,
+        *[ROWS.c[f] for f in staged],
+        custom,
+        literal(0),
+        literal(m.now, UTCDateTime),
+    ]
+    source: FromClause = ROWS
+    if m.mapping.has(PARENT):
+        tree = _new_depths(m)
+        source = ROWS.join(tree, tree.c.line == ROWS.c.line)
+        columns += ["parent_id", "depth", "child_count"]
+        values += [_parent_id(m), tree.c.depth, _new_children(m)]
+    else:
+        columns.append("depth")
+        values.append(literal(0))
+    rows = select(*values).select_from(source).where(m.good(), ROWS.c.status == "created")
     m.session.execute(insert(ACCOUNTS).from_select(columns, rows))
-    found = select(ACCOUNTS.c.id).where(ACCOUNTS.c.external_id == ROWS.c.external_id)
-    m.session.execute(
-        update(ROWS)
-        .where(m.mine(), ROWS.c.status == "created")
-        .values(account_id=found.scalar_subquery())
+
+
+def _new_depths(m: Merge) -> Any:
+    """SQL (a recursive CTE of line, depth): every created row's depth, walking the file's
+    own hierarchy down from the rows whose parent is none or an existing account. An
+    existing parent that moves in this import is fixed afterwards with everything below it
+    (``move_accounts``)."""
+    stored = select(ACCOUNTS.c.depth + 1).where(ACCOUNTS.c.id == ROWS.c.parent_key)
+    top = select(
+        ROWS.c.line.label("line"),
+        case((ROWS.c.parent_key.is_(None), literal(0)), else_=stored.scalar_subquery()).label(
+            "depth"
+        ),
+    ).where(
+        m.good(),
+        ROWS.c.status == "created",
+        or_(ROWS.c.parent_key.is_(None), ROWS.c.parent_key > 0),
     )
+    tree = top.cte("tree", recursive=True)
+    below = ROWS.alias("below")
+    return tree.union_all(
+        select(below.c.line, tree.c.depth + 1).where(
+            m.mine(below),
+            below.c.parent_key == -tree.c.line,
+            below.c.failed == false(),
+            below.c.status == "created",
+        )
+    )
+
+
+def _new_children(m: Merge) -> Any:
+    """SQL: how many good rows name this new row as parent (new accounts, and existing ones
+    that move under a new one). A correlated count, one index probe per new row: a join
+    to grouped counts was planned as a nested loop from the staging statistics, taken
+    before any row had a parent key."""
+    rows = ROWS.alias("children")
+    return (
+        select(func.count())
+        .where(m.mine(rows), rows.c.parent_key == -ROWS.c.line, rows.c.failed == false())
+        .scalar_subquery()
+    )
+
+
+def _parent_id(m: Merge) -> Any:
+    """SQL: the account id of the row's parent (a new parent's row has it since classify)."""
+    new_parent = select(EARLIER.c.account_id).where(
+        m.mine(EARLIER), EARLIER.c.line == -ROWS.c.parent_key
+    )
+    return case((ROWS.c.parent_key < 0, new_parent.scalar_subquery()), else_=ROWS.c.parent_key)
 
 
 def _empty_json(m: Merge) -> Any:
@@ -332,41 +406,29 @@ def update_existing(m: Merge) -> None:
         return
     m.session.execute(
         update(ACCOUNTS)
-        .where(ACCOUNTS.c.id == ROWS.c.account_id, m.mine(), ROWS.c.status == "updated")
+        .where(ACCOUNTS.c.id == ROWS.c.account_id, m.good(), ROWS.c.status == "updated")
         .values(values)
     )
 
 
 def move_accounts(m: Merge) -> None:
-    """Set the new parents, move the child counts with them, then recompute depths below
-    every moved account's top."""
-    new_parent = select(EARLIER.c.account_id).where(
-        m.mine(EARLIER), EARLIER.c.line == -ROWS.c.parent_key
-    )
-    m.session.execute(
-        update(ROWS)
-        .where(m.good(), ROWS.c.moved == true())
-        .values(
-            parent_id=case(
-                (ROWS.c.parent_key < 0, new_parent.scalar_subquery()), else_=ROWS.c.parent_key
-            )
-        )
-    )
-    moving = select(ROWS.c.account_id).where(
-        m.mine(), ROWS.c.failed == false(), ROWS.c.moved == true()
-    )
-    shift_child_counts(m.session, children=moving, by=-1)
+    """Set the new parents of existing accounts and move the child counts with them (the
+    new accounts' own counts were written by the insert), then recompute depths below every
+    moved existing account's top."""
+    moving = select(ROWS.c.account_id).where(m.good(), ROWS.c.moved == true())
+    existing = moving.where(ROWS.c.status == "updated")
+    shift_child_counts(m.session, children=existing, by=-1)
     m.session.execute(
         update(ACCOUNTS)
         .where(
             ACCOUNTS.c.id == ROWS.c.account_id,
-            m.mine(),
-            ROWS.c.failed == false(),
+            m.good(),
             ROWS.c.moved == true(),
+            ROWS.c.status == "updated",
         )
-        .values(parent_id=ROWS.c.parent_id)
+        .values(parent_id=_parent_id(m))
     )
-    shift_child_counts(m.session, children=moving, by=1)
+    shift_child_counts(m.session, children=moving.where(ROWS.c.parent_key > 0), by=1)
     m.session.execute(_DEPTHS, {"i": m.import_id})
 
 
@@ -375,7 +437,7 @@ _DEPTHS = text(
 WITH RECURSIVE up(id, parent_id) AS (
     SELECT a.id, a.parent_id FROM accounts a
     WHERE a.id IN (SELECT account_id FROM import_rows
-                   WHERE import_id = :i AND moved AND NOT failed)
+                   WHERE import_id = :i AND moved AND NOT failed AND status = 'updated')
     UNION
     SELECT a.id, a.parent_id FROM accounts a JOIN up ON a.id = up.parent_id
 ), down(id, d) AS (
@@ -401,7 +463,7 @@ def record_audit(m: Merge) -> None:
         literal("account"),
         cast(ROWS.c.account_id, String),
         literal({"source": "import"}, JSONType),
-    ).where(m.mine(), ROWS.c.status.in_(("created", "updated")))
+    ).where(m.good(), ROWS.c.status.in_(("created", "updated")))
     m.session.execute(
         insert(table_of(AuditEvent)).from_select(
             ["at", "actor_id", "action", "subject_type", "subject_key", "details"], events
@@ -411,7 +473,7 @@ def record_audit(m: Merge) -> None:
 
 def counts(m: Merge) -> dict[str, int]:
     """Staged rows by outcome: created, updated, unchanged, failed."""
-    outcome = func.coalesce(ROWS.c.status, literal("failed"))
+    outcome = case((ROWS.c.failed == true(), literal("failed")), else_=ROWS.c.status)
     rows = m.session.execute(select(outcome, func.count()).where(m.mine()).group_by(outcome)).all()
     result = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     result.update({str(k): int(v) for k, v in rows})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Boolean, Table, delete
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.db import is_sqlite
-from bookwise.importing.values import ParsedRow, Problem
+from bookwise.importing.mapping import FileMapping
+from bookwise.importing.values import ParsedRow, Problem, RecordParser, ValueRules
 from bookwise.models import ImportOwner, ImportProblem, ImportRow
 
 ROW_COLUMNS = (
@@ -23,11 +24,21 @@ ROW_COLUMNS = (
     "parent_ref",
     "custom",
     "has_owners",
+    "node_key",
     "moved",
     "failed",
 )
 OWNER_COLUMNS = ("import_id", "line", "position", "ref", "by_email")
 PROBLEM_COLUMNS = ("import_id", "seq", "line", "column", "value", "reason")
+
+
+_LINE, _NODE = ROW_COLUMNS.index("line"), ROW_COLUMNS.index("node_key")
+
+
+def row_parser(mapping: FileMapping, rules: ValueRules, *, import_id: int) -> RecordParser:
+    """The parser whose rows :func:`stage_batch` writes."""
+    fixed = {"import_id": import_id, "has_owners": False, "moved": False, "failed": False}
+    return RecordParser(mapping, rules, slots=ROW_COLUMNS, fixed=fixed)
 
 
 def table_of(model: Any) -> Table:
@@ -44,13 +55,15 @@ def stage_batch(
     problems: Sequence[Problem],
     first_seq: int,
 ) -> None:
-    """One write per table for the whole batch (tables with nothing to write are skipped)."""
-    fixed = {"import_id": import_id, "moved": False, "failed": False}
-    staged = [
-        tuple([fixed[c] if c in fixed else row.values.get(c) for c in ROW_COLUMNS]) for row in rows
-    ]
+    """One write per table for the whole batch (tables with nothing to write are skipped).
+
+    ``rows`` hold their values in :data:`ROW_COLUMNS` order (see :func:`row_parser`).
+    """
+    staged = [row.values for row in rows]
+    for values in staged:
+        values[_NODE] = -values[_LINE]  # a new row's key until the merge finds its account
     owners = [
-        (import_id, row.values["line"], position, ref, by_email)
+        (import_id, row.values[_LINE], position, ref, by_email)
         for row in rows
         for position, (ref, by_email) in enumerate(row.owners)
     ]
@@ -68,16 +81,18 @@ def stage_batch(
 
 
 def _write(
-    session: Session, table: Table, columns: Sequence[str], data: list[tuple[Any, ...]]
+    session: Session, table: Table, columns: Sequence[str], data: Sequence[Sequence[Any]]
 ) -> None:
     if is_sqlite(session):
         # The driver's executemany with the columns' own bind conversions (dates, JSON):
         # SQLAlchemy's per-row parameter processing cost more than the INSERT itself.
         connection = session.connection()
+        # sqlite3 stores a bool as the 0 or 1 that Boolean's processor would make.
         convert = [
             (i, processor)
             for i, c in enumerate(columns)
-            if (processor := table.c[c].type._cached_bind_processor(connection.dialect))
+            if not isinstance(table.c[c].type, Boolean)
+            and (processor := table.c[c].type._cached_bind_processor(connection.dialect))
         ]
         if convert:
             data = [_converted(row, convert) for row in data]
@@ -94,7 +109,7 @@ def _write(
             copy.write_row(row)
 
 
-def _converted(row: tuple[Any, ...], convert: list[tuple[int, Any]]) -> tuple[Any, ...]:
+def _converted(row: Sequence[Any], convert: list[tuple[int, Any]]) -> tuple[Any, ...]:
     values = list(row)
     for i, processor in convert:
         if values[i] is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -43,9 +43,10 @@ class Problem:
 
 @dataclass
 class ParsedRow:
-    """A good record: staged values and the owners its owner cell names."""
+    """A good record: its staged values (in the parser's column order) and the owners its
+    owner cell names."""
 
-    values: dict[str, Any]
+    values: list[Any]
     owners: list[tuple[str, bool]] = field(default_factory=list)  # (ref, by_email)
 
 
@@ -58,71 +59,131 @@ class ValueRules:
     exported: bool
 
 
-def parse_record(
-    record: Record, mapping: FileMapping, rules: ValueRules
-) -> ParsedRow | list[Problem]:
-    """The row's values, or every problem found in it."""
-    values: dict[str, Any] = {"line": record.line, "has_owners": False}
-    custom: dict[str, Any] = {}
-    owners: list[tuple[str, bool]] = []
-    problems: list[Problem] = []
-    for column in mapping.columns:
-        raw = record.cells[column.index] if column.index < len(record.cells) else ""
-        if rules.exported and raw[:1] == "'":
-            raw = restore(raw)
-        try:
-            if len(raw) > MAX_FIELD:
-                raise ValueError(f"longer than {MAX_FIELD:,} characters")
-            _parse_cell(column.target, raw, column.salesforce_id, rules, values, custom, owners)
-        except (ValueError, BookwiseError) as exc:
-            reason = exc.message if isinstance(exc, BookwiseError) else str(exc)
-            problems.append(Problem(record.line, column.header, raw[:200], _short(reason)))
-    if problems:
-        return problems
-    if custom:
-        values["custom"] = json.dumps(custom, ensure_ascii=False, separators=(",", ":"))
-    values["has_owners"] = bool(owners)
-    return ParsedRow(values=values, owners=owners)
+class _Row:
+    """What the cells of one record write into: staged values, custom values, owner refs."""
+
+    __slots__ = ("custom", "owners", "values")
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+        self.custom: dict[str, Any] = {}
+        self.owners: list[tuple[str, bool]] = []
+
+
+_Cell = Callable[[str, _Row], None]
+
+
+class RecordParser:
+    """Turns records into staged rows, or into every problem found in them.
+
+    Built once per file: each mapped column gets its own small cell parser, so reading a
+    million records does not look up the same target a million times (it was 40% of a big
+    import's time). ``slots`` names the staged columns in order; ``fixed`` gives the values
+    of those the file does not set.
+    """
+
+    def __init__(
+        self,
+        mapping: FileMapping,
+        rules: ValueRules,
+        *,
+        slots: Sequence[str],
+        fixed: Mapping[str, Any],
+    ) -> None:
+        self.rules = rules
+        self.slot = {name: i for i, name in enumerate(slots)}
+        self.template = [fixed.get(name) for name in slots]
+        self.cells = [
+            (c.index, c.header, self._cell(c.target, c.salesforce_id)) for c in mapping.columns
+        ]
+
+    def parse(self, record: Record) -> ParsedRow | list[Problem]:
+        """The record's staged values, or every problem found in it."""
+        row = _Row(self.template.copy())
+        row.values[self.slot["line"]] = record.line
+        problems: list[Problem] = []
+        cells, width, exported = record.cells, len(record.cells), self.rules.exported
+        for index, header, parse_cell in self.cells:
+            raw = cells[index] if index < width else ""
+            if exported and raw[:1] == "'":
+                raw = restore(raw)
+            try:
+                if len(raw) > MAX_FIELD:
+                    raise ValueError(f"longer than {MAX_FIELD:,} characters")
+                parse_cell(raw, row)
+            except (ValueError, BookwiseError) as exc:
+                reason = exc.message if isinstance(exc, BookwiseError) else str(exc)
+                problems.append(Problem(record.line, header, raw[:200], _short(reason)))
+        if problems:
+            return problems
+        if row.custom:
+            custom = json.dumps(row.custom, ensure_ascii=False, separators=(",", ":"))
+            row.values[self.slot["custom"]] = custom
+        row.values[self.slot["has_owners"]] = bool(row.owners)
+        return ParsedRow(values=row.values, owners=row.owners)
+
+    def _cell(self, target: str, salesforce_id: bool) -> _Cell:
+        """The parser of one column's cells."""
+        rules = self.rules
+        converter = _CONVERTERS.get(target)
+        if converter is not None:
+            slot = self.slot[target]
+
+            def standard(raw: str, row: _Row) -> None:
+                text = raw.strip()
+                row.values[slot] = converter(target, text, rules) if text else None
+
+            return standard
+        if target.startswith("custom."):
+            definition = rules.attributes[target[len("custom.") :]]
+
+            def custom(raw: str, row: _Row) -> None:
+                row.custom[definition.name] = typed_value(definition, raw) if raw.strip() else None
+
+            return custom
+        if target in (OWNERS, OWNER_IDS):
+
+            def owners(raw: str, row: _Row) -> None:
+                row.owners.extend(_owner_refs(target, raw.strip(), salesforce_id))
+
+            return owners
+        if target == "external_id":
+            slot = self.slot[target]
+
+            def external_id(raw: str, row: _Row) -> None:
+                text = raw.strip()
+                if not text:
+                    raise ValueError("an external id is required on every row")
+                row.values[slot] = _text(target, salesforce_18(text) if salesforce_id else text)
+
+            return external_id
+        if target == PARENT:
+            slot = self.slot["parent_ref"]
+
+            def parent(raw: str, row: _Row) -> None:
+                text = raw.strip()
+                ref = salesforce_18(text) if salesforce_id and text else text
+                row.values[slot] = _text(target, ref) if ref else None
+
+            return parent
+        if target == "name":
+            slot, fold = self.slot["name"], self.slot["name_fold"]
+
+            def name(raw: str, row: _Row) -> None:
+                text = raw.strip()
+                if not text:
+                    raise ValueError("a name is required and cannot be cleared")
+                row.values[slot] = _text(target, text)
+                row.values[fold] = text.casefold()
+
+            return name
+        raise AssertionError(f"no parser for {target}")
 
 
 def _short(reason: str) -> str:
     # Field parsers prefix their message with the field name; the column says it already.
     head, sep, rest = reason.partition(": ")
     return rest if sep and " " not in head else reason
-
-
-def _parse_cell(
-    target: str,
-    raw: str,
-    salesforce_id: bool,
-    rules: ValueRules,
-    values: dict[str, Any],
-    custom: dict[str, Any],
-    owners: list[tuple[str, bool]],
-) -> None:
-    text = raw.strip()
-    converter = _CONVERTERS.get(target)
-    if converter is not None:  # most columns: looked up first
-        values[target] = None if not text else converter(target, text, rules)
-    elif target.startswith("custom."):
-        definition = rules.attributes[target[len("custom.") :]]
-        custom[definition.name] = None if not text else typed_value(definition, raw)
-    elif target in (OWNERS, OWNER_IDS):
-        owners.extend(_owner_refs(target, text, salesforce_id))
-    elif target == "external_id":
-        if not text:
-            raise ValueError("an external id is required on every row")
-        values["external_id"] = _text(target, salesforce_18(text) if salesforce_id else text)
-    elif target == PARENT:
-        ref = salesforce_18(text) if salesforce_id else text
-        values["parent_ref"] = _text(target, ref) if ref else None
-    elif target == "name":
-        if not text:
-            raise ValueError("a name is required and cannot be cleared")
-        values["name"] = _text(target, text)
-        values["name_fold"] = values["name"].casefold()
-    else:
-        raise AssertionError(f"no parser for {target}")
 
 
 def _owner_refs(target: str, text: str, salesforce_id: bool) -> list[tuple[str, bool]]:

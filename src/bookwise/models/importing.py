@@ -22,6 +22,7 @@ class ImportRow(Base):
         Index("ix_import_rows_external", "import_id", "external_id", "line"),
         Index("ix_import_rows_account", "import_id", "account_id"),
         Index("ix_import_rows_node", "import_id", "node_key"),
+        Index("ix_import_rows_parent", "import_id", "parent_key"),
     )
 
     import_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -46,7 +47,6 @@ class ImportRow(Base):
     account_id: Mapped[int | None] = mapped_column(Integer)
     node_key: Mapped[int | None] = mapped_column(Integer)  # account id, or -line when new
     parent_key: Mapped[int | None] = mapped_column(Integer)
-    parent_id: Mapped[int | None] = mapped_column(Integer)
     moved: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str | None] = mapped_column(String(10))  # created | updated | unchanged
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
