@@ -14,7 +14,7 @@ from bookwise.http import problems
 from bookwise.http.api import ROUTERS as API_ROUTERS
 from bookwise.http.api.openapi import install as install_openapi
 from bookwise.http.context import authorize
-from bookwise.http.security import security_headers
+from bookwise.http.security import SecurityHeaders
 from bookwise.http.web import ROUTERS as WEB_ROUTERS
 from bookwise.http.web.templating import configure_templates
 
@@ -43,7 +43,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(files("bookwise").joinpath("templates")))
     configure_templates(templates)
     app.state.templates = templates
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     problems.install(app)
     for router in (*API_ROUTERS, *WEB_ROUTERS):
         app.include_router(router)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request, Response
+from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bookwise.http.problems import unexpected_error
 
@@ -25,25 +25,55 @@ LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 HSTS = "max-age=31536000"  # only sent over HTTPS: a year of "this site is HTTPS only"
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Add the security headers to every response (pages, API, static files, errors)."""
-    try:
-        response = await call_next(request)
-    except Exception as exc:
-        # Answered here rather than by Starlette's outermost error middleware, which sits
-        # outside this one: a 500 gets the same headers as every other response.
-        response = await unexpected_error(request, exc)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.url.path.startswith("/static/"):
+class SecurityHeaders:
+    """Add the security headers to every response (pages, API, static files, errors).
+
+    A plain ASGI middleware that adds them to the response's first message. Starlette's
+    ``BaseHTTPMiddleware`` (``app.middleware("http")``) runs the rest of the app in a task of
+    its own with streams between the two; on the one-client page requests of the benchmark
+    that machinery was a measurable part of what HTTP adds (docs/performance.md).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers on the way out; answer a bug with a 500."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _headers_for(scope)
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name, value in extra:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            if started:
+                raise
+            # Answered here rather than by Starlette's outermost error middleware, which sits
+            # outside this one: a 500 gets the same headers as every other response.
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
+
+
+def _headers_for(scope: Scope) -> list[tuple[str, str]]:
+    headers = list(HEADERS.items())
+    if not str(scope.get("path", "")).startswith("/static/"):
         # Pages and API answers hold customer data: no copy in any cache, nor in the history
         # a back button shows after signing out.
-        response.headers.setdefault("Cache-Control", "no-store")
-    if request.url.scheme == "https":
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
+        headers.append(("Cache-Control", "no-store"))
+    if scope.get("scheme") == "https":
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
 
 
 def cookie_is_secure(request: Request, forced: bool | None) -> bool:
