@@ -59,7 +59,10 @@ def size_table(document: dict[str, Any], size: str) -> list[str]:
         extra = ""
         if "http_overhead_ms" in row:
             service, added = _ms(row["service_median_ms"]), _ms(row["http_overhead_ms"])
-            extra = f" (service layer {service}; HTTP adds {added})"
+            extra = f" (service layer {service}; HTTP adds {added}"
+            if "http_overhead_min_ms" in row:
+                extra += f", {_ms(row['http_overhead_min_ms'])} between the fastest runs"
+            extra += ")"
         if "p50_ms" in row:
             extra = (
                 f" (p50 {_ms(row['p50_ms'])}, p95 {_ms(row['p95_ms'])}, p99 "
