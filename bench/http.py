@@ -32,7 +32,6 @@ from bookwise.auth.service import create_token
 from bookwise.models import User
 from bookwise.segments.selection import AccountFilter
 
-
 # The overhead is a difference of two medians of the same order (page queries of 5-200 ms
 # at 1M, which vary by more than the 10 ms sought): 25 interleaved pairs instead of the
 # read scenarios' 5-7, so the difference is not mostly noise.
