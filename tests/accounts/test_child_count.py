@@ -101,6 +101,24 @@ def test_import_moves_existing_accounts_under_new_ones_listed_after_them(
     assert exact(engine)
 
 
+def test_a_new_account_under_an_existing_one_that_moves_gets_its_final_depth(
+    engine: Engine, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text("external_id,name,parent_external_id\nTOP,Top,\nMID,Mid,\n")
+    run_import(engine, first)
+    second = tmp_path / "second.csv"
+    second.write_text("external_id,name,parent_external_id\nLEAF,Leaf,MID\nMID,Mid,TOP\nTOP,Top,\n")
+    report = run_import(engine, second)[0]
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
+    with read_session(engine) as session:
+        rows = session.execute(select(Account.external_id, Account.depth)).all()
+    depths = {str(ref): depth for ref, depth in rows}
+    assert depths == {"TOP": 0, "MID": 1, "LEAF": 2}
+    assert counts(engine) == {"TOP": 1, "MID": 1}
+    assert exact(engine)
+
+
 def test_recount_repairs_a_wrong_count(engine: Engine) -> None:
     with write_session(engine) as session:
         parent = make_account(session, external_id="P")
