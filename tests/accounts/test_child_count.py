@@ -16,12 +16,20 @@ from bookwise.accounts.hierarchy import recount_children
 from bookwise.assignments.inheritance import move_account
 from bookwise.assignments.undo import undo_operation
 from bookwise.db import read_session, write_session
+from bookwise.importing.report import ImportReport
 from bookwise.models import Account
 from tests.factories import actor, make_account
 from tests.helpers import race
 from tests.importing.helpers import run_import
 
 WRITERS = 6
+
+
+def import_text(engine: Engine, folder: Path, rows: str) -> ImportReport:
+    """Import a CSV file holding ``rows`` (a header line first) and return the report."""
+    path = folder / f"file-{len(list(folder.iterdir()))}.csv"
+    path.write_text(rows)
+    return run_import(engine, path)[0]
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -63,14 +71,11 @@ def test_create_move_and_undo_keep_the_counts(engine: Engine) -> None:
 def test_import_creates_and_moves_children_with_their_counts(
     engine: Engine, tmp_path: Path
 ) -> None:
-    tree = tmp_path / "tree.csv"
-    tree.write_text("external_id,name,parent_external_id\nT1,Top,\nT2,Mid,T1\nT3,Low,T2\nT4,X,T1\n")
-    run_import(engine, tree)
+    tree = "external_id,name,parent_external_id\nT1,Top,\nT2,Mid,T1\nT3,Low,T2\nT4,X,T1\n"
+    import_text(engine, tmp_path, tree)
     assert counts(engine) == {"T1": 2, "T2": 1}
 
-    move = tmp_path / "move.csv"
-    move.write_text("external_id,parent_external_id\nT3,T1\nT4,T2\nT2,\n")
-    run_import(engine, move)
+    import_text(engine, tmp_path, "external_id,parent_external_id\nT3,T1\nT4,T2\nT2,\n")
     assert counts(engine) == {"T1": 1, "T2": 1}
     assert exact(engine)
 
@@ -80,15 +85,13 @@ def test_import_moves_existing_accounts_under_new_ones_listed_after_them(
 ) -> None:
     """New accounts get their ids before the insert, so a row may name a parent that a
     later row creates, for a new account and for one that moves."""
-    first = tmp_path / "first.csv"
-    first.write_text("external_id,name,parent_external_id\nOLD,Old,\nKID,Kid,OLD\n")
-    run_import(engine, first)
-    second = tmp_path / "second.csv"
-    second.write_text(
+    import_text(engine, tmp_path, "external_id,name,parent_external_id\nOLD,Old,\nKID,Kid,OLD\n")
+    report = import_text(
+        engine,
+        tmp_path,
         "external_id,name,parent_external_id\n"
-        "KID,Kid,NEW2\nNEW1,New one,NEW2\nNEW2,New two,NEW3\nNEW3,New three,OLD\n"
+        "KID,Kid,NEW2\nNEW1,New one,NEW2\nNEW2,New two,NEW3\nNEW3,New three,OLD\n",
     )
-    report = run_import(engine, second)[0]
     assert (report.created, report.updated, report.failed) == (3, 1, 0)
     with read_session(engine) as session:
         accounts = {a.id: a for a in session.scalars(select(Account))}
@@ -104,12 +107,12 @@ def test_import_moves_existing_accounts_under_new_ones_listed_after_them(
 def test_a_new_account_under_an_existing_one_that_moves_gets_its_final_depth(
     engine: Engine, tmp_path: Path
 ) -> None:
-    first = tmp_path / "first.csv"
-    first.write_text("external_id,name,parent_external_id\nTOP,Top,\nMID,Mid,\n")
-    run_import(engine, first)
-    second = tmp_path / "second.csv"
-    second.write_text("external_id,name,parent_external_id\nLEAF,Leaf,MID\nMID,Mid,TOP\nTOP,Top,\n")
-    report = run_import(engine, second)[0]
+    import_text(engine, tmp_path, "external_id,name,parent_external_id\nTOP,Top,\nMID,Mid,\n")
+    report = import_text(
+        engine,
+        tmp_path,
+        "external_id,name,parent_external_id\nLEAF,Leaf,MID\nMID,Mid,TOP\nTOP,Top,\n",
+    )
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
     with read_session(engine) as session:
         rows = session.execute(select(Account.external_id, Account.depth)).all()
