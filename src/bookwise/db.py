@@ -143,7 +143,8 @@ def bulk_load_settings(session: Session, *, sqlite_cache_mib: int) -> Iterator[N
     statement at 100k rows; docs/performance.md).
     """
     connection = session.connection()
-    if is_sqlite(session):
+    sqlite = is_sqlite(session)
+    if sqlite:
         before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
         wanted = -sqlite_cache_mib * 1024  # negative: KiB rather than pages
         size = max(before, wanted) if before < 0 else wanted  # shrink only
@@ -158,7 +159,7 @@ def bulk_load_settings(session: Session, *, sqlite_cache_mib: int) -> Iterator[N
     except BaseException:
         # PostgreSQL's SET LOCAL ends with the failed transaction; a failed transaction
         # would refuse the statement and hide the error.
-        if is_sqlite(session):
+        if sqlite:
             connection.exec_driver_sql(restore)
         raise
     connection.exec_driver_sql(restore)

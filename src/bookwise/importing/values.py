@@ -93,6 +93,8 @@ class RecordParser:
         self.rules = rules
         self.slot = {name: i for i, name in enumerate(slots)}
         self.template = [fixed.get(name) for name in slots]
+        self._line, self._custom = self.slot["line"], self.slot["custom"]
+        self._has_owners = self.slot["has_owners"]
         self.cells = [
             (c.index, c.header, self._cell(c.target, c.salesforce_id)) for c in mapping.columns
         ]
@@ -100,7 +102,7 @@ class RecordParser:
     def parse(self, record: Record) -> ParsedRow | list[Problem]:
         """The record's staged values, or every problem found in it."""
         row = _Row(self.template.copy())
-        row.values[self.slot["line"]] = record.line
+        row.values[self._line] = record.line
         problems: list[Problem] = []
         cells, width, exported = record.cells, len(record.cells), self.rules.exported
         for index, header, parse_cell in self.cells:
@@ -118,8 +120,8 @@ class RecordParser:
             return problems
         if row.custom:
             custom = json.dumps(row.custom, ensure_ascii=False, separators=(",", ":"))
-            row.values[self.slot["custom"]] = custom
-        row.values[self.slot["has_owners"]] = bool(row.owners)
+            row.values[self._custom] = custom
+        row.values[self._has_owners] = bool(row.owners)
         return ParsedRow(values=row.values, owners=row.owners)
 
     def _cell(self, target: str, salesforce_id: bool) -> _Cell:
