@@ -1,8 +1,10 @@
-"""An import runs with its own small SQLite page cache, and gives the connection back with
-the cache it had (the read cache stays for the reads that follow)."""
+"""An import runs with its own bulk-load settings and gives the connection's own back after:
+a small SQLite page cache (the read cache stays for the reads that follow), and no JIT on
+PostgreSQL (docs/deploying.md)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ from sqlalchemy import Engine
 
 from bookwise.db import write_session
 from bookwise.importing import accounts as importing
+from bookwise.importing.accounts import import_accounts
+from bookwise.users.service import cli_user
 from tests.importing.helpers import run_import
 
 
@@ -36,3 +40,28 @@ def test_the_import_runs_with_the_import_cache_and_restores_the_read_cache(
     with write_session(engine) as session:
         after = session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()
     assert before == after == -256 * 1024
+
+
+def test_the_import_runs_without_jit_on_postgresql_and_gives_the_setting_back(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    seen: list[str] = []
+    merge_file = importing._merge
+
+    def merge_and_look(m, report):  # type: ignore[no-untyped-def]
+        seen.append(m.session.connection().exec_driver_sql("SHOW jit").scalar_one())
+        merge_file(m, report)
+
+    monkeypatch.setattr(importing, "_merge", merge_and_look)
+    source = tmp_path / "a.csv"
+    source.write_text("external_id,name\nX1,One\nX2,Two\n")
+    errors = io.StringIO()
+    with write_session(engine) as session:
+        session.connection().exec_driver_sql("SET LOCAL jit = on")
+        import_accounts(session, path=source, actor=cli_user(session), errors=errors)
+        after = session.connection().exec_driver_sql("SHOW jit").scalar_one()
+
+    assert seen == ["off"]
+    assert after == "on"

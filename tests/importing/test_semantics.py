@@ -14,6 +14,7 @@ from bookwise.db import read_session, write_session
 from bookwise.errors import InvalidInput
 from bookwise.models import Operation
 from bookwise.users.service import build_user, cli_user, create_user
+from tests.factories import make_account
 from tests.helpers import chain_violations, count_statements, open_csms
 from tests.importing.helpers import accounts_by_external_id, run_import, write_rows
 
@@ -163,3 +164,24 @@ def test_merge_statement_count_does_not_grow_with_rows(engine: Engine, tmp_path:
     with read_session(engine) as session:
         kinds = list(session.scalars(select(Operation.kind).order_by(Operation.id)))
     assert kinds == ["import", "import"]
+
+
+def test_new_accounts_get_ids_after_the_highest_and_later_creates_do_not_collide(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The merge hands out new ids before its insert (the sequence on PostgreSQL, after the
+    highest id on SQLite): they follow the existing accounts, skip where a row failed, and
+    leave the next ordinary create a free id."""
+    with write_session(engine) as session:
+        before = make_account(session, external_id="OLD").id
+    source = tmp_path / "a.csv"
+    source.write_text("external_id,name,mrr\nN1,One,1\nN2,Two,oops\nN3,Three,3\n")
+    report, _ = run_import(engine, source)
+    assert (report.created, report.failed) == (2, 1)
+    with write_session(engine) as session:
+        after = make_account(session, external_id="LATER").id
+    accounts = accounts_by_external_id(engine)
+    new = sorted([accounts["N1"].id, accounts["N3"].id])
+    assert before < new[0] < new[1] < after
+    if engine.dialect.name == "sqlite":  # the id is the line's: line 3 failed, so it is skipped
+        assert (accounts["N1"].id, accounts["N3"].id) == (before + 1, before + 3)
