@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -17,24 +18,34 @@ from bookwise.users.service import cli_user
 from tests.importing.helpers import run_import
 
 
+def _setting_during_merge(monkeypatch: pytest.MonkeyPatch, query: str) -> list[Any]:
+    """What ``query`` answers on the import's connection while the merge runs."""
+    seen: list[Any] = []
+    merge_file = importing._merge
+
+    def merge_and_look(m, report):  # type: ignore[no-untyped-def]
+        seen.append(m.session.connection().exec_driver_sql(query).scalar_one())
+        merge_file(m, report)
+
+    monkeypatch.setattr(importing, "_merge", merge_and_look)
+    return seen
+
+
+def _small_file(tmp_path: Path) -> Path:
+    source = tmp_path / "a.csv"
+    source.write_text("external_id,name\nX1,One\nX2,Two\n")
+    return source
+
+
 def test_the_import_runs_with_the_import_cache_and_restores_the_read_cache(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the page cache is SQLite's; PostgreSQL's buffers belong to the server")
-    seen: list[int] = []
-    merge_file = importing._merge
-
-    def merge_and_look(m, report):  # type: ignore[no-untyped-def]
-        seen.append(m.session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
-        merge_file(m, report)
-
-    monkeypatch.setattr(importing, "_merge", merge_and_look)
-    source = tmp_path / "a.csv"
-    source.write_text("external_id,name\nX1,One\nX2,Two\n")
+    seen = _setting_during_merge(monkeypatch, "PRAGMA cache_size")
     with write_session(engine) as session:
         before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()
-    run_import(engine, source)
+    run_import(engine, _small_file(tmp_path))
 
     assert seen == [-8 * 1024]  # BOOKWISE_SQLITE_IMPORT_CACHE_MIB's default, in KiB
     with write_session(engine) as session:
@@ -47,20 +58,11 @@ def test_the_import_runs_without_jit_on_postgresql_and_gives_the_setting_back(
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("JIT is PostgreSQL's")
-    seen: list[str] = []
-    merge_file = importing._merge
-
-    def merge_and_look(m, report):  # type: ignore[no-untyped-def]
-        seen.append(m.session.connection().exec_driver_sql("SHOW jit").scalar_one())
-        merge_file(m, report)
-
-    monkeypatch.setattr(importing, "_merge", merge_and_look)
-    source = tmp_path / "a.csv"
-    source.write_text("external_id,name\nX1,One\nX2,Two\n")
-    errors = io.StringIO()
+    seen = _setting_during_merge(monkeypatch, "SHOW jit")
     with write_session(engine) as session:
         session.connection().exec_driver_sql("SET LOCAL jit = on")
-        import_accounts(session, path=source, actor=cli_user(session), errors=errors)
+        source = _small_file(tmp_path)
+        import_accounts(session, path=source, actor=cli_user(session), errors=io.StringIO())
         after = session.connection().exec_driver_sql("SHOW jit").scalar_one()
 
     assert seen == ["off"]
