@@ -18,6 +18,7 @@ from bookwise.assignments.queries import (
     list_accounts,
     not_assigned_total,
 )
+from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.errors import InvalidInput, Refused
@@ -207,3 +208,41 @@ def test_counted_totals_equal_the_counts_of_the_lists(session: Session) -> None:
             answered += 1
             assert counted == count_accounts(session, where=shape.conditions()), shape.describe()
     assert answered >= 12  # the counters answer most shapes; the rest are counted
+
+
+def test_a_listing_in_another_role_shows_and_flags_the_owners_in_that_role(
+    session: Session,
+) -> None:
+    """Issue 13, defect 3: the owners listed (and ``owner_inactive``) are those of the role
+    the listing is about, not the CSMs."""
+    me, x, _y, _ = setup_book(session)
+    add_role(session, name="account_manager", actor=me)
+    am = make_user(session, "am@example.com")
+    gone = make_user(session, "gone-am@example.com")
+    assign_accounts(
+        session, selection=AccountRefs(["A", "C"]), csms=[am], actor=me, role="account_manager"
+    )
+    assign_accounts(
+        session, selection=AccountRefs(["D"]), csms=[gone], actor=me, role="account_manager"
+    )
+    deactivate_user(session, user=gone, actor=me, keep=True)
+
+    mine = OwnershipFilter(assigned_to=am, role="account_manager")
+    page = list_accounts(session, where=mine.conditions(), role="account_manager")
+    assert [(i.external_id, i.csms, i.owner_inactive) for i in page.items] == [
+        ("A", ["am@example.com"], False),
+        ("C", ["am@example.com"], False),
+    ]
+    nobody = OwnershipFilter(unassigned=True, role="account_manager")
+    page = list_accounts(session, where=nobody.conditions(), role="account_manager")
+    assert [(i.external_id, i.csms, i.owner_inactive) for i in page.items] == [
+        ("B", [], False),
+        ("D", ["gone-am@example.com"], True),
+        ("E", [], False),
+    ]
+    # The CSM listing still shows the CSMs.
+    csm_page = list_accounts(session, where=OwnershipFilter(assigned_to=x).conditions())
+    assert [i.csms for i in csm_page.items] == [
+        ["x@example.com"],
+        ["x@example.com", "y@example.com"],
+    ]

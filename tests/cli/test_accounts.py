@@ -193,3 +193,27 @@ def test_inherit_default_makes_children_follow_and_reconciles(cli: Cli) -> None:
     nothing = cli.json("inherit")
     assert (nothing["operation_id"], nothing["accounts_changed"]) == (None, 0)
     assert "nothing to change" in cli.ok("inherit").stdout
+
+
+def test_accounts_list_in_another_role_shows_the_owners_in_that_role(cli: Cli) -> None:
+    """Issue 13, defect 3: ``--role account_manager`` lists (and flags) account managers."""
+    ann, _bob = _screen(cli)
+    cli.ok("roles", "add", "account_manager")
+    mo, gone = cli.csm("mo@example.com"), cli.csm("gone@example.com")
+    cli.ok("assign", "A1", "A3", "--to", mo, "--role", "account_manager")
+    cli.ok("assign", "A5", "--to", gone, "--role", "account_manager")
+    cli.ok("users", "deactivate", gone, "--keep")
+
+    mine = cli.json("accounts", "list", "--assigned-to", mo, "--role", "account_manager")
+    assert [(a["external_id"], a["csms"], a["owner_inactive"]) for a in mine["items"]] == [
+        ("A1", [mo], False),
+        ("A3", [mo], False),
+    ]
+    nobody = cli.json("accounts", "list", "--unassigned", "--role", "account_manager")
+    assert {a["external_id"]: (a["csms"], a["owner_inactive"]) for a in nobody["items"]} == {
+        "A2": ([], False),
+        "A4": ([], False),
+        "A5": ([gone], True),
+        "A6": ([], False),
+    }
+    assert cli.json("accounts", "list", "--assigned-to", ann)["items"][0]["csms"] == [ann]

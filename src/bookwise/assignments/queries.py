@@ -248,8 +248,10 @@ def list_accounts(
     offset: int = 0,
     with_total: bool = True,
     expected: int | None = None,
+    role: str = "csm",
 ) -> AccountPage:
-    """A page of matching accounts (with their CSMs) and the total: three statements.
+    """A page of matching accounts (with their owners in ``role``) and the total: three
+    statements.
 
     ``expected`` is the number of matches when the caller knows it (from the counters).
     """
@@ -271,7 +273,7 @@ def list_accounts(
         .offset(offset)
     ).all()
     total = count_accounts(session, where=where) if with_total else None
-    owners = _owners_of(session, [row.id for row in rows])
+    owners = _owners_of(session, [row.id for row in rows], role)
     items = []
     for row in rows:
         listed = owners.get(row.id, [])

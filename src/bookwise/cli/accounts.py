@@ -300,7 +300,7 @@ def list_(
             typer.echo(str(queries.count_accounts(session, where=conditions)))
             return
         page = queries.list_accounts(
-            session, where=conditions, sort=sort, limit=limit, offset=offset
+            session, where=conditions, sort=sort, limit=limit, offset=offset, role=role
         )
     emit_account_page(fmt, page, filter=described)
 

@@ -134,6 +134,7 @@ def list_selected(
         offset=offset,
         with_total=counted is None,
         expected=counted,
+        role=filters.role,
     )
     if counted is not None:
         page = page.model_copy(update={"total": counted})

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bookwise.accounts.service import declare_attribute
 from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import write_session
@@ -200,3 +201,35 @@ def test_history_is_the_timeline_or_the_owners_on_a_day(engine: Engine, api_as: 
     assert long_ago == {"items": [], "total": 0, "limit": 1000, "offset": 0, "on": "2000-01-01"}
     assert client.get("/api/v1/accounts/NOPE/history").status_code == 404
     assert client.get("/api/v1/accounts/A2/history", params={"on": "9999-12-31"}).status_code == 422
+
+
+def test_a_listing_in_another_role_shows_the_owners_in_that_role(
+    engine: Engine, api_as: Api
+) -> None:
+    """Issue 13, defect 3: ``role=account_manager`` lists (and flags) account managers."""
+    _book(engine)
+    with write_session(engine) as session:
+        me = actor(session)
+        add_role(session, name="account_manager", actor=me)
+        mo = make_user(session, "mo@example.com")
+        gone = make_user(session, "gone-am@example.com")
+        assign_accounts(
+            session, selection=AccountRefs(["A1"]), csms=[mo], actor=me, role="account_manager"
+        )
+        assign_accounts(
+            session, selection=AccountRefs(["B1"]), csms=[gone], actor=me, role="account_manager"
+        )
+        deactivate_user(session, user=gone, actor=me, keep=True)
+    client = api_as("viewer")
+    mine = client.get(
+        "/api/v1/accounts", params={"assigned_to": "mo@example.com", "role": "account_manager"}
+    ).json()
+    assert [(a["external_id"], a["csms"], a["owner_inactive"]) for a in mine["items"]] == [
+        ("A1", ["mo@example.com"], False)
+    ]
+    nobody = client.get(
+        "/api/v1/accounts", params={"unassigned": "true", "role": "account_manager"}
+    ).json()
+    listed = {a["external_id"]: (a["csms"], a["owner_inactive"]) for a in nobody["items"]}
+    assert listed["B1"] == (["gone-am@example.com"], True)
+    assert listed["A2"] == ([], False)

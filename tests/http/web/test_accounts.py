@@ -7,6 +7,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from bookwise.accounts.service import declare_attribute, get_account
+from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
@@ -250,3 +252,45 @@ def test_switch_a_child_between_inherit_and_own(
     bad = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="maybe")))
     assert bad.status == 422
     assert "policy must be inherit, own or default" in bad.error()
+
+
+def test_the_list_in_another_role_shows_the_owners_in_that_role(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    """Issue 13, defect 3: ``role=account_manager`` shows (and flags) account managers."""
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        me = actor(session)
+        add_role(session, name="account_manager", actor=me)
+        mo = make_user(session, "mo@example.com")
+        gone = make_user(session, "gone-am@example.com")
+        ana = get_user(session, ANA)
+        assign_accounts(session, selection=AccountRefs(["Z1", "Z2"]), csms=[ana], actor=me)
+        assign_accounts(
+            session, selection=AccountRefs(["Z1"]), csms=[mo], actor=me, role="account_manager"
+        )
+        assign_accounts(
+            session, selection=AccountRefs(["Z2"]), csms=[gone], actor=me, role="account_manager"
+        )
+        deactivate_user(session, user=gone, actor=me, keep=True)
+    viewer = as_role("viewer")
+    listing = Page.of(
+        viewer.client.get(
+            "/accounts",
+            params={"where": "tier = 2", "role": "account_manager", "cols": ["csms"]},
+        )
+    )
+    assert listing.status == 200
+    headers = [th.text() for th in listing.root.find("thead").find_all("th")]
+    assert headers[-1] == "Owners (account_manager)"
+    rows = {r.find("a").text(): r.text() for r in listing.root.find("tbody").find_all("tr")}
+    assert "mo@example.com" in rows["Zeta 1"]
+    assert ANA not in rows["Zeta 1"]
+    assert "gone-am@example.com" in rows["Zeta 2"]
+    assert "owner inactive" in rows["Zeta 2"]
+    assert "owner inactive" not in rows["Zeta 1"]
+    next_sort = listing.root.find("thead").find("a").attrs["href"]
+    assert "role=account_manager" in next_sort
+    unknown = Page.of(viewer.client.get("/accounts", params={"role": "nope"}))
+    assert unknown.status == 404
+    assert "no assignment role 'nope'" in unknown.error()

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Form, Query, Request
 
 from bookwise.assignments import queries
+from bookwise.assignments.roles import list_roles
+from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
@@ -30,6 +32,7 @@ class AccountsView:
     sort: str = "name"
     page: int = 1
     cols: tuple[str, ...] = ()
+    role: str = "csm"
 
     def link(self, **changes: Any) -> str:
         """This list with some values changed (sorting or filtering starts at page 1)."""
@@ -41,6 +44,7 @@ class AccountsView:
                 "sort": view.sort if view.sort != "name" else None,
                 "page": view.page if view.page > 1 else None,
                 "cols": list(view.cols),
+                "role": view.role if view.role != "csm" else None,
             },
         )
 
@@ -59,6 +63,7 @@ class AccountsView:
             sort=(query.get("sort") or ["name"])[-1],
             page=max(1, int(number)) if number.isdigit() else 1,
             cols=tuple(query.get("cols") or ()),
+            role=(query.get("role") or ["csm"])[-1],
         )
 
 
@@ -69,10 +74,14 @@ def accounts(
     sort: str = "name",
     number: Annotated[int, Query(alias="page", ge=1)] = 1,
     cols: Annotated[list[str] | None, Query()] = None,
+    role: str = "csm",
 ) -> Any:
-    """Accounts matching the rule, a page at a time, with the chosen columns."""
+    """Accounts matching the rule, a page at a time, with the chosen columns (the owners
+    shown are those in ``role``)."""
     known = tuple(key for key in cols or () if key in COLUMNS)
-    view = AccountsView(where=where, sort=sort or "name", page=number, cols=known)
+    view = AccountsView(
+        where=where, sort=sort or "name", page=number, cols=known, role=role.strip() or "csm"
+    )
     return render(request, view)
 
 
@@ -89,10 +98,18 @@ def render(
     rule_error: ShownError | None = None
     described = ""
     with reading(request) as session:
+        roles = [role.name for role in list_roles(session)]
         try:
-            conditions, described = Filters(where=view.where).conditions(session)
+            if view.role not in roles:
+                raise NotFound(f"no assignment role {view.role!r}; roles: {', '.join(roles)}")
+            conditions, described = Filters(where=view.where, role=view.role).conditions(session)
             listing = queries.list_accounts(
-                session, where=conditions, sort=view.sort, limit=pager.size, offset=pager.offset
+                session,
+                where=conditions,
+                sort=view.sort,
+                limit=pager.size,
+                offset=pager.offset,
+                role=view.role,
             )
             pager = pager.showing(len(listing.items), listing.total)
         except USER_ERRORS as exc:
@@ -107,10 +124,11 @@ def render(
         listing=listing,
         pager=pager,
         described=described,
-        columns=chosen_columns(view.column_keys),
+        columns=chosen_columns(view.column_keys, role=view.role),
         all_columns=list(COLUMNS.values()),
         chosen=set(view.column_keys),
         csms=csms,
+        roles=roles,
         error=error,
         rule_error=rule_error,
         checked=set(checked),

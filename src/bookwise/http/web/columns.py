@@ -44,7 +44,12 @@ COLUMNS: dict[str, Column] = {
 DEFAULT_COLUMNS = ("external_id", "tier", "lifecycle_stage", "mrr", "health_score", "csms")
 
 
-def chosen_columns(keys: Iterable[str]) -> list[Column]:
-    """The columns named in ``keys``, in the standard order (unknown keys ignored)."""
+def chosen_columns(keys: Iterable[str], *, role: str = "csm") -> list[Column]:
+    """The columns named in ``keys``, in the standard order (unknown keys ignored); the
+    owners column is headed with ``role`` when the listing is about another role."""
     wanted = set(keys)
-    return [column for key, column in COLUMNS.items() if key in wanted]
+    return [
+        Column("csms", f"Owners ({role})") if key == "csms" and role != "csm" else column
+        for key, column in COLUMNS.items()
+        if key in wanted
+    ]

@@ -32,6 +32,7 @@ class Filters:
     not_assigned_to: str = ""
     who: str = ""
     where: str = ""
+    role: str = "csm"
 
     def conditions(self, session: Session) -> tuple[list[ColumnElement[bool]], str]:
         """SQL conditions on ``Account`` (all narrow) and the filter in words."""
@@ -44,6 +45,7 @@ class Filters:
             not_assigned_to=self.not_assigned_to or None,
             who=(self.who or None) if self.not_assigned_to else None,
             where=self.where if self.where.strip() else None,
+            role=self.role or "csm",
             wording=WEB_WORDING,
         )
 
