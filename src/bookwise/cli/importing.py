@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from bookwise.cli.options import AsOption, DryRunOption
@@ -24,7 +26,7 @@ from bookwise.cli.output import (
 from bookwise.cli.runtime import resolve_actor, writing
 from bookwise.importing.accounts import BATCH_SIZE, ImportOptions, import_accounts
 from bookwise.importing.mapping import parse_overrides
-from bookwise.importing.report import ImportReport, default_error_path
+from bookwise.importing.report import NO_OWNER_COLUMN, ImportReport, default_error_path
 from bookwise.importing.users import import_users
 
 import_app = typer.Typer(help="Import accounts and users from CSV files.", no_args_is_help=True)
@@ -193,6 +195,10 @@ def _print(report: ImportReport) -> None:
         for problem in report.errors:
             errors.add_row(str(problem.line), problem.column, problem.value, problem.reason)
         out.print(errors)
+    if report.ignored_owner_columns:
+        # Owners silently left as they were is the costly mistake: a box, not one more line.
+        text = Text("\n".join(report.owner_warnings), style="bold")
+        out.print(Panel(text, title="owners", border_style="yellow", expand=False))
     say(_summary(report))
 
 
@@ -203,6 +209,8 @@ def _summary(report: ImportReport) -> str:
     )
     if report.owner_counts:
         figures += "; owners " + ", ".join(f"{k} {v:,}" for k, v in report.owner_counts.items())
+    if report.has_owner_column is False:
+        figures += f"; {NO_OWNER_COLUMN}"
     if report.operation_id is not None:
         figures += f" (operation {report.operation_id}, undo with `bookwise operations undo`)"
     if report.error_file:

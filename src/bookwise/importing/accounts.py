@@ -18,7 +18,7 @@ from bookwise.assignments.replace import replace_owners
 from bookwise.config import get_settings
 from bookwise.db import bulk_load_settings
 from bookwise.importing import merge
-from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, map_headers
+from bookwise.importing.mapping import PARENT, map_headers
 from bookwise.importing.merge import Merge
 from bookwise.importing.reading import CsvSource, Record, open_csv
 from bookwise.importing.report import SCREEN_ERRORS, ErrorSink, ImportReport
@@ -68,6 +68,8 @@ def import_accounts(
         mapping=[(c.header, c.target) for c in mapping.columns],
         ignored=mapping.ignored,
         dry_run=options.dry_run,
+        has_owner_column=mapping.has_owners,
+        ignored_owner_columns=mapping.ignored_owner_columns,
     )
     rules = ValueRules(options.date_format, attributes, source.exported)
     m = Merge(session, secrets.randbelow(2**31 - 2) + 1, mapping, actor, database_now(session))
@@ -146,7 +148,7 @@ def _merge(m: Merge, report: ImportReport) -> None:
     merge.analyse_staging(m)
     merge.refuse_repeats(m)
     merge.resolve_accounts(m)
-    owners = m.mapping.has(OWNERS) or m.mapping.has(OWNER_IDS)
+    owners = m.mapping.has_owners
     if owners:
         merge.resolve_owners(m)
     merge.require_names(m)

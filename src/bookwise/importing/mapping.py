@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "accountname": "name",
     "owners": OWNERS,
     "owner": OWNERS,
+    "csm": OWNERS,
     "owneremail": OWNERS,
     "owneremails": OWNERS,
     "csmemail": OWNERS,
@@ -48,6 +49,9 @@ ALIASES: dict[str, str] = {
     "parent": PARENT,
 }
 SALESFORCE_ID_HEADERS = frozenset({"id", "accountid", "parentid", "ownerid"})
+# A column whose name holds one of these is probably about owners: ignoring it is reported
+# prominently (``FileMapping.ignored_owner_columns``), since the owners then stay unchanged.
+OWNER_LIKE = ("csm", "owner", "manager")
 # Salesforce custom fields (NAME__c) that are standard fields here.
 SALESFORCE_CUSTOM: dict[str, str] = {
     "mrr": "mrr",
@@ -97,6 +101,16 @@ class FileMapping:
         """True when some column feeds ``target``."""
         return target in self.targets
 
+    @property
+    def has_owners(self) -> bool:
+        """True when some column names owners (emails, names or external ids)."""
+        return self.has(OWNERS) or self.has(OWNER_IDS)
+
+    @property
+    def ignored_owner_columns(self) -> list[str]:
+        """Ignored columns whose name suggests owners (csm, owner, manager)."""
+        return [h for h in self.ignored if any(word in header_key(h) for word in OWNER_LIKE)]
+
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
     """``--map SOURCE=FIELD`` options as {header key: field}."""
@@ -136,16 +150,24 @@ def map_headers(
 
 def _target(raw: str, attributes: Mapping[str, str], overrides: Mapping[str, str]) -> str | None:
     key = header_key(raw)
+    stripped = raw.strip()
+    # A Salesforce custom field NAME__c: --map may name it by its label (NAME) too.
+    base = header_key(stripped[:-3]) if stripped.casefold().endswith("__c") else None
     if key in overrides:
         return _checked(overrides[key], attributes)
-    stripped = raw.strip()
+    if base is not None and base in overrides:
+        return _checked(overrides[base], attributes)
     if stripped.casefold().startswith("custom."):
         return _custom(stripped[len("custom.") :], attributes)
-    if stripped.casefold().endswith("__c"):
-        base = header_key(stripped[:-3])
+    if base is not None:
         if base in SALESFORCE_CUSTOM:
             return SALESFORCE_CUSTOM[base]
-        return _custom(stripped[:-3], attributes)
+        declared = _custom(stripped[:-3], attributes)
+        if declared is None and ALIASES.get(base) == OWNERS:
+            # CSM_Email__c, Owner__c: the owner aliases of a column named without __c. Only
+            # those: a custom Name__c or Parent__c is rarely the account's own name or parent.
+            return OWNERS
+        return declared
     if key in ALIASES:
         return ALIASES[key]
     return _custom(stripped, attributes)

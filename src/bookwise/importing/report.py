@@ -13,6 +13,7 @@ from bookwise.importing.values import Problem
 
 SCREEN_ERRORS = 20
 ERROR_COLUMNS = ("line", "column", "value", "reason")
+NO_OWNER_COLUMN = "owners unchanged: no owner column"
 
 
 @dataclass
@@ -36,6 +37,21 @@ class ImportReport:
     operation_id: int | None = None
     owner_counts: dict[str, int] = field(default_factory=dict)
     error_count: int = 0
+    # None for a users file (no owners); otherwise whether some column names owners.
+    has_owner_column: bool | None = None
+    ignored_owner_columns: list[str] = field(default_factory=list)
+
+    @property
+    def owner_warnings(self) -> list[str]:
+        """What a person must not miss about owners: none were read, or a column was left."""
+        hints = [
+            f"{c} was ignored but looks like owners: to import them, map it "
+            f"with {c}=csms (emails or names) or {c}=owner_ids (user ids)"
+            for c in self.ignored_owner_columns
+        ]
+        if self.has_owner_column is False:
+            return [NO_OWNER_COLUMN, *hints]
+        return hints
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready summary."""
@@ -54,6 +70,9 @@ class ImportReport:
             "dry_run": self.dry_run,
             "operation_id": self.operation_id,
             "owners": self.owner_counts,
+            "has_owner_column": self.has_owner_column,
+            "ignored_owner_columns": self.ignored_owner_columns,
+            "warnings": self.owner_warnings,
             "error_file": self.error_file,
             "errors": [e.__dict__ for e in self.errors],
         }

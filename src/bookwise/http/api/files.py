@@ -98,6 +98,9 @@ class ImportReport(BaseModel):
                     "dry_run": False,
                     "operation_id": 57,
                     "owners": {"assigned": 1, "unassigned": 0},
+                    "has_owner_column": True,
+                    "ignored_owner_columns": [],
+                    "warnings": [],
                     "errors": [
                         {
                             "line": 4,
@@ -126,6 +129,16 @@ class ImportReport(BaseModel):
     dry_run: bool
     operation_id: int | None
     owners: dict[str, int] = Field(description="Owner changes by outcome (owner columns only).")
+    has_owner_column: bool = Field(
+        description="False when no column names owners: the owners were left unchanged."
+    )
+    ignored_owner_columns: list[str] = Field(
+        description="Ignored columns whose name suggests owners (csm, owner, manager)."
+    )
+    warnings: list[str] = Field(
+        description="What not to miss, e.g. `owners unchanged: no owner column` and how to map "
+        "an ignored owner-like column."
+    )
     errors: list[ImportProblem]
     error_count: int
 
@@ -175,6 +188,9 @@ def _report_out(report: reports.ImportReport, filename: str) -> ImportReport:
         dry_run=report.dry_run,
         operation_id=report.operation_id,
         owners=report.owner_counts,
+        has_owner_column=bool(report.has_owner_column),
+        ignored_owner_columns=report.ignored_owner_columns,
+        warnings=report.owner_warnings,
         errors=[ImportProblem(**problem.__dict__) for problem in report.errors],
         error_count=report.error_count,
     )
