@@ -76,7 +76,7 @@ def segment_pairs(t: Target) -> list[Pair]:
                 create_segment(session, name=name, rule=rule, actor=actor)
     names = [name for name, _, _ in rules]
     with t.writing() as session:
-        refresh_segments(session, names=names)
+        refresh_segments(session, names=names, actor=t.user(session, t.actor_id))
     ids = dict(
         t.floor.rows(
             "SELECT name, id FROM segments WHERE name IN ("
@@ -95,7 +95,7 @@ def segment_pairs(t: Target) -> list[Pair]:
 
     def ours() -> tuple[Any, ...]:
         with t.writing() as session:
-            results = refresh_segments(session, names=names)
+            results = refresh_segments(session, names=names, actor=t.user(session, t.actor_id))
         return tuple(sorted((r.segment, r.entered, r.left, r.members) for r in results))
 
     def floor() -> tuple[Any, ...]:

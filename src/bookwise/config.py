@@ -1,29 +1,78 @@
-"""Settings from the environment (prefix ``BOOKWISE_``)."""
+"""Settings: every one bookwise reads, from the environment or the database, in one registry.
+
+Environment settings are the fields of ``Settings`` (each read from ``BOOKWISE_<NAME>``, each
+with a description); settings kept in the database are listed in ``DATABASE_SETTINGS``.
+``settings_registry()`` joins the two, and docs/deploying.md's "Settings" section is generated
+from it (``python -m bookwise.docsections``), so no setting goes undocumented.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "BOOKWISE_"
 
 
 class Settings(BaseSettings):
     """Installation settings; every field can be set as ``BOOKWISE_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="BOOKWISE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    database_url: str = "sqlite:///bookwise.db"
-    currency: str = "USD"
-    timezone: str = "UTC"
-    actor: str | None = None
-    sqlite_cache_mib: int = 256
+    database_url: str = Field(
+        "sqlite:///bookwise.db",
+        description="The database. A relative SQLite path is relative to the working "
+        "directory, and `sqlite:////abs/path.db` is an absolute path. For PostgreSQL, use "
+        "`postgresql://user:password@host:5432/dbname`.",
+    )
+    currency: str = Field(
+        "USD",
+        description="The installation's one currency, as an ISO 4217 code. It fixes the number "
+        "of decimals of every amount: 2 for USD and EUR, 0 for JPY, 3 for KWD. Money is stored "
+        "in minor units, so choose the currency before loading data (see "
+        "[Money](concepts.md#money)). An unknown code is an error. Give every process of an "
+        "installation the same value.",
+    )
+    timezone: str = Field(
+        "UTC",
+        description='An IANA time zone, such as `Europe/Paris`. "On date D" means the end of D '
+        "in this zone. Stored times are always UTC (see "
+        "[Dates and times](concepts.md#dates-and-times)). An unknown zone is an error. Give "
+        "every process of an installation the same value.",
+    )
+    actor: str | None = Field(
+        None,
+        description="The email of the user that CLI writes are attributed to when `--as` is "
+        "not given. Without it, writes are attributed to `cli@bookwise.invalid`. The acting "
+        "user's role decides what they may do: a manager or admin may change ownership, and "
+        "only an admin may manage users, seats, attributes and roles.",
+    )
+    sqlite_cache_mib: int = Field(
+        256,
+        description="The SQLite page cache per connection, in MiB. Raise it for large books, "
+        "if the machine has the memory. It has no effect on PostgreSQL.",
+    )
     # An import streams the file through its own, smaller page cache: a million-row import
     # then peaks near 110 MiB instead of filling the read cache (docs/import-export.md).
-    sqlite_import_cache_mib: int = 8
-    # Session cookies are Secure except over plain HTTP on loopback (the demo); force either.
-    cookie_secure: bool | None = None
+    sqlite_import_cache_mib: int = Field(
+        8,
+        description="The smaller SQLite page cache an import runs with, in MiB. The connection "
+        "gets its own cache back afterwards. An import reads and writes each page about once, "
+        "so it gains little from a big cache, and with one its memory would grow with the "
+        "file (see [import-export.md](import-export.md#figures)).",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Whether the web app's session cookie is marked `Secure` (sent over HTTPS "
+        "only). Unset, it is, except when the app is reached over plain HTTP on a loopback "
+        "address (`localhost`, `127.0.0.1`, `::1`), as `make run` does. `true` or `false` "
+        "forces it (see [The web app](#the-web-app)).",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -54,3 +103,84 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as the docs list it: where it lives, its type, default and meaning."""
+
+    name: str
+    source: Literal["environment", "database"]
+    key: str  # the environment variable, or the key in table ``settings``
+    type: str
+    default: str
+    description: str
+
+
+DEFAULT_INHERIT_POLICY = "default_inherit_policy"
+
+DATABASE_SETTINGS = (
+    SettingInfo(
+        name="default inherit policy",
+        source="database",
+        key=DEFAULT_INHERIT_POLICY,
+        type="`inherit` or `own`",
+        default="`own`",
+        description="The inherit policy of every account whose own policy is unset: `inherit` "
+        "makes a child follow its parent's CSMs, `own` lets it keep its own. Change it with "
+        "`bookwise inherit --default`, an operation that can be previewed and undone (see "
+        "[Inheritance](concepts.md#inheritance)). Every process reads it from the database.",
+    ),
+)
+
+_TYPE_NAMES: dict[object, str] = {str: "text", int: "integer", bool: "`true` or `false`"}
+
+
+def _type_name(annotation: object) -> str:
+    """The documented type of a field: its annotation without the ``None`` of "unset"."""
+    kinds = [kind for kind in get_args(annotation) if kind is not type(None)] or [annotation]
+    return _TYPE_NAMES[kinds[0]]
+
+
+def environment_settings() -> tuple[SettingInfo, ...]:
+    """Every field of ``Settings``, as the environment variable that sets it."""
+    return tuple(
+        SettingInfo(
+            name=name,
+            source="environment",
+            key=f"{ENV_PREFIX}{name.upper()}",
+            type=_type_name(field.annotation),
+            default="(unset)" if field.default is None else f"`{field.default}`",
+            description=field.description or "",
+        )
+        for name, field in Settings.model_fields.items()
+    )
+
+
+def settings_registry() -> tuple[SettingInfo, ...]:
+    """Every setting bookwise reads: the environment's, then the database's."""
+    return (*environment_settings(), *DATABASE_SETTINGS)
+
+
+def settings_markdown() -> str:
+    """The Markdown tables of every setting (for docs/deploying.md)."""
+    lines = [
+        "Read from the environment, once per process:",
+        "",
+        "| variable | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{s.key}` | {s.type} | {s.default} | {s.description} |" for s in environment_settings()
+    ]
+    lines += [
+        "",
+        "Kept in the database (table `settings`), so every process sees the same value:",
+        "",
+        "| key | values | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{s.key}` | {s.type} | {s.default} | {s.description} |" for s in DATABASE_SETTINGS
+    ]
+    return "\n".join(lines) + "\n"

@@ -60,7 +60,7 @@ def set_health(session: Session, ref: str, score: int | None) -> None:
 
 
 def refresh_one(session: Session, name: str) -> RefreshResult:
-    (result,) = refresh_segments(session, names=[name])
+    (result,) = refresh_segments(session, names=[name], actor=actor(session))
     return result
 
 
@@ -96,14 +96,17 @@ def test_second_refresh_closes_left_stays_and_opens_entered_ones(session: Sessio
     ana = make_user(session, "ana@example.com")
     create_segment(session, name="Ana's book", rule='csm = "ana@example.com"', actor=actor(session))
     assign_accounts(session, selection=AccountRefs(["H1"]), csms=[ana], actor=actor(session))
-    first = {r.segment: r for r in refresh_segments(session)}
+    first = {r.segment: r for r in refresh_segments(session, actor=actor(session))}
     assert counts(first["Healthy"]) == (2, 0, 2)
     assert counts(first["Ana's book"]) == (1, 0, 1)
 
     set_health(session, "H1", 10)
     set_health(session, "H3", 95)
     assign_accounts(session, selection=AccountRefs(["H3", "H4"]), csms=[ana], actor=actor(session))
-    second = {r.segment: r for r in refresh_segments(session, names=["healthy", "ANA’S BOOK"])}
+    second = {
+        r.segment: r
+        for r in refresh_segments(session, names=["healthy", "ANA’S BOOK"], actor=actor(session))
+    }
 
     assert counts(second["Healthy"]) == (1, 1, 2)
     assert counts(second["Ana's book"]) == (2, 0, 3)
@@ -164,7 +167,7 @@ def test_refresh_of_all_segments_in_id_order(session: Session) -> None:
     me = actor(session)
     create_segment(session, name="A scored", rule="health_score is not empty", actor=me)
     create_segment(session, name="Unscored", rule="health_score is empty", actor=me)
-    results = refresh_segments(session)
+    results = refresh_segments(session, actor=actor(session))
     assert [r.segment for r in results] == ["Healthy", "A scored", "Unscored"]
     assert [counts(r) for r in results] == [(2, 0, 2), (3, 0, 3), (1, 0, 1)]
     assert all(s.refreshed_at is not None for s in list_segments(session))
@@ -173,21 +176,23 @@ def test_refresh_of_all_segments_in_id_order(session: Session) -> None:
 def test_refresh_of_named_segments_only(session: Session) -> None:
     healthy_world(session)
     create_segment(session, name="Unscored", rule="health_score is empty", actor=actor(session))
-    assert [r.segment for r in refresh_segments(session, names=["unscored"])] == ["Unscored"]
+    assert [
+        r.segment for r in refresh_segments(session, names=["unscored"], actor=actor(session))
+    ] == ["Unscored"]
     assert get_segment(session, "Healthy").refreshed_at is None
     assert stays(session, "Healthy") == []
 
 
 def test_a_segment_named_twice_is_refreshed_once(session: Session) -> None:
     healthy_world(session)
-    results = refresh_segments(session, names=["Healthy", " HEALTHY "])
+    results = refresh_segments(session, names=["Healthy", " HEALTHY "], actor=actor(session))
     assert [(r.segment, counts(r)) for r in results] == [("Healthy", (2, 0, 2))]
 
 
 def test_refresh_with_an_unknown_name_refreshes_nothing(session: Session) -> None:
     healthy_world(session)
     with pytest.raises(NotFound, match="no segment named 'Nope'"):
-        refresh_segments(session, names=["Healthy", "Nope"])
+        refresh_segments(session, names=["Healthy", "Nope"], actor=actor(session))
     assert stays(session, "Healthy") == []
 
 
@@ -208,13 +213,13 @@ def test_materialised_counts_match_live_counts_after_refresh(session: Session) -
                 found[segment.id] = matches
         return found
 
-    refresh_segments(session)
+    refresh_segments(session, actor=actor(session))
     assert materialised_counts(session) == live_counts()
     set_health(session, "H4", 99)
     set_health(session, "H1", 1)
     stale = materialised_counts(session)
     assert stale != live_counts()  # as of the last refresh, until the next one
-    refresh_segments(session)
+    refresh_segments(session, actor=actor(session))
     assert materialised_counts(session) == live_counts()
     everything = materialised_counts(session)
     for segment in list_segments(session):
@@ -345,7 +350,7 @@ def test_rename_moves_every_value_to_the_new_key(engine: Engine) -> None:
 def test_rename_rewrites_segment_rules_that_use_the_attribute(session: Session) -> None:
     custom_world(session)
     members = {name: live(session, name) for name in SEGMENT_RULES}
-    refresh_segments(session)
+    refresh_segments(session, actor=actor(session))
     changed = rename_attribute(session, old="churn_risk", new="at_risk", actor=actor(session))
     assert changed == ["At risk", "Safe", "Unknown risk"]
     rules = {s.name: s.rule_text for s in list_segments(session)}
@@ -365,7 +370,7 @@ def test_rename_rewrites_segment_rules_that_use_the_attribute(session: Session) 
 
     for name in SEGMENT_RULES:
         assert live(session, name) == members[name], name
-    assert all(counts(r)[:2] == (0, 0) for r in refresh_segments(session))
+    assert all(counts(r)[:2] == (0, 0) for r in refresh_segments(session, actor=actor(session)))
     with pytest.raises(InvalidRule, match=r"unknown field 'custom\.churn_risk'"):
         check_rule(session, "custom.churn_risk")
 
@@ -461,7 +466,7 @@ def test_statement_count_does_not_grow_with_accounts(engine: Engine, step: str) 
                 )
         if step == "refresh after changes":
             with write_session(engine) as session:
-                refresh_segments(session, names=[name])
+                refresh_segments(session, names=[name], actor=actor(session))
                 churn(session, prefix)
         with write_session(engine) as session:
             with count_statements(engine) as log:
@@ -472,7 +477,7 @@ def test_statement_count_does_not_grow_with_accounts(engine: Engine, step: str) 
                     )
                     session.flush()
                 else:
-                    (result,) = refresh_segments(session, names=[name])
+                    (result,) = refresh_segments(session, names=[name], actor=actor(session))
             found[size] = log.count
         if step != "rename attribute":
             assert result.members > 0

@@ -59,7 +59,7 @@ def remove_lock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def refresh(session: Session) -> RefreshResult:
-    (result,) = refresh_segments(session, names=[SEGMENT])
+    (result,) = refresh_segments(session, names=[SEGMENT], actor=actor(session))
     return result
 
 

@@ -320,7 +320,7 @@ def test_delete_removes_the_segment_and_its_membership(session: Session) -> None
     kept = create_segment(session, name="Kept", rule="tier = 1", actor=me)
     doomed = create_segment(session, name="Doomed", rule="tier = 1", actor=me)
     doomed_id = doomed.id
-    refresh_segments(session)
+    refresh_segments(session, actor=actor(session))
     delete_segment(session, name="doomed", actor=me)
 
     def stays(segment_id: int) -> int:
@@ -456,7 +456,7 @@ def test_users_named_by_full_name_are_stored_by_email(session: Session) -> None:
     assert members == {"P1", "M", "G", "OWN", "C2", "L"}
     make_user(session, "michael.scott@example.com", name="Michael Scott")
     assert in_segment(session, "Michael's") == members
-    assert [r.members for r in refresh_segments(session)] == [len(members)]
+    assert [r.members for r in refresh_segments(session, actor=actor(session))] == [len(members)]
     with pytest.raises(InvalidRule, match="several users"):
         update_segment(
             session, name="Michael's", rule='csm = "Michael Scott"', actor=actor(session)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.models import Account, User
 
 MAX_LISTED = 50  # differences kept on the audit event and printed
@@ -90,7 +90,7 @@ def recount_children(session: Session, *, actor: User, dry_run: bool = False) ->
         record_event(
             session,
             actor=actor,
-            action="hierarchy.recounted",
+            action=AuditAction.HIERARCHY_RECOUNTED,
             subject_type="accounts",
             subject_key="child_count",
             details={"differing": differing, "differences": report.differences()},

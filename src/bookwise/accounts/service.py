@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.hierarchy import shift_child_counts
 from bookwise.accounts.schemas import AccountFields
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import (
     ACCOUNT_COUNT_ID,
@@ -104,7 +104,7 @@ def create_account(
     record_event(
         session,
         actor=actor,
-        action="account.created",
+        action=AuditAction.ACCOUNT_CREATED,
         subject_type="account",
         subject_key=account.id,
         details={"external_id": account.external_id, "parent_id": account.parent_id},
@@ -123,8 +123,11 @@ def children(session: Session, account: Account) -> list[Account]:
     return list(session.scalars(query))
 
 
-def set_parent(session: Session, *, account: Account, parent: Account | None) -> None:
-    """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right."""
+def set_parent(session: Session, *, account: Account, parent: Account | None, actor: User) -> None:
+    """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right.
+
+    A move that changes the parent is recorded as an ``account.moved`` audit event by ``actor``.
+    """
     serialise_hierarchy_changes(session)
     if parent is not None:
         if parent.id == account.id:
@@ -138,12 +141,22 @@ def set_parent(session: Session, *, account: Account, parent: Account | None) ->
                 f"moving {label(account)} under {label(parent)} would make a cycle: "
                 f"{label(parent)} is already below {label(account)}"
             )
+    old_parent_id, new_parent_id = account.parent_id, parent.id if parent else None
     moved = select(literal(account.id))
     shift_child_counts(session, children=moved, by=-1)
-    account.parent_id = parent.id if parent else None
+    account.parent_id = new_parent_id
     session.flush()
     shift_child_counts(session, children=moved, by=1)
     _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
+    if old_parent_id != new_parent_id:
+        record_event(
+            session,
+            actor=actor,
+            action=AuditAction.ACCOUNT_MOVED,
+            subject_type="account",
+            subject_key=account.id,
+            details={"old_parent_id": old_parent_id, "new_parent_id": new_parent_id},
+        )
 
 
 HIERARCHY_LOCK_KEY = 0x626F6F6B  # "book": one advisory lock for every re-parenting
@@ -216,7 +229,7 @@ def declare_attribute(
     record_event(
         session,
         actor=actor,
-        action="attribute.declared",
+        action=AuditAction.ATTRIBUTE_DECLARED,
         subject_type="attribute",
         subject_key=key,
         details={"type": type, "choices": choices},
@@ -262,7 +275,7 @@ def rename_attribute(session: Session, *, old: str, new: str, actor: User) -> No
     record_event(
         session,
         actor=actor,
-        action="attribute.renamed",
+        action=AuditAction.ATTRIBUTE_RENAMED,
         subject_type="attribute",
         subject_key=new,
         details={"old": old, "new": new},

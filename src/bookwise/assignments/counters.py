@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, func, insert, select, text, true
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import count_accounts
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.db import is_sqlite
 from bookwise.models import (
     ACCOUNT_COUNT_ID,
@@ -149,7 +149,7 @@ def recount_book_totals(session: Session, *, actor: User, dry_run: bool = False)
         record_event(
             session,
             actor=actor,
-            action="counters.recounted",
+            action=AuditAction.COUNTERS_RECOUNTED,
             subject_type="counters",
             subject_key="overview",
             details={"differences": report.differences()[:MAX_LISTED]},

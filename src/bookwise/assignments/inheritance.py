@@ -93,7 +93,7 @@ def move_account(
     old_parent = account.parent_id
 
     def body(ctx: OperationContext) -> Extra:
-        set_parent(session, account=account, parent=parent)
+        set_parent(session, account=account, parent=parent, actor=actor)
         propagation.plan_inheritance(ctx, roots=select(Account.id).where(Account.id == account.id))
         plan.apply_phase(ctx, 2)
         return Extra(keep_if_unchanged=old_parent != account.parent_id)

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput
 from bookwise.models import AssignmentRole, User
 
@@ -32,7 +32,7 @@ def add_role(
     record_event(
         session,
         actor=actor,
-        action="role.added",
+        action=AuditAction.ROLE_ADDED,
         subject_type="role",
         subject_key=key,
         details={"inheritable": inheritable},

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.errors import BookwiseError, InvalidInput, NotFound
 from bookwise.models import ApiToken, LoginFailure, User, WebSession, utcnow
 from bookwise.users.schemas import email_key
@@ -65,7 +65,7 @@ def set_password(session: Session, *, user: User, password: str, actor: User) ->
     record_event(
         session,
         actor=actor,
-        action="user.password_set",
+        action=AuditAction.USER_PASSWORD_SET,
         subject_type="user",
         subject_key=user.email,
     )
@@ -204,7 +204,7 @@ def create_token(session: Session, *, user: User, name: str, actor: User) -> New
     record_event(
         session,
         actor=actor,
-        action="token.created",
+        action=AuditAction.TOKEN_CREATED,
         subject_type="token",
         subject_key=row.id,
         details={"user": user.email, "name": label},
@@ -258,7 +258,7 @@ def revoke_token(session: Session, *, token_id: int, actor: User) -> ApiToken:
         record_event(
             session,
             actor=actor,
-            action="token.revoked",
+            action=AuditAction.TOKEN_REVOKED,
             subject_type="token",
             subject_key=row.id,
         )

@@ -188,12 +188,14 @@ def refresh(
         list[str] | None,
         typer.Argument(metavar="[NAME]...", help="Segments to refresh (default: all)."),
     ] = None,
+    actor: AsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Record who entered and who left each segment since its last refresh (set-based)."""
 
     def work(session: Session) -> list[dict[str, Any]]:
-        results = service.refresh_segments(session, names=names or None)
+        acting = resolve_actor(session, actor)
+        results = service.refresh_segments(session, names=names or None, actor=acting)
         return [r.model_dump(mode="json") for r in results]
 
     items = writing(work)

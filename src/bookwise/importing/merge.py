@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from bookwise.accounts.hierarchy import shift_child_counts
 from bookwise.accounts.schemas import VALUE_FIELDS
+from bookwise.audit import AuditAction
 from bookwise.db import is_sqlite
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping
 from bookwise.importing.staging import table_of
@@ -454,7 +455,8 @@ WHERE down.id = accounts.id AND accounts.depth <> down.d
 def record_audit(m: Merge) -> None:
     """One audit event per created or updated account, in one statement."""
     action = case(
-        (ROWS.c.status == "created", literal("account.created")), else_=literal("account.updated")
+        (ROWS.c.status == "created", literal(AuditAction.ACCOUNT_CREATED.value)),
+        else_=literal(AuditAction.ACCOUNT_UPDATED.value),
     )
     events = select(
         literal(m.now, UTCDateTime),

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.csvsafe import restore
 from bookwise.errors import BookwiseError, InvalidInput
 from bookwise.importing.mapping import header_key
@@ -194,7 +194,7 @@ def _upsert(session: Session, values: dict[str, Any], actor: User, report: Impor
     record_event(
         session,
         actor=actor,
-        action="user.updated",
+        action=AuditAction.USER_UPDATED,
         subject_type="user",
         subject_key=user.email,
         details={"source": "import", **changes},

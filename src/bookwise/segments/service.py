@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bookwise.accounts.service import rename_attribute as rename_attribute_column
 from bookwise.assignments import queries
 from bookwise.assignments.plan import affected_rows
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
 from bookwise.models import Account, AttributeDefinition, Segment, SegmentMembership, User, utcnow
 from bookwise.models.base import UTCDateTime
@@ -124,7 +124,7 @@ def create_segment(
     record_event(
         session,
         actor=actor,
-        action="segment.created",
+        action=AuditAction.SEGMENT_CREATED,
         subject_type="segment",
         subject_key=segment.id,
         details={"name": name, "rule": text},
@@ -156,7 +156,7 @@ def update_segment(
     record_event(
         session,
         actor=actor,
-        action="segment.updated",
+        action=AuditAction.SEGMENT_UPDATED,
         subject_type="segment",
         subject_key=segment.id,
         details={"before": before, "after": {"name": segment.name, "rule": segment.rule_text}},
@@ -203,7 +203,7 @@ def delete_segment(session: Session, *, name: str, actor: User) -> None:
     record_event(
         session,
         actor=actor,
-        action="segment.deleted",
+        action=AuditAction.SEGMENT_DELETED,
         subject_type="segment",
         subject_key=segment.id,
         details={"name": segment.name, "rule": segment.rule_text},
@@ -225,11 +225,14 @@ class RefreshResult(BaseModel):
     refreshed_at: datetime
 
 
-def refresh_segments(session: Session, *, names: list[str] | None = None) -> list[RefreshResult]:
+def refresh_segments(
+    session: Session, *, names: list[str] | None = None, actor: User
+) -> list[RefreshResult]:
     """Bring the materialised membership of the named (default: all) segments up to date.
 
     Per segment, one UPDATE closes the stays of accounts that left and one INSERT … SELECT
-    opens stays for accounts that entered, all stamped with the same time.
+    opens stays for accounts that entered, all stamped with the same time. A segment whose
+    membership changed gets a ``segment.refreshed`` audit event by ``actor``.
     """
     segments = [get_segment(session, n) for n in names] if names else list_segments(session)
     # Each segment once (a name may be given twice, in two spellings), locked in id order.
@@ -238,7 +241,18 @@ def refresh_segments(session: Session, *, names: list[str] | None = None) -> lis
         lock_segment(session, segment.id)
     # One catalog for every segment refreshed, read after the locks so no rule is stale.
     catalog = load_catalog(session, [ast.SegmentRef(name=s.name) for s in ordered])
-    return [_refresh(session, segment, catalog) for segment in ordered]
+    results = [_refresh(session, segment, catalog) for segment in ordered]
+    for segment, result in zip(ordered, results, strict=True):
+        if result.entered or result.left:
+            record_event(
+                session,
+                actor=actor,
+                action=AuditAction.SEGMENT_REFRESHED,
+                subject_type="segment",
+                subject_key=segment.id,
+                details={"entered": result.entered, "left": result.left, "members": result.members},
+            )
+    return results
 
 
 def lock_segment(session: Session, segment_id: int) -> None:

@@ -8,13 +8,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bookwise.audit import record_event
+from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import CLI_USER_EMAIL, USER_ROLES, User, utcnow
 from bookwise.users.schemas import UserCreate, email_key
 
 
-def create_user(session: Session, *, data: UserCreate, actor: User | None) -> User:
+def create_user(session: Session, *, data: UserCreate, actor: User) -> User:
     """Add a user; the email must not exist yet (case-insensitively)."""
     if find_user(session, data.email) is not None:
         raise Conflict(f"a user with email {data.email} already exists")
@@ -32,8 +32,8 @@ def create_user(session: Session, *, data: UserCreate, actor: User | None) -> Us
     session.flush()
     record_event(
         session,
-        actor=actor or user,
-        action="user.created",
+        actor=actor,
+        action=AuditAction.USER_CREATED,
         subject_type="user",
         subject_key=user.email,
         details=data.model_dump(exclude={"email"}),
@@ -94,7 +94,7 @@ def set_csm_seat(session: Session, *, user: User, seat: bool, actor: User) -> Us
         record_event(
             session,
             actor=actor,
-            action="user.seat_given" if seat else "user.seat_taken",
+            action=AuditAction.USER_SEAT_GIVEN if seat else AuditAction.USER_SEAT_TAKEN,
             subject_type="user",
             subject_key=user.email,
         )
@@ -112,7 +112,7 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> Us
         record_event(
             session,
             actor=actor,
-            action="user.activated" if active else "user.deactivated",
+            action=AuditAction.USER_ACTIVATED if active else AuditAction.USER_DEACTIVATED,
             subject_type="user",
             subject_key=user.email,
         )
@@ -154,7 +154,7 @@ def set_role(session: Session, *, user: User, role: str, actor: User) -> User:
     record_event(
         session,
         actor=actor,
-        action="user.role_changed",
+        action=AuditAction.USER_ROLE_CHANGED,
         subject_type="user",
         subject_key=user.email,
         details={"old": old, "new": role},

@@ -356,8 +356,8 @@ def refresh_segments(
     names = body.names if body is not None else None
 
     def work(session: Session) -> RefreshList:
-        acting_user(session, caller)
-        results = service.refresh_segments(session, names=names or None)
+        actor = acting_user(session, caller)
+        results = service.refresh_segments(session, names=names or None, actor=actor)
         items = [RefreshResult.model_validate(r.model_dump()) for r in results]
         return RefreshList(items=items, total=len(items))
 

@@ -119,9 +119,13 @@ def _save(
 
 
 @post(router, "/segments/refresh", role="manager")
-def refresh(request: Request) -> Any:
+def refresh(request: Request, caller: CallerDep) -> Any:
     """Record who entered and left every segment since its last refresh."""
-    results = writing(request, lambda session: service.refresh_segments(session))
+
+    def work(session: Session) -> list[service.RefreshResult]:
+        return service.refresh_segments(session, actor=acting_user(session, caller))
+
+    results = writing(request, work)
     entered = sum(r.entered for r in results)
     left = sum(r.left for r in results)
     notice = f"Refreshed {len(results)} segments: {entered:,} entries, {left:,} exits."
