@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bookwise.csvsafe import is_dangerous, neutralise, restore
+import bookwise
+from bookwise.csvsafe import EXPORT_MARKER, SafeCsvWriter, is_dangerous, neutralise, restore
 
+HYPERLINK = '=HYPERLINK("http://x","y")'
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "\n"]
 SPACES = ["", " ", "  ", "\u00a0", "\u2003", " \u00a0"]
 
@@ -64,3 +73,50 @@ def test_no_exported_cell_runs_and_every_cell_round_trips(value: str) -> None:
     exported = neutralise(value)
     assert not _spreadsheet_would_run(exported)
     assert restore(exported) == value
+
+
+def _written(rows: list[list[object]], **options: bool) -> list[list[str]]:
+    out = io.StringIO()
+    writer = SafeCsvWriter(out, **options)
+    for row in rows:
+        writer.writerow(row)
+    text = out.getvalue()
+    if options.get("marker"):
+        first, text = text.split("\r\n", 1)
+        assert first == EXPORT_MARKER
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_shared_writer_neutralises_text_and_keeps_types() -> None:
+    rows = _written(
+        [
+            [HYPERLINK, "+1", "-2+3", "@SUM(A1)", "\tx", "'quoted", "Acme"],
+            [None, True, -40, Decimal("-5.00"), "-5.00", date(2026, 11, 22), 1.5],
+        ]
+    )
+    assert rows == [
+        ["'" + HYPERLINK, "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "''quoted", "Acme"],
+        ["", "true", "-40", "-5.00", "-5.00", "2026-11-22", "1.5"],
+    ]
+
+
+def test_the_shared_writer_writes_the_marker_when_asked() -> None:
+    assert _written([["=a"]], marker=True, quote_all=True) == [["'=a"]]
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=5))
+def test_nothing_the_shared_writer_writes_runs(row: list[str]) -> None:
+    (written,) = _written([list(row)])
+    for value in written:
+        assert not _spreadsheet_would_run(value) or value.lstrip("-").replace(".", "").isdigit()
+
+
+def test_every_csv_bookwise_writes_goes_through_the_shared_writer() -> None:
+    source = Path(bookwise.__file__).parent
+    writers = {
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if re.search(r"csv\.(writer|DictWriter)\b", path.read_text(encoding="utf-8"))
+    }
+    assert writers == {"csvsafe.py"}, "write CSV with bookwise.csvsafe.SafeCsvWriter"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bookwise.assignments.schemas import OperationResult
+from bookwise.csvsafe import SafeCsvWriter
 
 
 class OutputFormat(StrEnum):
@@ -128,12 +128,21 @@ def emit_listing(
 
 
 def emit_csv(items: Sequence[Mapping[str, Any]], *, keys: Sequence[str]) -> None:
-    """Write the items as CSV to stdout: every key of the first item, else ``keys``."""
+    """Write the items as CSV to stdout: every key of the first item, else ``keys``.
+
+    Formula-safe as ``export`` is (:mod:`bookwise.csvsafe`): a text cell a spreadsheet would
+    run gets a ``'`` in front. Numbers stay numbers; lists and objects are written as text.
+    """
     header = list(items[0].keys()) if items else list(keys)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeCsvWriter(sys.stdout, lineterminator="\n")
     writer.writerow(header)
     for item in items:
-        writer.writerow([cell(item.get(key)) for key in header])
+        writer.writerow([_csv_value(item.get(key)) for key in header])
+
+
+def _csv_value(value: Any) -> Any:
+    # Scalars keep their type (so numbers are not treated as text); the rest as in a table.
+    return cell(value) if isinstance(value, list | tuple | dict) else value
 
 
 def emit_table(

@@ -19,7 +19,8 @@ Every command below works on the database named by `BOOKWISE_DATABASE_URL` (defa
 `sqlite:///bookwise.db`; run `bookwise init` once to create it). Users are named by email
 everywhere; accounts by external id or numeric id. Every listing takes
 `--format table|csv|json`; JSON listings have the shape `{{"items": [...], "total": N, ...}}`,
-and operations (`assign`, `unassign`, `transfer`, `inherit`, `accounts set-parent`,
+and CSV is formula-safe as exports are (a text cell a spreadsheet would run starts with `'`).
+Operations (`assign`, `unassign`, `transfer`, `inherit`, `accounts set-parent`,
 `accounts set-policy`, `users deactivate`, `operations undo`) print their full result with
 `--format json`. Money is printed in currency units as a decimal string (`"5000.00"`). Every
 write is one transaction and is attributed to an actor: `--as EMAIL` (given after a write

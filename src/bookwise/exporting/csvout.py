@@ -9,14 +9,13 @@ times and booleans are rendered by type and never prefixed. Every cell is quoted
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TextIO
 
-from bookwise.csvsafe import EXPORT_MARKER, neutralise
+from bookwise.csvsafe import SafeCsvWriter, neutralise
 from bookwise.money import currency_decimals, format_money
 
 Kind = Literal["text", "number", "money", "date", "datetime", "boolean"]
@@ -94,14 +93,15 @@ class CsvExport:
     def __init__(self, out: TextIO, fields: Sequence[Field]) -> None:
         self.fields = tuple(fields)
         self.rows = 0
-        self._writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=LINE_END)
-        out.write(EXPORT_MARKER + LINE_END)
-        self._writer.writerow([neutralise(f.name) for f in self.fields])
+        self._writer = SafeCsvWriter(out, lineterminator=LINE_END, quote_all=True, marker=True)
+        self._writer.writerow([f.name for f in self.fields])
         self._renderers = tuple(cell_renderer(f.kind) for f in self.fields)
 
     def write(self, values: Sequence[Any]) -> None:
         """Write one row; ``values`` are in the order of the fields."""
-        self._writer.writerow([cell(v) for cell, v in zip(self._renderers, values, strict=True)])
+        self._writer.writerow_safe(
+            [cell(v) for cell, v in zip(self._renderers, values, strict=True)]
+        )
         self.rows += 1
 
     def write_all(self, rows: Iterable[Sequence[Any]]) -> int:

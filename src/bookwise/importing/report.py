@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bookwise.csvsafe import neutralise
+from bookwise.csvsafe import SafeCsvWriter
 from bookwise.importing.values import Problem
 
 SCREEN_ERRORS = 20
@@ -84,11 +83,11 @@ def default_error_path(path: Path) -> Path:
 
 
 class ErrorSink:
-    """Streams every problem to a CSV file (values formula-neutralised), keeps the first few."""
+    """Streams every problem to a CSV file (formula-safe, every cell), keeps the first few."""
 
     def __init__(self, stream: TextIO | None, *, keep: int = SCREEN_ERRORS) -> None:
         self.keep = keep
-        self.writer = csv.writer(stream) if stream is not None else None
+        self.writer = SafeCsvWriter(stream) if stream is not None else None
         if self.writer is not None:
             self.writer.writerow(ERROR_COLUMNS)
         self.first: list[Problem] = []
@@ -101,6 +100,4 @@ class ErrorSink:
             if len(self.first) < self.keep:
                 self.first.append(problem)
             if self.writer is not None:
-                self.writer.writerow(
-                    (problem.line, problem.column, neutralise(problem.value), problem.reason)
-                )
+                self.writer.writerow((problem.line, problem.column, problem.value, problem.reason))
