@@ -14,7 +14,7 @@ from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
 from bookwise.users.service import get_user
 from tests.factories import actor, make_account, make_user
-from tests.helpers import open_csms
+from tests.helpers import open_csms, table_counts
 from tests.http.conftest import SignedIn
 from tests.http.web.page import Page
 
@@ -207,7 +207,7 @@ def test_add_and_remove_a_csm_on_the_account_page(
     assert added.status == 200
     assert f"{BEN}: assigned" in added.text()
     assert "owner changes on children" in added.text()  # Acme France follows
-    assert "Undo" in added.buttons()
+    assert "Undo…" in [link.text() for link in added.root.find("main").find_all("a")]
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME")) == {BEN}
         assert open_csms(session, get_account(session, "ACME-FR")) == {BEN}
@@ -226,6 +226,25 @@ def test_add_and_remove_a_csm_on_the_account_page(
     assert "no user with email x@y.z" in unknown.error()
 
 
+def preview_policy(signed: SignedIn, page: Page, ref: str, policy: str) -> Page:
+    """Choose a policy on the account page and press "Preview the change…"."""
+    action = f"/accounts/{ref}/policy/preview"
+    form = page.form(action)
+    return Page.of(signed.client.post(action, data=form.data(policy=policy)))
+
+
+def apply_policy(signed: SignedIn, preview: Page, ref: str) -> Page:
+    """Press Apply on a policy change's preview (it posts the fingerprint)."""
+    action = f"/accounts/{ref}/policy"
+    return Page.of(signed.client.post(action, data=preview.form(action).data()))
+
+
+def change_policy(signed: SignedIn, page: Page, ref: str, policy: str) -> tuple[Page, Page]:
+    """Preview a policy change from the account page, then Apply it: (preview, result)."""
+    preview = preview_policy(signed, page, ref, policy)
+    return preview, apply_policy(signed, preview, ref)
+
+
 def test_switch_a_child_between_inherit_and_own(
     as_role: Callable[..., SignedIn], engine: Engine
 ) -> None:
@@ -240,18 +259,131 @@ def test_switch_a_child_between_inherit_and_own(
     lead = as_role("manager")
     page = Page.of(lead.client.get("/accounts/ACME-FR"))
     assert "/accounts/ACME-FR/csms" not in page.actions()  # it follows its parent
-    form = page.form("/accounts/ACME-FR/policy")
-    own = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="own")))
+    preview, own = change_policy(lead, page, "ACME-FR", "own")
+    assert "No owner would change" in preview.text()
+    assert "Apply" in preview.buttons()  # the policy itself changes
     assert "policy own: set" in own.text()
     assert "/accounts/ACME-FR/csms" in own.actions()  # now its CSMs can be changed here
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME-FR")) == {ANA}  # kept as its own
         assert get_account(session, "ACME-FR").inherit_policy == "own"
-    back = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="inherit")))
+    _, back = change_policy(lead, own, "ACME-FR", "inherit")
     assert "policy inherit: set" in back.text()
-    bad = Page.of(lead.client.post("/accounts/ACME-FR/policy", data=form.data(policy="maybe")))
+    form = back.form("/accounts/ACME-FR/policy/preview")
+    bad = Page.of(
+        lead.client.post("/accounts/ACME-FR/policy/preview", data=form.data(policy="maybe"))
+    )
     assert bad.status == 422
     assert "policy must be inherit, own or default" in bad.error()
+
+
+def test_setting_inherit_is_previewed_and_says_what_changes_here_and_below(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    """Issue 13, defect 12: no owner is removed without a preview, and the message counts
+    this account's changes apart from its followers' (none here: no children)."""
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        for ref, csm in (("ACME", ANA), ("ACME-DE", BEN)):
+            assign_accounts(
+                session,
+                selection=AccountRefs([ref]),
+                csms=[get_user(session, csm)],
+                actor=actor(session),
+            )
+        before = table_counts(session)
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/accounts/ACME-DE"))
+    assert "/accounts/ACME-DE/policy" not in page.actions()  # only through the preview
+    preview = preview_policy(lead, page, "ACME-DE", "inherit")
+    assert "Preview: Set Acme Germany to inherit" in preview.text()
+    assert "1 account would change" in preview.text()
+    facts = preview.root.find("ul", class_="facts").text()
+    assert f"This account: {BEN} loses it, {ANA} gets it." in facts
+    assert "Children" not in facts
+    with read_session(engine) as session:
+        assert table_counts(session) == before  # the preview wrote nothing
+    done = apply_policy(lead, preview, "ACME-DE")
+    message = done.root.find("div", role="status").text()
+    assert f"policy inherit: set. This account: {BEN} loses it, {ANA} gets it." in message
+    assert "children" not in message.lower()
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ACME-DE")) == {ANA}
+
+    blind = Page.of(
+        lead.client.post(
+            "/accounts/ACME-DE/policy", data={"csrf_token": lead.csrf, "policy": "default"}
+        )
+    )
+    assert "preview the policy change first" in blind.error()
+    assert "Preview: Set Acme Germany to the installation default" in blind.text()
+    with read_session(engine) as session:
+        assert get_account(session, "ACME-DE").inherit_policy == "inherit"
+
+
+def test_setting_inherit_counts_the_children_that_follow_apart(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        germany = get_account(session, "ACME-DE")
+        make_account(
+            session, "Acme Berlin", external_id="ACME-BER", parent=germany, inherit_policy="inherit"
+        )
+        for ref, csm in (("ACME", ANA), ("ACME-DE", BEN)):
+            assign_accounts(
+                session,
+                selection=AccountRefs([ref]),
+                csms=[get_user(session, csm)],
+                actor=actor(session),
+            )
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/accounts/ACME-DE"))
+    preview, done = change_policy(lead, page, "ACME-DE", "inherit")
+    assert "2 accounts would change" in preview.text()
+    facts = preview.root.find("ul", class_="facts").text()
+    assert f"This account: {BEN} loses it, {ANA} gets it." in facts
+    assert "Children that follow it: 1 owner added, 1 removed." in facts
+    message = done.root.find("div", role="status").text()
+    assert "Children that follow it: 1 owner added, 1 removed." in message
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ACME-BER")) == {ANA}
+
+
+def test_a_policy_change_after_the_owners_changed_shows_a_fresh_preview(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_accounts_and_csms(engine)
+    with write_session(engine) as session:
+        assign_accounts(
+            session,
+            selection=AccountRefs(["ACME"]),
+            csms=[get_user(session, ANA)],
+            actor=actor(session),
+        )
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/accounts/ACME-DE"))
+    form = page.form("/accounts/ACME-DE/policy/preview")
+    preview = Page.of(
+        lead.client.post("/accounts/ACME-DE/policy/preview", data=form.data(policy="inherit"))
+    )
+    with write_session(engine) as session:  # meanwhile Ben is added to the parent
+        assign_accounts(
+            session,
+            selection=AccountRefs(["ACME"]),
+            csms=[get_user(session, BEN)],
+            actor=actor(session),
+        )
+    stale = Page.of(
+        lead.client.post(
+            "/accounts/ACME-DE/policy", data=preview.form("/accounts/ACME-DE/policy").data()
+        )
+    )
+    assert "no longer those previewed" in stale.error()
+    assert f"This account: {ANA} gets it, {BEN} gets it." in stale.text()
+    with read_session(engine) as session:
+        assert get_account(session, "ACME-DE").inherit_policy == "own"
+        assert open_csms(session, get_account(session, "ACME-DE")) == set()
 
 
 def test_the_list_in_another_role_shows_the_owners_in_that_role(

@@ -90,7 +90,7 @@ def test_the_natero_flow_pick_rep_no_one_select_preview_apply_undo(
     done = apply_preview(lead, preview)
     assert done.status == 200
     assert "changed 2 accounts" in done.text()
-    assert "Undo" in done.buttons()
+    undo_link = _undo_link(done)
 
     after = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
     assert overview(after)[ANA] == 2
@@ -98,8 +98,10 @@ def test_the_natero_flow_pick_rep_no_one_select_preview_apply_undo(
     assert badge(after, "others-title") == 2
     assert set(after.form("/assignment/preview").data()["from_csm"]) == {ANA}
 
-    undo_action = _undo_action(done)
-    undone = Page.of(lead.client.post(undo_action, data=done.form(undo_action).data()))
+    undo_preview = Page.of(lead.client.get(undo_link))  # Undo… shows what it would do first
+    assert "Preview: Undo operation" in undo_preview.text()
+    undo_action = _undo_action(undo_preview)
+    undone = Page.of(lead.client.post(undo_action, data=undo_preview.form(undo_action).data()))
     assert undone.status == 200
     assert "Undid operation" in undone.text()
     assert overview(Page.of(lead.client.get("/assignment")))[ANA] == 0
@@ -107,6 +109,13 @@ def test_the_natero_flow_pick_rep_no_one_select_preview_apply_undo(
 
 def _undo_action(page: Page) -> str:
     return next(a for a in page.actions() if re.fullmatch(r"/operations/\d+/undo", a))
+
+
+def _undo_link(page: Page) -> str:
+    """Where the result page's "Undo…" link goes: the preview of the undo."""
+    links = [a for a in page.root.find("main").find_all("a") if a.text() == "Undo…"]
+    assert links, "no Undo… link"
+    return links[0].attrs["href"]
 
 
 def test_assign_all_matching_an_advanced_filter(
@@ -280,3 +289,38 @@ def _cancel(page: Page) -> str:
     return next(a for a in page.root.find("main").find_all("a") if a.text() == "Cancel").attrs[
         "href"
     ]
+
+
+def test_a_transfer_preview_shows_following_children_moving_with_their_parent(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    """Issue 13, defect 9: a child that follows its parent moves with it; that is no
+    refusal, whatever the Changes table shows."""
+    with write_session(engine) as session:
+        ben = make_user(session, BEN)
+        make_user(session, CHLOE)
+        parent = make_account(session, "Parent", external_id="P")
+        for ref in ("K1", "K2"):
+            make_account(
+                session, f"Kid {ref}", external_id=ref, parent=parent, inherit_policy="inherit"
+            )
+        assign_accounts(session, selection=AccountRefs(["P"]), csms=[ben], actor=actor(session))
+    lead = as_role("manager")
+    book = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
+    data = book.form("/assignment/preview").data(
+        action="transfer", scope="selected", refs=["P", "K1", "K2"], to=CHLOE
+    )
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    outcomes = {
+        row.find_all("td")[0].text(): row.find_all("td")[2]
+        for row in preview.root.find("table", id="outcomes").find("tbody").find_all("tr")
+    }
+    assert outcomes["P"].text() == "transferred"
+    for ref in ("K1", "K2"):
+        assert outcomes[ref].text() == "follows its parent: changes with it"
+        assert "refused" not in outcomes[ref].find("span").attrs["class"]
+    changes = preview.root.find("table", id="changes").text()
+    assert "Kid K1 K1 chloe@example.com + gets the account follows its parent" in changes
+    counts = preview.root.find("table", id="counts").text()
+    assert "follow their parent: owners added 2" in counts
+    assert "follow their parent: owners removed 2" in counts

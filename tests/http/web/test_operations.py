@@ -1,4 +1,4 @@
-"""The Operations page: who did what, with which filter; Undo, and a refused undo."""
+"""The Operations page: who did what, with which filter; Undo (previewed first), refusals."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from bookwise.accounts.service import get_account
+from bookwise.assignments.history import list_operations
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts, transfer_accounts
 from bookwise.db import read_session, write_session
+from bookwise.demo.generator import generate_demo
 from bookwise.segments.rules import rule_selection
 from bookwise.users.service import get_user
 from tests.factories import actor, make_account, make_user
-from tests.helpers import open_csms
+from tests.helpers import open_csms, table_counts
 from tests.http.conftest import SignedIn
 from tests.http.web.page import Page
 
@@ -60,39 +62,114 @@ def test_the_list_shows_who_what_when_and_the_rule(
     assert "Undo" not in page.buttons()  # a viewer
 
 
-def test_undo_from_the_list_and_a_refused_undo(
+def undo_preview(signed: SignedIn, page: Page, operation_id: int) -> Page:
+    """Follow a page's "Undo…" link for the operation: the preview of the undo."""
+    link = page.root.find("a", aria_label=f"Undo operation {operation_id}…")
+    return Page.of(signed.client.get(link.attrs["href"]))
+
+
+def press_undo(signed: SignedIn, preview: Page, operation_id: int) -> Page:
+    """Press Undo on an undo's preview (it posts the preview's fingerprint)."""
+    action = f"/operations/{operation_id}/undo"
+    return Page.of(signed.client.post(action, data=preview.form(action).data()))
+
+
+def test_undo_from_the_list_is_previewed_then_applied_and_a_refused_undo(
     as_role: Callable[..., SignedIn], engine: Engine
 ) -> None:
     make_history(engine)
     lead = as_role("manager")
     page = Page.of(lead.client.get("/operations"))
-    refused = Page.of(
-        lead.client.post("/operations/1/undo", data=page.form("/operations/1/undo").data())
-    )
+    assert not page.root.find_all("form", action="/operations/1/undo")  # no undo unseen
+    refused = undo_preview(lead, page, 1)
     assert refused.status == 409
     assert "later operations changed the same accounts" in refused.error()
     assert "#2 (transfer)" in refused.error()
     assert "Nothing was changed" in refused.text()
-    undone = Page.of(
-        lead.client.post("/operations/2/undo", data=page.form("/operations/2/undo").data())
-    )
+
+    preview = undo_preview(lead, page, 2)
+    assert preview.status == 200
+    assert "Preview: Undo operation #2 (transfer)" in preview.text()
+    assert "1 account would change" in preview.text()
+    assert "Operation: transfer by cli@bookwise.invalid" in preview.text()
+    changes = preview.root.find("table", id="changes").text()
+    assert f"{ANA} + gets the account" in changes
+    assert f"{BEN} − loses the account" in changes
+    with read_session(engine) as session:  # a preview changes nothing
+        assert open_csms(session, get_account(session, "ONE")) == {BEN}
+    assert preview.form("/operations/2/undo").data()["fingerprint"] != [""]
+
+    undone = press_undo(lead, preview, 2)
     assert undone.status == 200
     assert "Undid operation #2" in undone.text()
-    assert "Undo" not in undone.buttons()
+    assert "Undo…" not in undone.text()
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ONE")) == {ANA}
     after = Page.of(lead.client.get("/operations"))
     assert "undone by #" in after.root.find("tbody").text()  # ids skip on PostgreSQL
-    first = Page.of(
-        lead.client.post("/operations/1/undo", data=after.form("/operations/1/undo").data())
-    )
+    first = press_undo(lead, undo_preview(lead, after, 1), 1)
     assert first.status == 200  # the later change was undone: now operation 1 can be
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ONE")) == set()
         assert get_user(session, ANA).active
-    again = Page.of(lead.client.post("/operations/1/undo", data={"csrf_token": lead.csrf}))
+    again = Page.of(lead.client.get("/operations/1/undo"))
     assert again.status == 409
     assert "already undone" in again.error()
+
+
+def test_an_undo_without_the_preview_or_after_a_change_shows_a_fresh_preview(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_history(engine)
+    lead = as_role("manager")
+    blind = Page.of(lead.client.post("/operations/2/undo", data={"csrf_token": lead.csrf}))
+    assert "preview the undo first" in blind.error()
+    assert "Preview: Undo operation #2" in blind.text()
+    with read_session(engine) as session:  # nothing was undone
+        assert open_csms(session, get_account(session, "ONE")) == {BEN}
+        assert len(list_operations(session)) == 2
+
+    preview = Page.of(lead.client.get("/operations/2/undo"))
+    # A fingerprint of another change set: what a preview taken before a change would carry.
+    stale = Page.of(
+        lead.client.post(
+            "/operations/2/undo",
+            data=preview.form("/operations/2/undo").data(fingerprint="0123456789abcdef"),
+        )
+    )
+    assert stale.status == 200
+    assert "no longer those previewed" in stale.error()
+    assert "Preview: Undo operation #2" in stale.text()
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ONE")) == {BEN}
+    assert "Undid operation #2" in press_undo(lead, stale, 2).text()  # the fresh preview
+    with read_session(engine) as session:
+        assert open_csms(session, get_account(session, "ONE")) == {ANA}
+
+
+def test_the_demo_load_offers_no_undo(as_role: Callable[..., SignedIn], engine: Engine) -> None:
+    generate_demo(engine, accounts=5)
+    lead = as_role("manager")
+    page = Page.of(lead.client.get("/operations"))
+    row = page.root.find("tbody").find("tr").text()
+    assert "demo" in row
+    assert "not from this page" in row
+    assert not page.root.find("tbody").find_all("a")  # no Undo… link
+    with read_session(engine) as session:
+        demo = list_operations(session)[0]
+        before = table_counts(session)
+    refused = Page.of(lead.client.get(f"/operations/{demo.id}/undo"))
+    assert refused.status == 409
+    assert "the demo load" in refused.error()
+    forced = Page.of(
+        lead.client.post(
+            f"/operations/{demo.id}/undo",
+            data={"csrf_token": lead.csrf, "fingerprint": "0123456789abcdef"},
+        )
+    )
+    assert forced.status == 409
+    with read_session(engine) as session:
+        assert table_counts(session) == before
 
 
 def test_pages_of_operations(as_role: Callable[..., SignedIn], engine: Engine) -> None:

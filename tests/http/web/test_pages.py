@@ -119,7 +119,8 @@ def write_controls(page: Page) -> list[str]:
     found = [f.attrs["action"] for f in posting if f.attrs["action"] != "/logout"]
     found += page.values("refs")
     found += [b.text() for b in page.root.find_all("button", data_open_dialog="assign-reps")]
-    found += [a.text() for a in page.root.find_all("a") if a.text() in {"Edit", "New segment"}]
+    links = {"Edit", "New segment", "Undo…"}
+    found += [a.text() for a in page.root.find_all("a") if a.text() in links]
     return found
 
 
@@ -143,10 +144,11 @@ def posts(segment_id: int, operation_id: int) -> dict[str, dict[str, str]]:
         "/assignment/preview": {"action": "assign", "to": CSM, "refs": "ALONE"},
         "/accounts/preview": {"action": "assign", "to": CSM, "refs": "ALONE"},
         "/operations/apply": {"action": "assign", "to": CSM, "refs": "ALONE", "fingerprint": "x"},
-        f"/operations/{operation_id}/undo": {},
+        f"/operations/{operation_id}/undo": {"fingerprint": "x"},
         "/accounts/ALONE/csms": {"csm": CSM},
         "/accounts/PARENT/csms/remove": {"csm": CSM},
-        "/accounts/CHILD/policy": {"policy": "own"},
+        "/accounts/CHILD/policy/preview": {"policy": "own"},
+        "/accounts/CHILD/policy": {"policy": "own", "fingerprint": "x"},
         "/segments/new": {"name": "X", "rule": "tier = 1"},
         "/segments/refresh": {},
         f"/segments/{segment_id}/edit": {"name": "Y", "rule": "tier = 2"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,12 +14,13 @@ from bookwise.assignments import details as account_details
 from bookwise.assignments.history import TimelineRow, account_timeline
 from bookwise.assignments.inheritance import set_inherit_policy
 from bookwise.assignments.operation import Policy
-from bookwise.assignments.schemas import OperationResult
+from bookwise.assignments.schemas import ChangeRow, OperationResult
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts, unassign_accounts
-from bookwise.errors import InvalidInput
-from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.errors import Conflict, InvalidInput
+from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
+from bookwise.http.web.bulk import Preview, show_preview
 from bookwise.http.web.columns import COLUMNS
 from bookwise.http.web.common import (
     USER_ERRORS,
@@ -162,24 +164,160 @@ def remove_csm(
     return _act(request, ref, work, subject=csm.strip())
 
 
-@post(router, "/accounts/{ref}/policy", role="manager")
-def change_policy(
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """A policy change on one account, previewed or applied (plain values: the session is
+    gone when the page is made)."""
+
+    account_id: int
+    name: str
+    here: str
+    result: OperationResult
+
+
+@post(router, "/accounts/{ref}/policy/preview", role="manager")
+def preview_policy(
     request: Request, caller: CallerDep, ref: str, policy: Annotated[str, Form()] = ""
 ) -> Any:
-    """Switch the account between inherit (follow the parent), own, and the default."""
+    """Preview a policy change: the owners it would close and open, here and on followers."""
+    try:
+        change = writing(request, _policy_work(caller, ref, policy, dry_run=True))
+    except USER_ERRORS as exc:
+        return render(request, ref, error=ShownError.of(exc))
+    return show_preview(request, _policy_preview(change, policy), back=change.here)
 
-    def work(session: Session) -> OperationResult:
+
+@post(router, "/accounts/{ref}/policy", role="manager")
+def change_policy(
+    request: Request,
+    caller: CallerDep,
+    ref: str,
+    policy: Annotated[str, Form()] = "",
+    fingerprint: Annotated[str, Form()] = "",
+) -> Any:
+    """Switch the account between inherit (follow the parent), own, and the default, exactly
+    as previewed (the preview's fingerprint); without one, or when the owners changed since,
+    a fresh preview."""
+    if not fingerprint:
+        error = ShownError(message="preview the policy change first: it needs its fingerprint")
+        return _policy_again(request, caller, ref, policy, error)
+    try:
+        change = writing(
+            request, _policy_work(caller, ref, policy, dry_run=False, fingerprint=fingerprint)
+        )
+    except Conflict as exc:
+        return _policy_again(request, caller, ref, policy, ShownError.of(exc))
+    except USER_ERRORS as exc:
+        return render(request, ref, error=ShownError.of(exc))
+    result = change.result
+    done = "set" if result.policies_changed or result.accounts_changed else "nothing changed"
+    words = " ".join([f"policy {policy}: {done}.", *policy_change_words(result, change.account_id)])
+    return render(request, ref, notice=Notice(message=words, operation_id=result.operation_id))
+
+
+def _policy_work(
+    caller: Caller, ref: str, policy: str, *, dry_run: bool, fingerprint: str | None = None
+) -> Callable[[Session], PolicyOutcome]:
+    def work(session: Session) -> PolicyOutcome:
         found = get_account(session, ref)
         if policy not in POLICIES:
             raise InvalidInput(f"policy must be inherit, own or default, not {policy!r}")
-        return set_inherit_policy(
+        result = set_inherit_policy(
             session,
             selection=AccountRefs([found.id]),
             policy=POLICIES[policy],
             actor=acting_user(session, caller),
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
+        return PolicyOutcome(
+            account_id=found.id, name=found.name, here=account_href(found), result=result
         )
 
-    return _act(request, ref, work, subject=f"policy {policy}")
+    return work
+
+
+def _policy_again(
+    request: Request, caller: Caller, ref: str, policy: str, error: ShownError
+) -> Any:
+    """``error`` above a fresh preview of the policy change (or the account page)."""
+    try:
+        change = writing(request, _policy_work(caller, ref, policy, dry_run=True))
+    except USER_ERRORS as exc:
+        return render(request, ref, error=ShownError.of(exc))
+    here = change.here
+    return show_preview(request, _policy_preview(change, policy), back=here, error=error)
+
+
+POLICY_WORDS = {
+    "inherit": "inherit (follow its parent's CSMs)",
+    "own": "own (keep its own CSMs)",
+    "default": "the installation default",
+}
+
+
+def _policy_preview(change: PolicyOutcome, policy: str) -> Preview:
+    here = change.here
+    result = change.result
+    return Preview(
+        headline=f"Set {change.name} to {POLICY_WORDS[policy]}",
+        result=result,
+        apply_to=f"{here}/policy",
+        fields=[("policy", policy)],
+        back=here,
+        notes=policy_change_words(result, change.account_id),
+        # A policy that changes no owner is still a change (switching to own, typically).
+        applicable=result.accounts_changed > 0 or result.policies_changed > 0,
+    )
+
+
+def policy_change_words(result: OperationResult, account_id: int) -> list[str]:
+    """What a policy change does (or would do), this account apart from those following it."""
+    split = own_and_followers(result, account_id)
+    if not (result.opened or result.closed or result.inherited_opened or result.inherited_closed):
+        return ["No owner changes."]
+    if split is None:
+        total = result.accounts_changed
+        return [
+            f"Owners change on {total:,} account{'s' if total != 1 else ''}: this one and "
+            "the children that follow it."
+        ]
+    own, (opened, closed) = split
+    words = []
+    if own:
+        listed = ", ".join(
+            f"{row.user} {'gets it' if row.action == 'open' else 'loses it'}" for row in own
+        )
+        words.append(f"This account: {listed}.")
+    else:
+        words.append("This account keeps its owners.")
+    if opened or closed:
+        words.append(
+            f"Children that follow it: {opened:,} owner{'s' if opened != 1 else ''} added, "
+            f"{closed:,} removed."
+        )
+    return words
+
+
+def own_and_followers(
+    result: OperationResult, account_id: int
+) -> tuple[list[ChangeRow], tuple[int, int]] | None:
+    """This account's own changes, and (added, removed) on the accounts that follow it.
+
+    Taken from the result's sample, which is ordered by phase and then account: it holds all
+    of this account's rows when it holds every change, or when another account's row comes
+    after them. Otherwise (a large subtree) None: the split is unknown.
+    """
+    sample = result.sample
+    total_opened = result.opened + result.inherited_opened
+    total_closed = result.closed + result.inherited_closed
+    positions = [i for i, row in enumerate(sample) if row.account_id == account_id]
+    complete = len(sample) == total_opened + total_closed
+    if not complete and (not positions or positions[-1] == len(sample) - 1):
+        return None
+    own = [sample[i] for i in positions]
+    opened = sum(1 for row in own if row.action == "open")
+    return own, (total_opened - opened, total_closed - (len(own) - opened))
 
 
 def _act(request: Request, ref: str, work: Any, *, subject: str) -> Any:

@@ -2,12 +2,16 @@
 
 A page posts a ``BulkForm`` (the action, the CSMs, the ticked rows or "all matching" with the
 page's filters) to its own preview route. The preview page posts the same fields back with the
-fingerprint to ``/operations/apply``; the result page offers Undo.
+fingerprint to ``/operations/apply``; the result page offers Undo (itself previewed first).
+
+Every ownership change a page makes is previewed with the same page (``Preview``,
+``show_preview``): an undo, and an account's inherit policy too, each posting to its own
+route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +23,7 @@ from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.errors import InvalidInput
 from bookwise.http.context import Caller, acting_user, writing
-from bookwise.http.web.common import USER_ERRORS, ShownError, local_path, outcome_label
+from bookwise.http.web.common import USER_ERRORS, ShownError, href, local_path, outcome_label
 from bookwise.http.web.selecting import Filters, selection_of
 from bookwise.http.web.templating import page
 from bookwise.models import User
@@ -150,12 +154,60 @@ def _named(session: Session, email: str, missing: str) -> User:
 
 
 def counts_shown(result: OperationResult) -> list[tuple[str, int]]:
-    """The result's counts in words, largest first, zeros left out."""
+    """The result's counts in words, zeros left out; inherited changes as following."""
     rows = [(outcome_label(key), value) for key, value in result.counts.items() if value]
-    if result.inherited_opened or result.inherited_closed:
-        rows.append(("children following their parent: owners added", result.inherited_opened))
-        rows.append(("children following their parent: owners removed", result.inherited_closed))
+    # Accounts that follow their parent change with it: that is no refusal, and is shown
+    # apart from the changes made directly.
+    if result.inherited_opened:
+        rows.append(("follow their parent: owners added", result.inherited_opened))
+    if result.inherited_closed:
+        rows.append(("follow their parent: owners removed", result.inherited_closed))
     return rows
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A dry run as the preview page shows it, and where its Apply button posts."""
+
+    headline: str
+    result: OperationResult
+    apply_to: str
+    fields: Sequence[tuple[str, str]]
+    back: str
+    details: Sequence[tuple[str, str]] = ()
+    notes: Sequence[str] = ()
+    apply_label: str = "Apply"
+    applicable: bool | None = None
+
+    @property
+    def can_apply(self) -> bool:
+        """Whether Apply would do anything (by default: whether any account would change)."""
+        if self.applicable is not None:
+            return self.applicable
+        return self.result.accounts_changed > 0
+
+
+def show_preview(
+    request: Request,
+    preview: Preview | None,
+    *,
+    back: str,
+    error: ShownError | None = None,
+) -> Any:
+    """The preview page: counts, per-id outcomes, a sample of changes; Apply and Cancel.
+
+    Without a preview (the change could not be previewed) it shows the error and Back.
+    """
+    status = error.status if error is not None and preview is None else 200
+    return page(
+        request,
+        "preview.html",
+        status,
+        preview=preview,
+        counts=counts_shown(preview.result) if preview else [],
+        error=error,
+        back=back,
+    )
 
 
 def preview_page(
@@ -165,18 +217,18 @@ def preview_page(
     *,
     error: ShownError | None = None,
 ) -> Any:
-    """The preview: counts, per-id outcomes, a sample of changes; Apply and Cancel."""
-    status = error.status if error is not None and outcome is None else 200
-    return page(
-        request,
-        "preview.html",
-        status,
-        form=form,
-        outcome=outcome,
-        counts=counts_shown(outcome.result) if outcome else [],
-        error=error,
-        back=form.back_path(),
-    )
+    """The preview of a bulk change; Apply posts the form back to ``/operations/apply``."""
+    shown = None
+    if outcome is not None:
+        shown = Preview(
+            headline=outcome.headline,
+            result=outcome.result,
+            apply_to="/operations/apply",
+            fields=form.fields(),
+            back=form.back_path(),
+            details=[("Selection", outcome.selection)],
+        )
+    return show_preview(request, shown, back=form.back_path(), error=error)
 
 
 def result_page(
@@ -187,7 +239,7 @@ def result_page(
     back: str,
     undoable: bool = True,
 ) -> Any:
-    """What an applied operation changed, with Undo."""
+    """What an applied operation changed, with Undo (which previews the undo first)."""
     return page(
         request,
         "result.html",
@@ -196,4 +248,10 @@ def result_page(
         counts=counts_shown(result),
         back=back,
         undoable=undoable and result.operation_id is not None,
+        undo_href=undo_href(result.operation_id, back),
     )
+
+
+def undo_href(operation_id: int | None, back: str) -> str:
+    """The preview of undoing an operation, coming back to ``back`` afterwards."""
+    return href(f"/operations/{operation_id}/undo", {"back": back})
