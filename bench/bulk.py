@@ -4,9 +4,9 @@ Each floor writes what bookwise writes, so the ratio compares equal work: the op
 the assignment rows opened and closed (with source, reason, actor, operation and time), the
 same change for every inheriting descendant (recursive CTE), one version bump and one
 ``ownership_changes`` row per account changed. It plans into a temporary table first and
-then applies — the fastest hand-written shape measured in ../shared/research/perf-floor.md
-("temp" variant). After a run both sides are checked to leave the same ownership state
-(``ownership_digest``) and everything is put back (``Checkpoint.restore``, not timed).
+then applies: of the shapes written by hand while bookwise was designed, the fastest. After a
+run both sides are checked to leave the same ownership state (``ownership_digest``) and
+everything is put back (``Checkpoint.restore``, not timed).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The contrast row: scenario 4a written the way per-record engines write it.
 
-The open-source assignment engines in ../shared/research/oss-assignment-engines.md load ORM
-objects, decide in a Python loop, and walk relationships one account at a time. This is
+Open-source assignment engines that work per record load ORM objects, decide in a Python
+loop, and walk relationships one account at a time. This is
 that shape, written tidily (one query for the matches, one for the CSM's current book, one
 per account for its children): the same rows as bookwise's bulk assign — assignments,
 inherited rows below, one version bump and one history row per account — checked equal.

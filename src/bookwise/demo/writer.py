@@ -152,8 +152,8 @@ def bulk_load(
     """Bulk-load without the per-row costs that a check once at the end replaces.
 
     * The secondary indexes of ``index_tables`` are dropped and rebuilt from their own DDL:
-      building an index once is several times faster than updating it row by row
-      (perf-floor.md); a unique index is checked again as it is rebuilt.
+      building an index once is several times faster than updating it row by row; a unique
+      index is checked again as it is rebuilt.
     * PostgreSQL: the foreign keys of ``key_tables`` are dropped and added back, which
       validates every row in one join instead of one trigger query per row and key. (On
       SQLite, ``load_session`` does the equivalent.)
