@@ -1,9 +1,9 @@
 """Property test: random operation sequences agree with a tiny reference model.
 
 The model keeps, per account, its parent, its policy and its set of CSMs, and applies the
-rules of docs/concepts.md ("Inheritance") directly (inheriting accounts copy their parent's CSMs, top-down). After
-every step the database must hold exactly the model's owners, and every account's version
-chain must be gap-free.
+rules of docs/concepts.md ("Inheritance") directly (inheriting accounts copy their parent's
+CSMs, top-down). After every step the database must hold exactly the model's owners, and every
+account's version chain must be gap-free.
 """
 
 from __future__ import annotations
