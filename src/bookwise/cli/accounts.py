@@ -22,6 +22,7 @@ from bookwise.cli.options import (
     LimitOption,
     OffsetOption,
     SortOption,
+    date_option,
 )
 from bookwise.cli.output import (
     Column,
@@ -50,6 +51,7 @@ from bookwise.cli.selecting import (
     build_selection,
     read_refs,
 )
+from bookwise.dates import DATE_FORMS
 from bookwise.errors import InvalidInput
 from bookwise.models import Account
 
@@ -117,7 +119,10 @@ MrrOption = Annotated[
 TierOption = Annotated[Text, typer.Option("--tier", metavar="TIER", help="1, 2, … or 'Tier 1'.")]
 StageOption = Annotated[Text, typer.Option("--stage", metavar="STAGE", help="Lifecycle stage.")]
 RegionOption = Annotated[Text, typer.Option("--region", metavar="REGION")]
-RenewalOption = Annotated[Text, typer.Option("--renewal-date", metavar="YYYY-MM-DD")]
+RenewalOption = Annotated[
+    Text,
+    typer.Option("--renewal-date", metavar="DATE", help=f"{DATE_FORMS}.", callback=date_option),
+]
 DomainOption = Annotated[Text, typer.Option("--domain", metavar="DOMAIN")]
 HealthOption = Annotated[Number, typer.Option("--health-score", metavar="0-100")]
 NpsOption = Annotated[Number, typer.Option("--nps", metavar="-100..100")]

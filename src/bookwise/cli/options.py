@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bookwise.dates import parse_date
+from bookwise.dates import DATE_FORMS, parse_date
 from bookwise.errors import InvalidInput
 
 AsOption = Annotated[
@@ -42,6 +42,20 @@ LimitOption = Annotated[
 OffsetOption = Annotated[int, typer.Option("--offset", metavar="N", min=0, help="Skip this many.")]
 CountOption = Annotated[bool, typer.Option("--count", help="Print only the number.")]
 
+# --- dates -------------------------------------------------------------------------------
+
+
+def date_option(param: typer.CallbackParam, value: str | None) -> str | None:
+    """Callback of a date option: ``today``/``yesterday`` become the ISO date they mean.
+
+    So that a command passes on the same ``YYYY-MM-DD`` text whichever form was typed; a
+    wrong date is an ``InvalidInput`` naming the option (one ``error:`` line, exit 1).
+    """
+    if value is None:
+        return None
+    return parse_date(value, field=param.opts[0] if param.opts else "date").isoformat()
+
+
 # --- history (shared by `history` and `export history`) -----------------------------------
 
 HistoryRefArgument = Annotated[
@@ -49,7 +63,9 @@ HistoryRefArgument = Annotated[
 ]
 HistoryOnOption = Annotated[
     str | None,
-    typer.Option("--on", metavar="YYYY-MM-DD", help="Owners (or a book) at the end of DATE."),
+    typer.Option(
+        "--on", metavar="DATE", help=f"Owners (or a book) at the end of DATE ({DATE_FORMS})."
+    ),
 ]
 HistoryCsmOption = Annotated[
     str | None,

@@ -14,6 +14,7 @@ from bookwise.assignments import queries
 from bookwise.assignments.details import children_page, describe_account
 from bookwise.assignments.history import TimelineRow, account_timeline, owners_on
 from bookwise.http.api.common import MAX_ID, api_router, problems
+from bookwise.http.api.days import Day
 from bookwise.http.api.filters import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
@@ -404,11 +405,10 @@ def get_account_history(
     request: Request,
     ref: Ref,
     on: Annotated[
-        date | None,
+        Day | None,
         Query(
-            ge=date(1900, 1, 1),
-            le=date(9999, 12, 30),
-            description="Only the owners at the end of this day (installation time zone).",
+            description="Only the owners at the end of this day (installation time zone): "
+            "YYYY-MM-DD, today or yesterday.",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size.")] = 1000,
