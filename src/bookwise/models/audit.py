@@ -1,4 +1,6 @@
-"""Audit events for changes that are not ownership (users, seats, accounts, attributes).
+"""Audit events for changes that are not ownership (users, tokens, accounts, attributes, roles,
+segments). ``action`` holds a ``bookwise.audit.AuditAction`` value: the only writer,
+``record_event``, takes nothing else.
 
 Ownership has its own, richer history (assignment rows, operations, the version chain).
 """
