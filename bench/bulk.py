@@ -20,7 +20,7 @@ from bench.floor import Checkpoint, ownership_digest
 from bench.harness import Pair
 from bookwise.assignments.inheritance import reconcile_inheritance
 from bookwise.assignments.plan import default_policy
-from bookwise.assignments.queries import account_ids
+from bookwise.assignments.predicates import account_ids
 from bookwise.assignments.selection import AccountQuery
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.assignments.undo import undo_operation

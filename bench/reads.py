@@ -12,7 +12,9 @@ from typing import Any
 
 from bench.context import Target, param
 from bench.harness import Pair
-from bookwise.assignments import queries
+from bookwise.assignments.listing import AccountPage
+from bookwise.assignments.overview import csm_overview
+from bookwise.assignments.reports import children_per_parent_owner
 from bookwise.errors import NotFound
 from bookwise.money import to_minor_units
 from bookwise.segments.rules import compile_where
@@ -40,7 +42,7 @@ RULE_ONBOARDING = 'lifecycle_stage = "onboarding" and mrr > 5000'
 
 def page_answer(page: Any) -> tuple[Any, ...]:
     """(ids in order, their CSM emails, total) for a bookwise page or a floor result."""
-    if isinstance(page, queries.AccountPage):
+    if isinstance(page, AccountPage):
         return tuple((row.id, tuple(row.csms)) for row in page.items), page.total
     return page
 
@@ -66,7 +68,7 @@ def _ordered_owners(owners: list[tuple[str, bool]]) -> tuple[str, ...]:
     return tuple([e for e, a in owners if a] + [e for e, a in owners if not a])
 
 
-def bookwise_page(t: Target, filters: AccountFilter, sort: str = "name") -> queries.AccountPage:
+def bookwise_page(t: Target, filters: AccountFilter, sort: str = "name") -> AccountPage:
     """The service-layer path of ``GET /accounts``: filters → one page and its total."""
     with t.reading() as session:
         return list_selected(session, filters, sort=sort, limit=PAGE)[0]
@@ -77,7 +79,7 @@ def overview_pairs(t: Target) -> list[Pair]:
 
     def ours() -> list[tuple[str, int, int]]:
         with t.reading() as session:
-            overview = queries.csm_overview(session)
+            overview = csm_overview(session)
         return [(row.email, row.accounts, _minor(row.mrr)) for row in overview.items]
 
     def floor() -> list[tuple[str, int, int]]:
@@ -161,7 +163,7 @@ def rule_pairs(t: Target) -> list[Pair]:
     def recipe_for_everyone() -> list[tuple[str, int]]:
         with t.reading() as session:
             where = compile_where(session, "is_child").where
-            counts = queries.children_per_parent_owner(session, where=[where])
+            counts = children_per_parent_owner(session, where=[where])
         return sorted(counts.items())
 
     def recipe_floor() -> list[tuple[str, int]]:

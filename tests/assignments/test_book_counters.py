@@ -21,7 +21,6 @@ from sqlalchemy import Engine, and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import count_accounts
-from bookwise.assignments import queries
 from bookwise.assignments.counters import recount_book_totals
 from bookwise.assignments.inheritance import (
     apply_inheritance,
@@ -30,7 +29,8 @@ from bookwise.assignments.inheritance import (
     set_inherit_policy,
 )
 from bookwise.assignments.offboarding import deactivate_user
-from bookwise.assignments.queries import CsmOverview, CsmRow, owned_by_anyone_active
+from bookwise.assignments.overview import CsmOverview, CsmRow, book_sizes, book_totals, csm_overview
+from bookwise.assignments.predicates import owned_by_anyone_active
 from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
@@ -54,7 +54,7 @@ def counter_errors(engine: Engine) -> list[str]:
         report = recount_book_totals(session, actor=actor(session), dry_run=True)
         problems = report.differences()
         for role in {"csm", *report.counted.coverage}:
-            if queries.csm_overview(session, role=role) != scanned_overview(session, role):
+            if csm_overview(session, role=role) != scanned_overview(session, role):
                 problems.append(f"the overview of role {role} differs from a scan")
     return problems
 
@@ -159,7 +159,7 @@ def undo(engine: Engine, result: OperationResult) -> None:
 def test_a_new_database_has_exact_zero_counters(engine: Engine) -> None:
     assert_exact(engine)
     with read_session(engine) as session:
-        overview = queries.csm_overview(session)
+        overview = csm_overview(session)
     assert (overview.team_accounts, overview.unassigned_accounts) == (0, 0)
 
 
@@ -169,13 +169,13 @@ def test_assign_two_csms_in_one_statement_covers_each_account_once(engine: Engin
     assert result.opened == 2 * len(book.standalone)  # one INSERT, two owners per account
     assert_exact(engine)
     with read_session(engine) as session:
-        overview = queries.csm_overview(session)
+        overview = csm_overview(session)
         mrr = sum(
             m or 0
             for m in session.scalars(select(Account.mrr).where(Account.id.in_(book.standalone)))
         )
-        assert queries.book_totals(session, user_id=book.csms[0]) == (6, _units(mrr))
-        assert queries.book_sizes(session) == {book.csms[0]: 6, book.csms[1]: 6}
+        assert book_totals(session, user_id=book.csms[0]) == (6, _units(mrr))
+        assert book_sizes(session) == {book.csms[0]: 6, book.csms[1]: 6}
     assert overview.team_accounts == len(book.standalone)
     assert overview.team_mrr == _units(mrr)
     assert overview.unassigned_accounts == len(book.accounts) - len(book.standalone)
@@ -195,7 +195,7 @@ def test_unassign_keeps_coverage_while_a_co_owner_remains(engine: Engine) -> Non
     assert result.closed == 4
     assert_exact(engine)
     with read_session(engine) as session:
-        assert queries.csm_overview(session).team_accounts == 4
+        assert csm_overview(session).team_accounts == 4
     undo(engine, result)
     assert_exact(engine)
 
@@ -343,7 +343,7 @@ def test_deactivation_with_keep_then_reactivation(engine: Engine) -> None:
     book.run(lambda s: deactivate_user(s, user=book.user(s, 0), actor=actor(s), keep=True))
     assert_exact(engine)
     with read_session(engine) as session:
-        overview = queries.csm_overview(session)
+        overview = csm_overview(session)
     assert overview.team_accounts == 2
     assert overview.unassigned_accounts == len(book.accounts) - 2
 
@@ -445,7 +445,7 @@ def test_the_overview_is_two_statements_and_reads_no_assignment(engine: Engine) 
     book = Book(engine)
     book.assign(book.standalone, 0)
     with read_session(engine) as session, count_statements(engine) as log:
-        queries.csm_overview(session)
+        csm_overview(session)
     statements = [s for s in log.statements if not s.startswith("BEGIN")]
     assert len(statements) == 2
     assert not any("assignments" in s for s in statements)

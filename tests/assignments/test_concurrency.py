@@ -227,8 +227,7 @@ def _item_mismatches(result: OperationResult) -> list[str]:
     if result.items is None:
         return []
     done = {"assign": "assigned", "unassign": "unassigned", "transfer": "transferred"}[result.kind]
-    # An inheriting account named beside its parent changes by following it (phase 2).
-    items = sum(1 for item in result.items if item.outcome == done and not item.follows_parent)
+    items = sum(1 for item in result.items if item.outcome == done)
     expected = result.opened if result.kind == "assign" else result.closed
     if items != expected:
         return [f"[items] op {result.operation_id}: {items} ids {done}, {expected} rows changed"]

@@ -5,23 +5,24 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.offboarding import deactivate_user
-from bookwise.assignments.queries import (
+from bookwise.assignments.filters import OwnershipFilter
+from bookwise.assignments.listing import (
+    _ROW_COLUMNS,
+    ACCOUNT_SORTING,
     SORT_COLUMNS,
-    OwnershipFilter,
-    _page,
-    book_totals,
     count_accounts,
-    csm_overview,
     list_accounts,
-    not_assigned_total,
 )
+from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.overview import book_totals, csm_overview, not_assigned_total
 from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.errors import InvalidInput, Refused
+from bookwise.listing import fenced
 from tests.factories import actor, make_account, make_user
 from tests.helpers import count_statements, open_csms
 
@@ -120,13 +121,15 @@ def test_a_fenced_page_sorts_the_same_way(session: Session, sort: str) -> None:
         make_account(session, f"Account T{i % 2}", external_id=f"T{i}", mrr="7", tier=1)
     sqlite = session.get_bind().dialect.name == "sqlite"
     for offset in range(0, 12, 3):
-        plain, fenced = (
-            session.execute(_page([], sort, sqlite=sqlite, fence=f).limit(3).offset(offset))
-            .scalars()
-            .all()
-            for f in (False, True)
+        query = select(*_ROW_COLUMNS)
+        shapes = (
+            query.order_by(*ACCOUNT_SORTING.order_by(sort, sqlite=sqlite)),
+            fenced(query, sorting=ACCOUNT_SORTING, sort=sort, sqlite=sqlite),
         )
-        assert fenced == plain
+        plain, fenced_rows = (
+            session.execute(shape.limit(3).offset(offset)).scalars().all() for shape in shapes
+        )
+        assert fenced_rows == plain
         assert len(plain) == min(3, 11 - offset)
 
 

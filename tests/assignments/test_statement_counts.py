@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bookwise.assignments.filters import OwnershipFilter
 from bookwise.assignments.history import book_on
 from bookwise.assignments.inheritance import (
     move_account,
@@ -20,14 +21,10 @@ from bookwise.assignments.inheritance import (
     set_default_policy,
     set_inherit_policy,
 )
+from bookwise.assignments.listing import count_accounts, list_accounts
 from bookwise.assignments.offboarding import deactivate_user
-from bookwise.assignments.queries import (
-    OwnershipFilter,
-    account_ids,
-    count_accounts,
-    csm_overview,
-    list_accounts,
-)
+from bookwise.assignments.overview import csm_overview
+from bookwise.assignments.predicates import account_ids
 from bookwise.assignments.selection import AccountQuery, AccountRefs
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.assignments.undo import undo_operation

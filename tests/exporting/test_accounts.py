@@ -9,8 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import build_fields, create_account, declare_attribute
+from bookwise.assignments.filters import OwnershipFilter
+from bookwise.assignments.listing import list_accounts
 from bookwise.assignments.offboarding import deactivate_user
-from bookwise.assignments.queries import OwnershipFilter, list_accounts
 from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts, unassign_accounts

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import children, is_parent, list_attributes
-from bookwise.assignments import queries
 from bookwise.assignments.history import account_timeline
+from bookwise.assignments.listing import AccountPage, list_accounts
 from bookwise.assignments.plan import default_policy
 from bookwise.models import Account
 from bookwise.money import format_money
@@ -85,8 +85,8 @@ def describe_account(
 
 def children_page(
     session: Session, account: Account, *, limit: int = 100, offset: int = 0
-) -> queries.AccountPage:
+) -> AccountPage:
     """A page of the account's direct children with their owners, by name, and their total."""
-    return queries.list_accounts(
+    return list_accounts(
         session, where=[Account.parent_id == account.id], sort="name", limit=limit, offset=offset
     )

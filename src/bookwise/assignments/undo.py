@@ -9,7 +9,6 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
-    case,
     exists,
     insert,
     literal,
@@ -43,12 +42,7 @@ _STILL_ASSIGNMENT = aliased(Assignment, name="still")
 
 
 def undo_operation(
-    session: Session,
-    *,
-    operation_id: int,
-    actor: User,
-    dry_run: bool = False,
-    expected_fingerprint: str | None = None,
+    session: Session, *, operation_id: int, actor: User, dry_run: bool = False
 ) -> OperationResult:
     """Put every (account, user, role) an operation touched back as it was before it.
 
@@ -66,7 +60,7 @@ def undo_operation(
 
     def body(ctx: OperationContext) -> Extra:
         ctx.operation.undoes_id = operation_id
-        plan.lock_targets(ctx, select(_touched(operation_id).c.account_id))
+        plan.lock_accounts(ctx, select(_touched(operation_id).c.account_id))
         _refuse_conflicts(session, operation_id)
         _plan_undo(ctx, operation_id)
         policies = _restore_policies(ctx, operation_id)
@@ -91,7 +85,7 @@ def undo_operation(
         parameters={"undoes": operation_id, "undone_kind": target.kind},
         reason=f"undo of operation {operation_id}",
         dry_run=dry_run,
-        expected_fingerprint=expected_fingerprint,
+        expected_fingerprint=None,
         body=body,
     )
 
@@ -212,23 +206,30 @@ def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
         )
         .where(opened_by_it.operation_id == operation_id)
     )
-    closes = plan.close_rows(ctx, current, phase=1, source="undo").where(
-        current.id.in_(opened_now), ~was_closed
-    )
-    plan.insert_plan(ctx, closes)
+    closes = select(
+        literal(ctx.op_id),
+        current.account_id,
+        current.user_id,
+        current.role,
+        literal("close"),
+        literal(1),
+        literal("undo"),
+        literal(ctx.reason),
+        current.is_primary,
+        current.id,
+    ).where(current.id.in_(opened_now), ~was_closed)
+    plan.insert_plan(ctx, closes, with_assignment=True)
     still = _STILL_ASSIGNMENT
-    # A row that followed a parent is re-opened as what it is, inherited; the undo is still
-    # the operation that opened it.
-    source = case((Assignment.source == "inherited", "inherited"), else_="undo")
-    opens = plan.plan_rows(
-        ctx,
-        action="open",
-        phase=1,
-        account_id=Assignment.account_id,
-        user_id=Assignment.user_id,
-        role=Assignment.role,
-        source=source,
-        is_primary=Assignment.is_primary,
+    opens = select(
+        literal(ctx.op_id),
+        Assignment.account_id,
+        Assignment.user_id,
+        Assignment.role,
+        literal("open"),
+        literal(1),
+        literal("undo"),
+        literal(ctx.reason),
+        Assignment.is_primary,
     ).where(
         Assignment.ended_operation_id == operation_id,
         ~exists().where(
@@ -238,7 +239,7 @@ def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
             still.ended_at.is_(None),
         ),
     )
-    plan.insert_plan(ctx, opens)
+    plan.insert_plan(ctx, opens, with_assignment=False)
 
 
 def _restore_policies(ctx: OperationContext, operation_id: int) -> int:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import build_fields, create_account, get_account
-from bookwise.assignments import queries
 from bookwise.assignments.inheritance import apply_inheritance, move_account, set_inherit_policy
+from bookwise.assignments.listing import AccountPage, count_accounts, list_accounts
 from bookwise.assignments.operation import Policy
 from bookwise.assignments.schemas import OperationResult
 from bookwise.cli.describe import describe_account, emit_account
@@ -302,15 +302,15 @@ def list_(
     with reading() as session:
         conditions, described = filters.conditions(session)
         if count:
-            typer.echo(str(queries.count_accounts(session, where=conditions)))
+            typer.echo(str(count_accounts(session, where=conditions)))
             return
-        page = queries.list_accounts(
+        page = list_accounts(
             session, where=conditions, sort=sort, limit=limit, offset=offset, role=role
         )
     emit_account_page(fmt, page, filter=described)
 
 
-def emit_account_page(fmt: OutputFormat, page: queries.AccountPage, **about: str) -> None:
+def emit_account_page(fmt: OutputFormat, page: AccountPage, **about: str) -> None:
     """Print a page of accounts with its paging (and what selected it, in ``about``)."""
     items = [row.model_dump(mode="json") for row in page.items]
     emit_listing(

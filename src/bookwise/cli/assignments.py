@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
 from bookwise.assignments.inheritance import reconcile_inheritance, set_default_policy
+from bookwise.assignments.overview import csm_overview
 from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.cli.options import AsOption, DryRunOption, FingerprintOption
@@ -47,7 +47,7 @@ ReasonOption = Annotated[
 def csms(fmt: FormatOption = OutputFormat.table) -> None:
     """Every active CSM-seat user with the number of accounts they own and their MRR."""
     with reading() as session:
-        overview = queries.csm_overview(session)
+        overview = csm_overview(session)
     data = overview.model_dump(mode="json")
     items = data.pop("items")
     data.pop("total")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
+from bookwise.assignments.listing import count_accounts
 from bookwise.cli.accounts import emit_account_page
 from bookwise.cli.options import AsOption, CountOption, LimitOption, OffsetOption, SortOption
 from bookwise.cli.output import (
@@ -140,7 +140,7 @@ def show(name: NameArgument, fmt: ResultFormatOption = ResultFormat.table) -> No
     with reading() as session:
         segment = service.get_segment(session, name)
         compiled = compile_where(session, segment.rule)  # the rule, its English, its SQL
-        live = queries.count_accounts(session, where=[compiled.where])
+        live = count_accounts(session, where=[compiled.where])
         stored = service.materialised_counts(session, segment_ids=[segment.id])
         details = _summary(segment, stored.get(segment.id, 0))
         details.update(
@@ -176,7 +176,7 @@ def members(
         name = service.get_segment(session, name).name
         if count:
             compiled = segment_rule(session, name)
-            typer.echo(str(queries.count_accounts(session, where=[compiled.where])))
+            typer.echo(str(count_accounts(session, where=[compiled.where])))
             return
         page = service.segment_members(session, name=name, sort=sort, limit=limit, offset=offset)
     emit_account_page(fmt, page, segment=name)

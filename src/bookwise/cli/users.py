@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
 from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.overview import book_sizes
 from bookwise.auth.service import set_password
 from bookwise.cli.options import AsOption, DryRunOption, EmailArgument
 from bookwise.cli.output import (
@@ -117,7 +117,7 @@ def list_(
     """List users with their role, seat, status and number of open csm accounts."""
     with reading() as session:
         users = list_users(session, include_inactive=include_inactive)
-        sizes = queries.book_sizes(session)
+        sizes = book_sizes(session)
         items = [
             {
                 "email": u.email,

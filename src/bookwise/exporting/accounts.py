@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.service import list_attributes
-from bookwise.assignments.queries import sort_order
+from bookwise.assignments.listing import sort_order
 from bookwise.db import is_sqlite
 from bookwise.exporting.csvout import BATCH_SIZE, CsvExport, Field, Kind
 from bookwise.models import Account, Assignment, AttributeDefinition, User

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement as Col
 
-from bookwise.assignments.queries import active_owner_count, owned_by_anyone_active
+from bookwise.assignments.predicates import active_owner_count, owned_by_anyone_active
 from bookwise.dates import today
 from bookwise.db import text_fold
 from bookwise.errors import InvalidInput, InvalidRule

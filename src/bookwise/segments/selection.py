@@ -14,9 +14,13 @@ from typing import Literal, overload
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
+from bookwise.assignments import listing
+from bookwise.assignments.filters import OwnershipFilter
+from bookwise.assignments.listing import AccountPage
+from bookwise.assignments.predicates import WHO_CHOICES, account_ids
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
 from bookwise.errors import InvalidInput
+from bookwise.listing import DEFAULT_PAGE_SIZE
 from bookwise.segments.rules import RuleInput, compile_where, segment_rule
 from bookwise.segments.service import get_segment
 from bookwise.users.service import get_user
@@ -61,7 +65,7 @@ class AccountFilter:
         )
 
     def conditions(
-        self, session: Session, ownership: queries.OwnershipFilter | None = None
+        self, session: Session, ownership: OwnershipFilter | None = None
     ) -> tuple[list[ColumnElement[bool]], str]:
         """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words
         (``ownership``: this filter's ``build``, when the caller has it already)."""
@@ -82,7 +86,7 @@ class AccountFilter:
         return where, ", ".join(words) or "all accounts"
 
     def counted_total(
-        self, session: Session, ownership: queries.OwnershipFilter | None = None
+        self, session: Session, ownership: OwnershipFilter | None = None
     ) -> int | None:
         """The number of accounts selected, from the counters, when only ownership filters
         are given (a rule or a segment is counted by the listing instead)."""
@@ -90,16 +94,14 @@ class AccountFilter:
             return None
         return (self.build(session) if ownership is None else ownership).counted_total(session)
 
-    def build(self, session: Session) -> queries.OwnershipFilter:
+    def build(self, session: Session) -> OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
         if self.who is not None and self.not_assigned_to is None:
             raise InvalidInput(self.wording.who_alone)
         who = str(self.who) if self.who is not None else "all"
-        if who not in queries.WHO_CHOICES:
-            raise InvalidInput(
-                f"who must be one of {', '.join(queries.WHO_CHOICES)}, not {self.who!r}"
-            )
-        return queries.OwnershipFilter(
+        if who not in WHO_CHOICES:
+            raise InvalidInput(f"who must be one of {', '.join(WHO_CHOICES)}, not {self.who!r}")
+        return OwnershipFilter(
             assigned_to=get_user(session, self.assigned_to) if self.assigned_to else None,
             not_assigned_to=(
                 get_user(session, self.not_assigned_to) if self.not_assigned_to else None
@@ -115,9 +117,9 @@ def list_selected(
     filters: AccountFilter,
     *,
     sort: str = "name",
-    limit: int = queries.DEFAULT_PAGE_SIZE,
+    limit: int = DEFAULT_PAGE_SIZE,
     offset: int = 0,
-) -> tuple[queries.AccountPage, str]:
+) -> tuple[AccountPage, str]:
     """A page of the accounts ``filters`` select and the filters in words.
 
     The total comes from the counters when only ownership filters are given: "no-one" and
@@ -126,7 +128,7 @@ def list_selected(
     ownership = filters.build(session)  # each named user looked up once
     where, described = filters.conditions(session, ownership)
     counted = filters.counted_total(session, ownership)
-    page = queries.list_accounts(
+    page = listing.list_accounts(
         session,
         where=where,
         sort=sort,
@@ -159,7 +161,7 @@ def build_selection(
         return AccountRefs(refs)
     if filters.given():
         where, described = filters.conditions(session)
-        return AccountQuery(ids=queries.account_ids(where), description=described)
+        return AccountQuery(ids=account_ids(where), description=described)
     if filters.who is not None:
         raise InvalidInput(filters.wording.who_alone)
     if required:

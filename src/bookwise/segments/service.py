@@ -10,10 +10,11 @@ from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import rename_attribute as rename_attribute_column
-from bookwise.assignments import queries
+from bookwise.assignments.listing import AccountPage, list_accounts
 from bookwise.assignments.plan import affected_rows
 from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
+from bookwise.listing import DEFAULT_PAGE_SIZE
 from bookwise.models import Account, AttributeDefinition, Segment, SegmentMembership, User, utcnow
 from bookwise.models.base import UTCDateTime
 from bookwise.rules import ast
@@ -335,13 +336,13 @@ def segment_members(
     *,
     name: str,
     sort: str = "name",
-    limit: int = queries.DEFAULT_PAGE_SIZE,
+    limit: int = DEFAULT_PAGE_SIZE,
     offset: int = 0,
-) -> queries.AccountPage:
+) -> AccountPage:
     """A page of the segment's live members (evaluated now) and their total."""
     segment = get_segment(session, name)
     where = compile_where(session, ast.SegmentRef(name=segment.name)).where
-    return queries.list_accounts(session, where=[where], sort=sort, limit=limit, offset=offset)
+    return list_accounts(session, where=[where], sort=sort, limit=limit, offset=offset)
 
 
 # --- custom attributes ---------------------------------------------------------------------

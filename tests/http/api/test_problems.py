@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bookwise.assignments import queries
+from bookwise.assignments import listing
 from tests.http.conftest import BASE_URL
 
 Api = Callable[..., TestClient]
@@ -89,7 +89,7 @@ def test_unexpected_errors_are_a_plain_500(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise failure
 
-    monkeypatch.setattr(queries, "list_accounts", broken)
+    monkeypatch.setattr(listing, "list_accounts", broken)
     with TestClient(
         app, base_url=BASE_URL, headers={"Authorization": token}, raise_server_exceptions=False
     ) as client:

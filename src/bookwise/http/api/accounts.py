@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
-from bookwise.assignments import queries
 from bookwise.assignments.details import children_page, describe_account
 from bookwise.assignments.history import TimelineRow, account_timeline, owners_on
+from bookwise.assignments.listing import AccountRow
 from bookwise.http.api.common import MAX_ID, api_router, problems
 from bookwise.http.api.days import Day
 from bookwise.http.api.filters import (
@@ -27,6 +27,7 @@ from bookwise.http.api.filters import (
 )
 from bookwise.http.context import reading
 from bookwise.http.routing import get, post
+from bookwise.listing import MAX_PAGE_SIZE
 from bookwise.money import format_money
 from bookwise.segments.selection import AccountFilter, list_selected
 
@@ -132,7 +133,7 @@ class AccountSearch(OwnershipFilters):
 
     rule: RuleValue | None = None
     sort: str = Field(default="name", min_length=1, max_length=40, description=SORT_DESCRIPTION)
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=queries.MAX_PAGE_SIZE)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
@@ -306,7 +307,7 @@ class AccountHistory(BaseModel):
     on: date | None
 
 
-def account_out(row: queries.AccountRow) -> Account:
+def account_out(row: AccountRow) -> Account:
     """A listing row in the API's shape (money as a decimal string)."""
     # Built from the row's fields, not by dumping it to JSON and validating that again:
     # the values come typed from the database, and a page has up to 1,000 rows.

@@ -12,9 +12,10 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SORT_COLUMNS
+from bookwise.assignments.listing import SORT_COLUMNS
 from bookwise.assignments.selection import MAX_EXPLICIT_IDS, Selection
 from bookwise.http.api.common import MAX_ID
+from bookwise.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from bookwise.segments.selection import AccountFilter, Wording, build_selection
 
 API_WORDING = Wording(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from bookwise import models
-from bookwise.assignments import queries
+from bookwise.assignments.listing import count_accounts
 from bookwise.http.api.accounts import AccountList, account_listing
 from bookwise.http.api.common import api_router, problems
 from bookwise.http.api.filters import (
@@ -213,7 +213,7 @@ def _detail(session: Session, segment: models.Segment) -> SegmentDetail:
         **_summary(segment, members).model_dump(),
         english=compiled.english,
         rule_ast=segment.rule,
-        live_members=queries.count_accounts(session, where=[compiled.where]),
+        live_members=count_accounts(session, where=[compiled.where]),
         used_by=service.users_of(session, segment),
     )
 

@@ -9,8 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from bookwise import models
-from bookwise.assignments import queries, schemas
+from bookwise.assignments import schemas
 from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.overview import CsmOverview as CountedOverview
+from bookwise.assignments.overview import book_sizes
+from bookwise.assignments.overview import csm_overview as counted_overview
 from bookwise.auth.service import set_password
 from bookwise.errors import InvalidInput
 from bookwise.http.api.common import api_router, problems
@@ -175,7 +178,7 @@ class NewPassword(BaseModel):
     password: str = Field(max_length=1000, description="At least 10 characters.")
 
 
-class CsmOverview(queries.CsmOverview):
+class CsmOverview(CountedOverview):
     """Every active CSM-seat user's book, and team totals counted once per account."""
 
     model_config = ConfigDict(
@@ -231,7 +234,7 @@ def list_all_users(
     """Every user by email: role, CSM seat, active, CRM id and the number of accounts owned."""
     with reading(request) as session:
         users = list_users(session, include_inactive=include_inactive)
-        sizes = queries.book_sizes(session)
+        sizes = book_sizes(session)
         items = [_user_out(u, sizes) for u in users]
     return UserList(items=items, total=len(items))
 
@@ -286,7 +289,7 @@ def change_user(
         try:
             deactivation = _apply(session, body, user=user, actor=actor, target=target)
             changed = UserChange(
-                user=_user_out(user, queries.book_sizes(session)),
+                user=_user_out(user, book_sizes(session)),
                 deactivation=result_out(deactivation) if deactivation else None,
                 dry_run=body.dry_run,
             )
@@ -361,5 +364,5 @@ def csm_overview(
     Each co-owner gets full credit; team totals count each account once.
     """
     with reading(request) as session:
-        overview = queries.csm_overview(session, role=role)
+        overview = counted_overview(session, role=role)
     return CsmOverview.model_validate(overview, from_attributes=True)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 
-from bookwise.assignments import queries
+from bookwise.assignments.listing import AccountPage, list_accounts
 from bookwise.assignments.roles import list_roles
 from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, reading
@@ -94,7 +94,7 @@ def render(
 ) -> Any:
     """The list for ``view``; a bad rule or sort is shown beside the filter, not raised."""
     pager = Pager.of(view.page)
-    listing: queries.AccountPage | None = None
+    listing: AccountPage | None = None
     rule_error: ShownError | None = None
     described = ""
     with reading(request) as session:
@@ -103,7 +103,7 @@ def render(
             if view.role not in roles:
                 raise NotFound(f"no assignment role {view.role!r}; roles: {', '.join(roles)}")
             conditions, described = Filters(where=view.where, role=view.role).conditions(session)
-            listing = queries.list_accounts(
+            listing = list_accounts(
                 session,
                 where=conditions,
                 sort=view.sort,

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
+from bookwise.assignments.listing import AccountPage
+from bookwise.assignments.overview import csm_overview
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
@@ -101,9 +102,9 @@ class RepLists:
     """What the page shows about the chosen rep: who, their book, the accounts not theirs."""
 
     rep: dict[str, Any] | None = None
-    book: queries.AccountPage | None = None
+    book: AccountPage | None = None
     book_pager: Pager = field(default_factory=Pager.of)
-    others: queries.AccountPage | None = None
+    others: AccountPage | None = None
     others_pager: Pager = field(default_factory=Pager.of)
     described: str = ""
     rule_error: ShownError | None = None
@@ -119,7 +120,7 @@ def render(
     """The page for ``view``; ``error`` (from a refused action) is shown at the top."""
     lists = RepLists()
     with reading(request) as session:
-        overview = queries.csm_overview(session)
+        overview = csm_overview(session)
         if view.rep:
             try:
                 user = get_user(session, view.rep)
@@ -177,9 +178,7 @@ def _rep_lists(session: Session, view: AssignmentView, user: User) -> RepLists:
     return lists
 
 
-def _not_assigned(
-    session: Session, view: AssignmentView, user: User
-) -> tuple[queries.AccountPage, str]:
+def _not_assigned(session: Session, view: AssignmentView, user: User) -> tuple[AccountPage, str]:
     """A page of the accounts not assigned to ``user``, and what selected them in words.
 
     Without a rule the total comes from the counters (no scan of every account); with one

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bookwise.assignments.queries import SORT_COLUMNS
+from bookwise.assignments.listing import SORT_COLUMNS
 
 
 @dataclass(frozen=True)

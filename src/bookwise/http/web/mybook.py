@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from bookwise.assignments import queries
+from bookwise.assignments.listing import list_accounts
+from bookwise.assignments.overview import book_totals
+from bookwise.assignments.predicates import owned_by
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get
 from bookwise.http.web.columns import COLUMNS
@@ -32,12 +34,12 @@ def my_book(
     listing = None
     error: ShownError | None = None
     with reading(request) as session:
-        accounts, mrr = queries.book_totals(session, user_id=caller.user_id)
+        accounts, mrr = book_totals(session, user_id=caller.user_id)
         try:
             # The condition book_totals counted: its count is this listing's total.
-            listing = queries.list_accounts(
+            listing = list_accounts(
                 session,
-                where=[queries.owned_by(caller.user_id)],
+                where=[owned_by(caller.user_id)],
                 sort=sort,
                 limit=pager.size,
                 offset=pager.offset,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
+from bookwise.assignments.listing import list_accounts
 from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
@@ -169,7 +169,7 @@ def members(
             # the catalog and compile the same rule a second time).
             compiled = compile_where(session, segment.rule)
             details["english"] = compiled.english
-            listing = queries.list_accounts(
+            listing = list_accounts(
                 session, where=[compiled.where], sort=sort, limit=pager.size, offset=pager.offset
             )
             pager = pager.showing(len(listing.items), listing.total)
@@ -263,7 +263,7 @@ def _form_page(
         try:
             with reading(request) as session:
                 compiled = compile_where(session, form.rule)
-                listing = queries.list_accounts(session, where=[compiled.where], limit=PREVIEW_SIZE)
+                listing = list_accounts(session, where=[compiled.where], limit=PREVIEW_SIZE)
             shown = {"english": compiled.english, "text": compiled.text, "listing": listing}
         except USER_ERRORS as exc:
             error = ShownError.of(exc)

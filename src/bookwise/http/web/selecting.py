@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
+from bookwise.assignments.predicates import account_ids
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
 from bookwise.errors import InvalidInput
 from bookwise.segments.selection import AccountFilter, Wording
@@ -67,7 +67,7 @@ def selection_of(
     if scope == "all":
         where, described = filters.conditions(session)
         phrase = "all accounts" if described == "all accounts" else f"all accounts ({described})"
-        return AccountQuery(ids=queries.account_ids(where), description=described), phrase
+        return AccountQuery(ids=account_ids(where), description=described), phrase
     if scope != "selected":
         raise InvalidInput(f"scope must be 'selected' or 'all', not {scope!r}")
     chosen = [ref.strip() for ref in refs if ref.strip()]

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import queries
 from bookwise.assignments.offboarding import deactivate_user
+from bookwise.assignments.overview import book_sizes
 from bookwise.auth.service import (
     create_token,
     list_tokens_with_owners,
@@ -62,7 +62,7 @@ def _users_page(
 ) -> Any:
     with reading(request) as session:
         people = list_users(session)
-        sizes = queries.book_sizes(session)
+        sizes = book_sizes(session)
         rows = [
             {
                 "email": u.email,
