@@ -11,8 +11,8 @@ from bookwise.assignments.predicates import account_ids
 from bookwise.assignments.selection import MAX_EXPLICIT_IDS, AccountQuery, AccountRefs
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.errors import Conflict, InvalidInput, RequestTooLarge
-from bookwise.models import Assignment, Operation
-from tests.factories import actor, make_account, make_user
+from bookwise.models import Account, Assignment, Operation
+from tests.factories import actor, make_account, make_accounts, make_user
 from tests.helpers import chain_violations, open_csms, table_counts
 
 
@@ -36,15 +36,11 @@ def test_assign_reports_each_id_in_request_order(session: Session) -> None:
         ("missing", "x@example.com", "not_found"),
         ("O", "x@example.com", "already_assigned"),
         ("P", "x@example.com", "assigned"),
-        ("C", "x@example.com", "refused_inherits"),
+        # C inherits, and follows P in the same operation: it is not refused.
+        ("C", "x@example.com", "assigned"),
         ("P", "x@example.com", "assigned"),
     ]
-    assert result.counts == {
-        "not_found": 1,
-        "already_assigned": 1,
-        "assigned": 2,
-        "refused_inherits": 1,
-    }
+    assert result.counts == {"not_found": 1, "already_assigned": 1, "assigned": 3}
     assert open_csms(session, owned) == {"x@example.com"}
     # the inheriting child got the parent's CSM through propagation, not directly
     assert result.opened == 1
@@ -298,5 +294,89 @@ def test_a_filter_reports_the_inheriting_accounts_it_skipped(session: Session) -
 
     result = assign_accounts(session, selection=everyone, csms=[x, gone], actor=me)
 
-    assert result.counts == {"assigned": 1, "refused_inactive": 3, "refused_inherits": 2}
+    # The children follow P in the same operation: nothing of theirs is refused.
+    assert result.counts == {"assigned": 1, "refused_inactive": 3}
     assert result.inherited_opened == 2
+
+    children = AccountQuery(
+        ids=account_ids([]).where(Account.parent_id.is_not(None)), description="children"
+    )
+    y = make_user(session)
+    result = assign_accounts(session, selection=children, csms=[x, y], actor=me)
+
+    # x already owns them (inherited): nothing would change for x; y would, and is refused.
+    assert result.counts == {"assigned": 0, "refused_inherits": 2}
+
+
+def test_a_transfer_counts_as_refused_only_the_accounts_it_would_have_changed(
+    session: Session,
+) -> None:
+    me = actor(session)
+    d, b, x = make_user(session), make_user(session), make_user(session)
+    parent = make_account(session, external_id="P")
+    make_account(session, parent=parent, inherit_policy="inherit")
+    make_account(session, parent=parent, inherit_policy="inherit")
+    assign_accounts(session, selection=AccountRefs(["P"]), csms=[x], actor=me)
+    everyone = AccountQuery(ids=account_ids([]), description="all accounts")
+
+    # d owns nothing: there is nothing to refuse.
+    nothing = transfer_accounts(session, from_csm=d, to_csm=b, selection=everyone, actor=me)
+    assert nothing.counts == {"transferred": 0}
+
+    # x's family moves whole: the children follow their parent, none is refused.
+    moved = transfer_accounts(session, from_csm=x, to_csm=b, selection=everyone, actor=me)
+    assert moved.counts == {"transferred": 1}
+    assert moved.inherited_closed == 2 and moved.inherited_opened == 2
+
+    # The children alone cannot move without their parent: those two are refused.
+    children = AccountQuery(
+        ids=account_ids([]).where(Account.parent_id.is_not(None)), description="children"
+    )
+    refused = transfer_accounts(session, from_csm=b, to_csm=x, selection=children, actor=me)
+    assert refused.counts == {"transferred": 0, "refused_inherits": 2}
+
+
+def test_a_preview_is_stale_once_a_selected_account_changed_owners(session: Session) -> None:
+    """Preview assigning two no-one accounts to Rosa; Emma takes one; Apply is refused."""
+    me = actor(session)
+    rosa, emma = make_user(session), make_user(session)
+    make_account(session, external_id="A")
+    make_account(session, external_id="B")
+    preview = assign_accounts(
+        session, selection=AccountRefs(["A", "B"]), csms=[rosa], actor=me, dry_run=True
+    )
+    assign_accounts(session, selection=AccountRefs(["A"]), csms=[emma], actor=me)
+    before = table_counts(session)
+
+    with pytest.raises(Conflict, match="no longer those previewed"):
+        assign_accounts(
+            session,
+            selection=AccountRefs(["A", "B"]),
+            csms=[rosa],
+            actor=me,
+            expected_fingerprint=preview.fingerprint,
+        )
+    assert table_counts(session) == before
+
+
+def test_a_preview_of_a_filter_is_stale_once_a_selected_account_changed(
+    session: Session,
+) -> None:
+    me = actor(session)
+    rosa, emma = make_user(session), make_user(session)
+    make_accounts(session, 3)
+    no_one = AccountQuery(ids=account_ids([]), description="all accounts")
+    preview = assign_accounts(session, selection=no_one, csms=[rosa], actor=me, dry_run=True)
+    unchanged = assign_accounts(session, selection=no_one, csms=[rosa], actor=me, dry_run=True)
+    assert unchanged.fingerprint == preview.fingerprint  # nothing changed: the same preview
+    first = session.scalars(select(Account.id).order_by(Account.id)).first()
+    assign_accounts(session, selection=AccountRefs([f"#{first}"]), csms=[emma], actor=me)
+
+    with pytest.raises(Conflict, match="no longer those previewed"):
+        assign_accounts(
+            session,
+            selection=no_one,
+            csms=[rosa],
+            actor=me,
+            expected_fingerprint=preview.fingerprint,
+        )

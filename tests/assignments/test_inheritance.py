@@ -123,8 +123,19 @@ def test_direct_change_on_an_inheriting_account_is_refused(session: Session) -> 
     me = actor(session)
     x = make_user(session)
     family(session)
+    # x owns nothing: there is nothing to refuse.
+    result = unassign_accounts(session, selection=AccountRefs(["C"]), csm=x, actor=me)
+    assert [i.outcome for i in result.items or []] == ["not_assigned"]
+    # x owns C through its parent: removing x from C alone is refused.
+    assign_accounts(session, selection=AccountRefs(["P"]), csms=[x], actor=me)
     result = unassign_accounts(session, selection=AccountRefs(["C"]), csm=x, actor=me)
     assert [i.outcome for i in result.items or []] == ["refused_inherits"]
+    # Named beside its parent, C follows it.
+    result = unassign_accounts(session, selection=AccountRefs(["C", "P"]), csm=x, actor=me)
+    assert [(i.outcome, i.follows_parent) for i in result.items or []] == [
+        ("unassigned", True),
+        ("unassigned", False),
+    ]
 
 
 def test_reparenting_reapplies_the_policy_to_the_moved_subtree(session: Session) -> None:

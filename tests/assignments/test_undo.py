@@ -21,7 +21,7 @@ def test_undo_of_a_transfer_restores_the_exact_previous_owners(session: Session)
     me = actor(session)
     x, y = make_user(session), make_user(session)
     p = make_account(session, external_id="P")
-    make_account(session, parent=p, inherit_policy="inherit")
+    child = make_account(session, parent=p, inherit_policy="inherit")
     make_account(session, external_id="Q")
     assign_accounts(session, selection=AccountRefs(["P", "Q"]), csms=[x], actor=me)
     assign_accounts(session, selection=AccountRefs(["Q"]), csms=[y], actor=me)
@@ -37,7 +37,11 @@ def test_undo_of_a_transfer_restores_the_exact_previous_owners(session: Session)
         select(Assignment).where(Assignment.operation_id == undo.operation_id)
     ).all()
     assert reopened
-    assert {r.source for r in reopened} == {"undo"}
+    # The child follows P: its re-opened row is inherited, as it was; the undo opened it.
+    assert {(r.account_id == child.id, r.source) for r in reopened} == {
+        (False, "undo"),
+        (True, "inherited"),
+    }
     original = session.get(Operation, transfer.operation_id)
     assert original is not None
     assert original.undone_by_id == undo.operation_id

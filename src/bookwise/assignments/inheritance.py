@@ -88,12 +88,16 @@ def move_account(
     parent: Account | None,
     actor: User,
     dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Re-parent an account (cycles refused) and re-apply inheritance to the moved subtree."""
     old_parent = account.parent_id
 
     def body(ctx: OperationContext) -> Extra:
         set_parent(session, account=account, parent=parent, actor=actor)
+        # After set_parent, which takes the hierarchy lock first (the order every move uses).
+        plan.lock_targets(ctx, select(Account.id).where(Account.id == account.id))
+        ctx.state.append(f"parent:{old_parent}->{account.parent_id}")
         propagation.plan_inheritance(ctx, roots=select(Account.id).where(Account.id == account.id))
         plan.apply_phase(ctx, 2)
         return Extra(keep_if_unchanged=old_parent != account.parent_id)
@@ -109,7 +113,7 @@ def move_account(
         },
         reason=f"moved under {label(parent)}" if parent else "made top-level",
         dry_run=dry_run,
-        expected_fingerprint=None,
+        expected_fingerprint=expected_fingerprint,
         body=body,
     )
 
@@ -178,6 +182,7 @@ def set_default_policy(
     old = setting.value if setting else "own"
 
     def body(ctx: OperationContext) -> Extra:
+        ctx.state.append(f"default:{old}->{policy}")
         store_default(session, policy)
         ctx.default_policy = policy
         propagation.plan_inheritance(ctx, roots=None)

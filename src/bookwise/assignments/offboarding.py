@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bookwise.assignments import plan, propagation
+from bookwise.assignments import plan
 from bookwise.assignments.operation import (
     Extra,
     get_role,
+    propagate,
     refusal,
     refusal_message,
     run_operation,
@@ -33,8 +34,14 @@ def deactivate_user(
     transfer_to: User | None = None,
     keep: bool = False,
     dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult | None:
-    """Deactivate a user; their open accounts move to ``transfer_to`` or stay (``keep``)."""
+    """Deactivate a user; their open accounts move to ``transfer_to`` or stay (``keep``).
+
+    With ``transfer_to`` it is one ``deactivate`` operation (preview, fingerprint, undo of
+    the ownership part): every open row the user holds is replaced, role by role, by the
+    same row for ``transfer_to``. Without a book to move, nothing is returned.
+    """
     roles = list(
         session.scalars(
             select(Assignment.role)
@@ -43,12 +50,12 @@ def deactivate_user(
             .order_by(Assignment.role)
         )
     )
-    owned = session.scalar(
-        select(func.count(func.distinct(Assignment.account_id))).where(
-            Assignment.user_id == user.id, plan.is_open()
+    if roles and transfer_to is None and not keep:
+        owned = session.scalar(
+            select(func.count(func.distinct(Assignment.account_id))).where(
+                Assignment.user_id == user.id, plan.is_open()
+            )
         )
-    )
-    if owned and transfer_to is None and not keep:
         raise Refused(
             f"{user.email} still owns {owned:,} accounts; move them with --transfer-to EMAIL "
             "(API: transfer_to), or leave them with --keep (API: keep): they will show under "
@@ -58,56 +65,37 @@ def deactivate_user(
         raise Refused(refusal_message(transfer_to, why))
     if transfer_to is not None and transfer_to.id == user.id:
         raise InvalidInput("cannot transfer a user's accounts to themselves")
-    result: OperationResult | None = None
-    savepoint = session.begin_nested() if dry_run else None
-    try:
-        if transfer_to is not None and roles:
-            target = transfer_to
+    if transfer_to is None or not roles:
+        if not dry_run:
+            set_active(session, user=user, active=False, actor=actor)
+        return None
+    target = transfer_to
 
-            def body(ctx: OperationContext) -> Extra:
-                book = select(Assignment.account_id).where(
-                    Assignment.user_id == user.id, plan.is_open()
-                )
-                targets = plan.lock_targets(ctx, book)
-                inheritable = False
-                for role in roles:
-                    role_row = get_role(session, role)
-                    inheritable = inheritable or role_row.inheritable
-                    plan.plan_closes(
-                        ctx,
-                        account_ids=targets,
-                        user_id=user.id,
-                        role=role,
-                        skip_inheriting=role_row.inheritable,
-                    )
-                    plan.plan_replacements(ctx, user_id=target.id, role=role, source="manual")
-                if inheritable:  # locked before the first write, as in operation.propagate
-                    roots = propagation.phase_one_accounts(ctx)
-                    propagation.scope_inheritance(ctx, roots=roots)
-                plan.apply_phase(ctx, 1)
-                if inheritable:
-                    propagation.plan_inherited_changes(ctx)
-                    plan.apply_phase(ctx, 2)
-                return Extra()
-
-            result = run_operation(
-                session,
-                kind="deactivate",
-                actor=actor,
-                parameters={"user": user.email, "transfer_to": target.email, "roles": roles},
-                reason=f"{user.email} deactivated",
-                dry_run=False,
-                expected_fingerprint=None,
-                body=body,
+    def body(ctx: OperationContext) -> Extra:
+        book = select(Assignment.account_id).where(Assignment.user_id == user.id, plan.is_open())
+        targets = plan.lock_targets(ctx, book)
+        role_rows = [get_role(session, role) for role in roles]
+        for role_row in role_rows:
+            plan.plan_closes(
+                ctx,
+                account_ids=targets,
+                user_id=user.id,
+                role=role_row.name,
+                skip_inheriting=role_row.inheritable,
             )
+            plan.plan_replacements(ctx, user_id=target.id, role=role_row.name, source="manual")
+        inheritable = any(role_row.inheritable for role_row in role_rows)
+        propagate(ctx, inheritable=inheritable, roots_own=len(role_rows) == 1)
         set_active(session, user=user, active=False, actor=actor)
-    except BaseException:
-        if savepoint is not None and savepoint.is_active:
-            savepoint.rollback()
-        raise
-    if savepoint is not None:
-        savepoint.rollback()
-        if result is not None:
-            result.dry_run = True
-            result.operation_id = None
-    return result
+        return Extra(keep_if_unchanged=True)
+
+    return run_operation(
+        session,
+        kind="deactivate",
+        actor=actor,
+        parameters={"user": user.email, "transfer_to": target.email, "roles": roles},
+        reason=f"{user.email} deactivated",
+        dry_run=dry_run,
+        expected_fingerprint=expected_fingerprint,
+        body=body,
+    )

@@ -143,13 +143,19 @@ def selection_parameters(selection: Selection | None) -> dict[str, Any]:
     return {"ids": len(selection.refs)}
 
 
-def propagate(ctx: OperationContext, role: AssignmentRole) -> None:
-    if role.inheritable:
-        # Phase 1 of these operations never touches an inheriting account. Its descendants
-        # are locked before the first write (propagation.plan_inherited_changes says why).
+def propagate(ctx: OperationContext, *, inheritable: bool, roots_own: bool = True) -> None:
+    """Apply phase 1 and, when the role is inherited, the descendants that follow (phase 2).
+
+    ``roots_own``: phase 1 touched no inheriting account (true of one inherited role). An
+    operation over several roles, where a role that is not inherited may change an
+    inheriting account, passes False so the walk starts at each root's owning ancestor.
+    """
+    if inheritable:
+        # The descendants are locked before the first write (propagation.plan_inherited_changes
+        # says why).
         roots = propagation.phase_one_accounts(ctx)
-        propagation.scope_inheritance(ctx, roots=roots, roots_own=True)
+        propagation.scope_inheritance(ctx, roots=roots, roots_own=roots_own)
     plan.apply_phase(ctx, 1)
-    if role.inheritable:
+    if inheritable:
         propagation.plan_inherited_changes(ctx)
         plan.apply_phase(ctx, 2)

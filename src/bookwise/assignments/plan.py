@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import ClauseElement
 
 from bookwise.accounts.service import id_in
 from bookwise.db import is_sqlite
@@ -80,6 +81,9 @@ class OperationContext:
     default_policy: str
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    # What the operation saw before it wrote (its targets' versions, a parent, a default):
+    # part of the fingerprint, so a preview is stale when any of it changed since.
+    state: list[str] = field(default_factory=list)
 
     @property
     def op_id(self) -> int:
@@ -165,7 +169,27 @@ def lock_targets(ctx: OperationContext, ids: Select[Any]) -> Select[Any]:
         rows = rows.with_for_update()
     ctx.session.execute(insert(TargetRow).from_select(["operation_id", "account_id"], rows))
     _advance_clock(ctx)
+    ctx.state.append(_targets_state(ctx))
     return select(TargetRow.account_id).where(TargetRow.operation_id == ctx.op_id)
+
+
+def _targets_state(ctx: OperationContext) -> str:
+    """A checksum of the selected accounts as they are now: ids, ownership versions,
+    policies and parents. An owner added or removed since the preview bumps a version."""
+    policy = case((Account.inherit_policy == "inherit", 1), (Account.inherit_policy == "own", 2))
+    per_account = (
+        cast(Account.id, BigInteger()) * 1_000_003
+        + cast(Account.ownership_version, BigInteger()) * 10_007
+        + func.coalesce(policy, 0) * 101
+        + cast(func.coalesce(Account.parent_id, 0), BigInteger()) * 7
+    ) % 1_000_000_007
+    row = ctx.session.execute(
+        select(func.count(), func.coalesce(func.sum(per_account), 0))
+        .select_from(TargetRow)
+        .join(Account, Account.id == TargetRow.account_id)
+        .where(TargetRow.operation_id == ctx.op_id)
+    ).one()
+    return f"targets:{row[0]}:{row[1]}"
 
 
 def count_targets(ctx: OperationContext) -> tuple[int, int]:
@@ -237,6 +261,69 @@ def _request_row(op_id: int, position: int, ref: str | int) -> dict[str, Any]:
 
 # --- planning helpers ----------------------------------------------------------------------
 
+PlanAction = Literal["open", "close"]
+
+
+def _sql(value: Any) -> Any:
+    """A column expression as is; a Python value as a bound literal."""
+    if isinstance(value, ClauseElement) or hasattr(value, "__clause_element__"):
+        return value
+    return literal(value)
+
+
+def plan_rows(
+    ctx: OperationContext,
+    *,
+    action: PlanAction,
+    phase: int,
+    account_id: Any,
+    user_id: Any,
+    role: Any,
+    source: Any,
+    is_primary: Any = False,
+    assignment_id: Any = None,
+    reason: Any = None,
+) -> Select[Any]:
+    """A Select of planned rows, one column per ``ownership_plan`` field, named.
+
+    Each argument is a column expression or a plain value (bound as a literal); callers add
+    their FROM, joins and WHERE. A close names the assignment row it ends.
+    """
+    if (action == "close") != (assignment_id is not None):
+        raise ValueError("a planned close names its assignment row, and only a close does")
+    values: dict[str, Any] = {
+        "operation_id": ctx.op_id,
+        "account_id": account_id,
+        "user_id": user_id,
+        "role": role,
+        "action": action,
+        "phase": phase,
+        "source": source,
+        "reason": ctx.reason if reason is None else reason,
+        "is_primary": is_primary,
+    }
+    if assignment_id is not None:
+        values["assignment_id"] = assignment_id
+    return select(*(_sql(value).label(name) for name, value in values.items()))
+
+
+def close_rows(
+    ctx: OperationContext, row: Any, *, phase: int, source: Any, reason: Any = None
+) -> Select[Any]:
+    """Planned closes of the assignment rows ``row`` (the model or an alias) selects."""
+    return plan_rows(
+        ctx,
+        action="close",
+        phase=phase,
+        account_id=row.account_id,
+        user_id=row.user_id,
+        role=row.role,
+        source=source,
+        is_primary=row.is_primary,
+        assignment_id=row.id,
+        reason=reason,
+    )
+
 
 def plan_opens(
     ctx: OperationContext,
@@ -265,22 +352,20 @@ def plan_opens(
     if skip_inheriting:
         conditions.append(~inherits(account, ctx.default_policy))
     rows = (
-        select(
-            literal(ctx.op_id),
-            account.id,
-            owner.id,
-            literal(role),
-            literal("open"),
-            literal(1),
-            literal(source),
-            literal(ctx.reason),
-            literal(False),
+        plan_rows(
+            ctx,
+            action="open",
+            phase=1,
+            account_id=account.id,
+            user_id=owner.id,
+            role=role,
+            source=source,
         )
         .select_from(account)
         .join(owner, true())  # every selected account × every eligible CSM
         .where(*conditions)
     )
-    insert_plan(ctx, rows, with_assignment=False)
+    insert_plan(ctx, rows)
 
 
 def plan_closes(
@@ -290,6 +375,7 @@ def plan_closes(
     user_id: int,
     role: str,
     skip_inheriting: bool,
+    source: str = "manual",
 ) -> None:
     """Phase 1: close the user's open rows on the selected accounts (all, if None)."""
     account = _ACCOUNT
@@ -303,44 +389,35 @@ def plan_closes(
     if skip_inheriting:
         conditions.append(~inherits(account, ctx.default_policy))
     rows = (
-        select(
-            literal(ctx.op_id),
-            Assignment.account_id,
-            Assignment.user_id,
-            Assignment.role,
-            literal("close"),
-            literal(1),
-            literal("manual"),
-            literal(ctx.reason),
-            Assignment.is_primary,
-            Assignment.id,
-        )
+        close_rows(ctx, Assignment, phase=1, source=source)
         .join(account, account.id == Assignment.account_id)
         .where(*conditions)
     )
-    insert_plan(ctx, rows, with_assignment=True)
+    insert_plan(ctx, rows)
 
 
 def plan_replacements(ctx: OperationContext, *, user_id: int, role: str, source: str) -> None:
-    """Phase 1 of a transfer: open ``user_id`` where a planned close ends the old owner.
+    """Phase 1 of a transfer: open ``user_id`` in ``role`` where a planned close of that
+    role ends the old owner (a close in another role is another replacement's business).
 
-    Where the new owner already owns the account, nothing opens (the old row simply ends).
+    Where the new owner already owns the account in the role, nothing opens (the old row
+    simply ends).
     """
     closing = _CLOSING_PLANROW
-    rows = select(
-        literal(ctx.op_id),
-        closing.account_id,
-        literal(user_id),
-        literal(role),
-        literal("open"),
-        literal(1),
-        literal(source),
-        literal(ctx.reason),
-        closing.is_primary,
+    rows = plan_rows(
+        ctx,
+        action="open",
+        phase=1,
+        account_id=closing.account_id,
+        user_id=user_id,
+        role=role,
+        source=source,
+        is_primary=closing.is_primary,
     ).where(
         closing.operation_id == ctx.op_id,
         closing.action == "close",
         closing.phase == 1,
+        closing.role == role,
         ~exists().where(
             Assignment.account_id == closing.account_id,
             Assignment.user_id == user_id,
@@ -348,27 +425,12 @@ def plan_replacements(ctx: OperationContext, *, user_id: int, role: str, source:
             is_open(),
         ),
     )
-    insert_plan(ctx, rows, with_assignment=False)
+    insert_plan(ctx, rows)
 
 
-_PLAN_COLUMNS = [
-    "operation_id",
-    "account_id",
-    "user_id",
-    "role",
-    "action",
-    "phase",
-    "source",
-    "reason",
-    "is_primary",
-]
-
-
-def insert_plan(
-    ctx: OperationContext, rows: Select[*tuple[Any, ...]], *, with_assignment: bool
-) -> None:
-    """INSERT … SELECT planned rows (with the assignment id for closes)."""
-    columns = [*_PLAN_COLUMNS, "assignment_id"] if with_assignment else _PLAN_COLUMNS
+def insert_plan(ctx: OperationContext, rows: Select[Any]) -> None:
+    """INSERT … SELECT planned rows built with ``plan_rows`` (columns matched by name)."""
+    columns = [str(column.key) for column in rows.selected_columns]
     ctx.session.execute(insert(PlanRow).from_select(columns, rows))
 
 
@@ -457,7 +519,8 @@ def finish(ctx: OperationContext) -> Summary:
 
 
 def summarise(ctx: OperationContext) -> Summary:
-    """Counts per phase and action, and an order-independent checksum of the change set."""
+    """Counts per phase and action, and a fingerprint: an order-independent checksum of the
+    change set and of the state the operation started from (``ctx.state``)."""
     checksum = func.sum(
         (
             cast(PlanRow.account_id, BigInteger()) * 1_000_003
@@ -480,6 +543,8 @@ def summarise(ctx: OperationContext) -> Summary:
     )
     counts = {(phase, action): 0 for phase in (1, 2) for action in ("open", "close")}
     digest = hashlib.sha256()
+    for part in ctx.state:
+        digest.update(f"{part};".encode())
     for phase, action, count, check, role in rows:
         counts[(phase, action)] += count
         digest.update(f"{phase}:{action}:{role}:{count}:{check};".encode())

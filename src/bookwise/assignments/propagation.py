@@ -18,10 +18,12 @@ from sqlalchemy.orm import aliased
 
 from bookwise.assignments.plan import (
     OperationContext,
+    close_rows,
     inherits,
     insert_plan,
     is_open,
     lock_accounts,
+    plan_rows,
 )
 from bookwise.models import (
     Account,
@@ -131,18 +133,7 @@ def plan_inherited_changes(ctx: OperationContext) -> None:
     source_row = _SOURCE_ROW_ASSIGNMENT
     reason = ctx.reason or "inherited from parent"
     closes = (
-        select(
-            literal(ctx.op_id),
-            Assignment.account_id,
-            Assignment.user_id,
-            Assignment.role,
-            literal("close"),
-            literal(2),
-            literal("inherited"),
-            literal(reason),
-            Assignment.is_primary,
-            Assignment.id,
-        )
+        close_rows(ctx, Assignment, phase=2, source="inherited", reason=reason)
         .join(
             ScopeRow,
             and_(ScopeRow.account_id == Assignment.account_id, ScopeRow.operation_id == ctx.op_id),
@@ -158,21 +149,22 @@ def plan_inherited_changes(ctx: OperationContext) -> None:
             ),
         )
     )
-    insert_plan(ctx, closes, with_assignment=True)
+    insert_plan(ctx, closes)
     existing = _EXISTING_ASSIGNMENT
     owner = _OWNER_USER
     opens = (
-        select(
-            literal(ctx.op_id),
-            ScopeRow.account_id,
-            source_row.user_id,
-            source_row.role,
-            literal("open"),
-            literal(2),
-            literal("inherited"),
-            literal(reason),
-            source_row.is_primary,
+        plan_rows(
+            ctx,
+            action="open",
+            phase=2,
+            account_id=ScopeRow.account_id,
+            user_id=source_row.user_id,
+            role=source_row.role,
+            source="inherited",
+            is_primary=source_row.is_primary,
+            reason=reason,
         )
+        .select_from(ScopeRow)
         .join(source_row, source_row.account_id == ScopeRow.source_id)
         .join(owner, owner.id == source_row.user_id)
         .where(
@@ -189,7 +181,7 @@ def plan_inherited_changes(ctx: OperationContext) -> None:
             ),
         )
     )
-    insert_plan(ctx, opens, with_assignment=False)
+    insert_plan(ctx, opens)
 
 
 def phase_one_accounts(ctx: OperationContext) -> Select[Any]:

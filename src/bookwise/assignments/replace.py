@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments import plan
@@ -49,18 +49,7 @@ def replace_owners(
         own = select(_ACCOUNT.id).where(_ACCOUNT.id.in_(targets))
         if role_row.inheritable:
             own = own.where(~plan.inherits(_ACCOUNT, ctx.default_policy))
-        closes = select(
-            literal(ctx.op_id),
-            Assignment.account_id,
-            Assignment.user_id,
-            Assignment.role,
-            literal("close"),
-            literal(1),
-            literal(source),
-            literal(ctx.reason),
-            Assignment.is_primary,
-            Assignment.id,
-        ).where(
+        closes = plan.close_rows(ctx, Assignment, phase=1, source=source).where(
             Assignment.account_id.in_(own),
             Assignment.role == role,
             plan.is_open(),
@@ -69,19 +58,18 @@ def replace_owners(
                 pairs.c.user_id == Assignment.user_id,
             ),
         )
-        plan.insert_plan(ctx, closes, with_assignment=True)
+        plan.insert_plan(ctx, closes)
         opens = (
-            select(
-                literal(ctx.op_id),
-                pairs.c.account_id,
-                pairs.c.user_id,
-                literal(role),
-                literal("open"),
-                literal(1),
-                literal(source),
-                literal(ctx.reason),
-                literal(False),
+            plan.plan_rows(
+                ctx,
+                action="open",
+                phase=1,
+                account_id=pairs.c.account_id,
+                user_id=pairs.c.user_id,
+                role=role,
+                source=source,
             )
+            .select_from(pairs)
             .join(_OWNER, _OWNER.id == pairs.c.user_id)
             .where(
                 pairs.c.account_id.in_(own),
@@ -96,8 +84,8 @@ def replace_owners(
             )
             .distinct()
         )
-        plan.insert_plan(ctx, opens, with_assignment=False)
-        propagate(ctx, role_row)
+        plan.insert_plan(ctx, opens)
+        propagate(ctx, inheritable=role_row.inheritable)
         return Extra(counts=_counts(ctx, pairs, targets, report_inheriting=role_row.inheritable))
 
     return run_operation(

@@ -27,6 +27,11 @@ class ItemOutcome(BaseModel):
     account_id: int | None
     user: str | None = Field(description="email of the CSM this outcome is about")
     outcome: Outcome
+    follows_parent: bool = Field(
+        default=False,
+        description="the account inherits and changed by following its parent in this "
+        "operation, not directly",
+    )
 
 
 class ChangeRow(BaseModel):

@@ -37,6 +37,7 @@ def _outcome_items(
     *,
     users: Sequence[User],
     planned_for: Sequence[User],
+    role: str,
     done: str,
     action: str,
     otherwise: str,
@@ -47,6 +48,7 @@ def _outcome_items(
     rows = outcomes.request_outcomes(
         ctx,
         user_ids=[u.id for u in planned_for],
+        role=role,
         done=done,
         action=action,
         otherwise=otherwise,
@@ -57,26 +59,50 @@ def _outcome_items(
     items: list[ItemOutcome] = []
     counts: dict[str, int] = {}
     ordered = sorted(rows, key=lambda r: (r[0], order[by_planned[r[3]].id]))
-    for _position, ref, account_id, planned_user, outcome in ordered:
+    for _position, ref, account_id, planned_user, outcome, followed in ordered:
         user = by_planned[planned_user]
         if account_id is not None and user.id in refused:
             outcome = refused[user.id]
-        items.append(ItemOutcome(ref=ref, account_id=account_id, user=user.email, outcome=outcome))
+        items.append(
+            ItemOutcome(
+                ref=ref,
+                account_id=account_id,
+                user=user.email,
+                outcome=outcome,
+                follows_parent=followed and outcome == done,
+            )
+        )
         counts[outcome] = counts.get(outcome, 0) + 1
     return items, counts
 
 
 def _selection_counts(
-    ctx: OperationContext, done: str, refused: dict[int, str], *, report_inheriting: bool
+    ctx: OperationContext,
+    done: str,
+    refused: dict[int, str],
+    *,
+    planned_for: Sequence[User],
+    role: str,
+    action: str,
+    report_inheriting: bool,
 ) -> dict[str, int]:
-    """Outcome counts for a filter selection: per account (× CSM), like the per-id list."""
+    """Outcome counts for a filter selection: per account (× CSM), like the per-id list.
+
+    An inheriting account counts as refused only where the operation would have changed it
+    (it neither followed its parent nor already was as wanted).
+    """
     summary = plan.summarise(ctx)
     counts = {done: summary.closed if done in {"unassigned", "transferred"} else summary.opened}
-    targets, inheriting = plan.count_targets(ctx)
+    targets, _ = plan.count_targets(ctx)
     for outcome in refused.values():
         counts[outcome] = counts.get(outcome, 0) + targets
-    if report_inheriting and inheriting:
-        counts["refused_inherits"] = inheriting
+    if report_inheriting:
+        user_ids = [u.id for u in planned_for if u.id not in refused]
+        inheriting = outcomes.refused_inherits_count(
+            ctx, user_ids=user_ids, role=role, action=action
+        )
+        if inheriting:
+            counts["refused_inherits"] = inheriting
     return counts
 
 
@@ -114,12 +140,13 @@ def assign_accounts(
             source=source,
             skip_inheriting=role_row.inheritable,
         )
-        propagate(ctx, role_row)
+        propagate(ctx, inheritable=role_row.inheritable)
         if isinstance(selection, AccountRefs):
             items, counts = _outcome_items(
                 ctx,
                 users=csms,
                 planned_for=csms,
+                role=role,
                 done="assigned",
                 action="open",
                 otherwise="already_assigned",
@@ -129,7 +156,13 @@ def assign_accounts(
             return Extra(items=items, counts=counts)
         return Extra(
             counts=_selection_counts(
-                ctx, "assigned", refused, report_inheriting=role_row.inheritable
+                ctx,
+                "assigned",
+                refused,
+                planned_for=csms,
+                role=role,
+                action="open",
+                report_inheriting=role_row.inheritable,
             )
         )
 
@@ -169,12 +202,13 @@ def unassign_accounts(
         plan.plan_closes(
             ctx, account_ids=ids, user_id=csm.id, role=role, skip_inheriting=role_row.inheritable
         )
-        propagate(ctx, role_row)
+        propagate(ctx, inheritable=role_row.inheritable)
         if isinstance(selection, AccountRefs):
             items, counts = _outcome_items(
                 ctx,
                 users=[csm],
                 planned_for=[csm],
+                role=role,
                 done="unassigned",
                 action="close",
                 otherwise="not_assigned",
@@ -183,7 +217,15 @@ def unassign_accounts(
             )
             return Extra(items=items, counts=counts)
         return Extra(
-            counts=_selection_counts(ctx, "unassigned", {}, report_inheriting=role_row.inheritable)
+            counts=_selection_counts(
+                ctx,
+                "unassigned",
+                {},
+                planned_for=[csm],
+                role=role,
+                action="close",
+                report_inheriting=role_row.inheritable,
+            )
         )
 
     return run_operation(
@@ -237,13 +279,14 @@ def transfer_accounts(
                 skip_inheriting=role_row.inheritable,
             )
             plan.plan_replacements(ctx, user_id=to_csm.id, role=role, source="manual")
-        propagate(ctx, role_row)
+        propagate(ctx, inheritable=role_row.inheritable)
         refused = {to_csm.id: refused_outcome} if refused_outcome else {}
         if isinstance(selection, AccountRefs):
             items, counts = _outcome_items(
                 ctx,
                 users=[to_csm],
                 planned_for=[from_csm],
+                role=role,
                 done="transferred",
                 action="close",
                 otherwise="not_assigned",
@@ -251,10 +294,17 @@ def transfer_accounts(
                 refused=refused,
             )
             return Extra(items=items, counts=counts)
-        # A whole book's inherited rows move with their parents: not refusals.
-        report = role_row.inheritable and selection is not None
         return Extra(
-            counts=_selection_counts(ctx, "transferred", refused, report_inheriting=report)
+            counts=_selection_counts(
+                ctx,
+                "transferred",
+                refused,
+                planned_for=[from_csm],
+                role=role,
+                action="close",
+                # A refused transfer changed nothing: every account is refused for that.
+                report_inheriting=role_row.inheritable and refused_outcome is None,
+            )
         )
 
     return run_operation(

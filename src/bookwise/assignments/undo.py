@@ -9,6 +9,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    case,
     exists,
     insert,
     literal,
@@ -42,7 +43,12 @@ _STILL_ASSIGNMENT = aliased(Assignment, name="still")
 
 
 def undo_operation(
-    session: Session, *, operation_id: int, actor: User, dry_run: bool = False
+    session: Session,
+    *,
+    operation_id: int,
+    actor: User,
+    dry_run: bool = False,
+    expected_fingerprint: str | None = None,
 ) -> OperationResult:
     """Put every (account, user, role) an operation touched back as it was before it.
 
@@ -60,7 +66,7 @@ def undo_operation(
 
     def body(ctx: OperationContext) -> Extra:
         ctx.operation.undoes_id = operation_id
-        plan.lock_accounts(ctx, select(_touched(operation_id).c.account_id))
+        plan.lock_targets(ctx, select(_touched(operation_id).c.account_id))
         _refuse_conflicts(session, operation_id)
         _plan_undo(ctx, operation_id)
         policies = _restore_policies(ctx, operation_id)
@@ -85,7 +91,7 @@ def undo_operation(
         parameters={"undoes": operation_id, "undone_kind": target.kind},
         reason=f"undo of operation {operation_id}",
         dry_run=dry_run,
-        expected_fingerprint=None,
+        expected_fingerprint=expected_fingerprint,
         body=body,
     )
 
@@ -206,30 +212,23 @@ def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
         )
         .where(opened_by_it.operation_id == operation_id)
     )
-    closes = select(
-        literal(ctx.op_id),
-        current.account_id,
-        current.user_id,
-        current.role,
-        literal("close"),
-        literal(1),
-        literal("undo"),
-        literal(ctx.reason),
-        current.is_primary,
-        current.id,
-    ).where(current.id.in_(opened_now), ~was_closed)
-    plan.insert_plan(ctx, closes, with_assignment=True)
+    closes = plan.close_rows(ctx, current, phase=1, source="undo").where(
+        current.id.in_(opened_now), ~was_closed
+    )
+    plan.insert_plan(ctx, closes)
     still = _STILL_ASSIGNMENT
-    opens = select(
-        literal(ctx.op_id),
-        Assignment.account_id,
-        Assignment.user_id,
-        Assignment.role,
-        literal("open"),
-        literal(1),
-        literal("undo"),
-        literal(ctx.reason),
-        Assignment.is_primary,
+    # A row that followed a parent is re-opened as what it is, inherited; the undo is still
+    # the operation that opened it.
+    source = case((Assignment.source == "inherited", "inherited"), else_="undo")
+    opens = plan.plan_rows(
+        ctx,
+        action="open",
+        phase=1,
+        account_id=Assignment.account_id,
+        user_id=Assignment.user_id,
+        role=Assignment.role,
+        source=source,
+        is_primary=Assignment.is_primary,
     ).where(
         Assignment.ended_operation_id == operation_id,
         ~exists().where(
@@ -239,7 +238,7 @@ def _plan_undo(ctx: OperationContext, operation_id: int) -> None:
             still.ended_at.is_(None),
         ),
     )
-    plan.insert_plan(ctx, opens, with_assignment=False)
+    plan.insert_plan(ctx, opens)
 
 
 def _restore_policies(ctx: OperationContext, operation_id: int) -> int:

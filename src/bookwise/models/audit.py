@@ -1,4 +1,6 @@
-"""Audit events for changes that are not ownership (users, seats, accounts, attributes).
+"""Audit events for changes that are not ownership (users, tokens, accounts, attributes, roles,
+segments). ``action`` holds a ``bookwise.audit.AuditAction`` value: ``record_event`` takes
+nothing else, and the import's bulk insert spells its actions with the same enum.
 
 Ownership has its own, richer history (assignment rows, operations, the version chain).
 """
