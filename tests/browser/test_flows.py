@@ -1,4 +1,5 @@
-"""What a person does in the web app, in a real browser: sign in, assign, undo, segments."""
+"""What a person does in the web app, in a real browser: sign in, assign, undo, policies,
+segments."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import Engine
 
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts
+from bookwise.db import write_session
+from bookwise.users.service import get_user
 from tests.browser.book import PASSWORD, make_book, sign_in
+from tests.factories import actor
 
 pytestmark = pytest.mark.browser
 
@@ -98,11 +104,8 @@ def test_natero_flow_assign_no_ones_accounts_then_undo(page: Page, engine: Engin
     expect(mine.get_by_role("link", name="Initech")).to_be_visible()
 
     page.goto("/operations")
-    page.once("dialog", lambda dialog: dialog.accept())  # "Undo operation #N (assign)?"
-    page.get_by_role("button", name=f"Undo operation {operation.group(1)}", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        f"Undid operation #{operation.group(1)}"
-    )
+    page.get_by_role("link", name=f"Undo operation {operation.group(1)}…", exact=True).click()
+    undo_preview_then_undo(page, operation.group(1), changed=2)
     page.goto("/assignment?rep=michael%40example.com")
     expect_book_size(page, michael, 2)
     expect(others.get_by_role("link", name="Initech")).to_be_visible()
@@ -149,6 +152,18 @@ def preview_then_apply(page: Page, headline: str, changed: int, *, back: bool = 
         page.get_by_role("link", name="Back").click()
 
 
+def undo_preview_then_undo(page: Page, operation: str | None, *, changed: int) -> None:
+    """On an undo's preview: check it, press Undo, see it done (no browser confirm)."""
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text(f"Preview: Undo operation #{operation or ''}")
+    plural = "s" if changed != 1 else ""
+    expect(page.get_by_text(f"{changed} account{plural} would change")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel")).to_be_visible()
+    page.get_by_role("button", name="Undo", exact=True).click()
+    expect(heading).to_contain_text(f"Undid operation #{operation or ''}")
+    expect(page.get_by_role("status")).to_contain_text(f"changed {changed} account{plural}")
+
+
 def test_unassign_ticked_accounts_from_a_rep_then_undo_on_the_result(
     page: Page, engine: Engine
 ) -> None:
@@ -170,12 +185,89 @@ def test_unassign_ticked_accounts_from_a_rep_then_undo_on_the_result(
     expect(others.get_by_role("link", name="Stark Industries")).to_be_visible()  # no-one's now
     second_tab.close()
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Undo").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Undid operation #")
+    page.get_by_role("link", name="Undo…").click()
+    undo_preview_then_undo(page, None, changed=1)
     page.get_by_role("link", name="Back").click()
     expect_book_size(page, ana, 3)
     expect(mine.get_by_role("link", name="Stark Industries")).to_be_visible()
+
+
+def test_undo_from_the_operations_page_is_previewed_first(page: Page, engine: Engine) -> None:
+    """Issue 13, defect 11: Undo shows what it would put back; Cancel changes nothing."""
+    book = make_book(engine)
+    ana = book.csm_name("ana")
+    sign_in(page, book.lead)
+    page.goto("/operations")
+    latest = page.get_by_role("table", name="Recent operations, newest first")
+    newest = latest.get_by_role("row").nth(1)
+    expect(newest).to_contain_text("ben@example.com")  # make_book assigns Ben's book last
+    number = newest.get_by_role("cell").first.inner_text()
+    newest.get_by_role("link", name=f"Undo operation {number}…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Preview: Undo operation #{number} (assign)"
+    )
+    expect(page.get_by_text("3 accounts would change")).to_be_visible()
+    changes = page.get_by_role("table", name="The first changes, by account")
+    expect(changes.get_by_role("link", name="Wayne Enterprises")).to_be_visible()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert overflow_problems(page) == []
+    expect(page.get_by_role("button", name="Undo", exact=True)).to_be_in_viewport()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(r"/operations$"))
+    expect(latest.get_by_role("row").nth(1)).not_to_contain_text("undone by")  # nothing done
+
+    latest.get_by_role("link", name=f"Undo operation {number}…").click()
+    undo_preview_then_undo(page, number, changed=3)
+    page.get_by_role("link", name="Back").click()
+    expect(page).to_have_url(re.compile(r"/operations$"))
+    expect(latest.get_by_role("row").filter(has_text="undone by #")).to_have_count(1)
+    page.goto("/assignment")
+    expect_book_size(page, book.csm_name("ben"), 0)
+    expect_book_size(page, ana, 3)
+
+
+def test_setting_a_child_to_inherit_is_previewed_first(page: Page, engine: Engine) -> None:
+    """Issue 13, defect 12: the CSM a child loses by inheriting is shown before it goes."""
+    book = make_book(engine)
+    with write_session(engine) as session:  # Chloé owns Globex Spain herself
+        assign_accounts(
+            session,
+            selection=AccountRefs(["GLOBEX-ES"]),
+            csms=[get_user(session, "chloe@example.com")],
+            actor=actor(session),
+        )
+    sign_in(page, book.lead)
+    page.goto("/accounts/GLOBEX-ES")
+    policy = page.get_by_role("region", name="Inherit or own")
+    policy.get_by_label("inherit (follow Globex Holdings)").check()
+    policy.get_by_role("button", name="Preview the change…").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Preview: Set Globex Spain to inherit (follow its parent's CSMs)"
+    )
+    expect(page.get_by_text("1 account would change")).to_be_visible()
+    facts = page.get_by_role("list").filter(has_text="This account:")
+    expect(facts).to_contain_text(
+        "This account: chloe@example.com loses it, michael@example.com gets it."
+    )
+    expect(facts).not_to_contain_text("Children")  # it has none
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert overflow_problems(page) == []
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/GLOBEX-ES/policy$"))
+    notice = page.get_by_role("status")
+    expect(notice).to_contain_text("Policy set to inherit.")
+    expect(notice).not_to_contain_text("children")
+    owners = page.get_by_role("table", name="Current owners of Globex Spain")
+    expect(owners.get_by_role("cell", name="michael@example.com", exact=True)).to_be_visible()
+    expect(owners.get_by_role("cell", name="chloe@example.com", exact=True)).to_have_count(0)
+    notice.get_by_role("link", name="Undo…").click()  # the undo is previewed too
+    undo_preview_then_undo(page, None, changed=1)
+    page.get_by_role("link", name="Back").click()
+    expect(owners.get_by_role("cell", name="chloe@example.com", exact=True)).to_be_visible()
 
 
 def test_transfer_a_whole_book(page: Page, engine: Engine) -> None:

@@ -262,13 +262,13 @@ def test_switch_a_child_between_inherit_and_own(
     preview, own = change_policy(lead, page, "ACME-FR", "own")
     assert "No owner would change" in preview.text()
     assert "Apply" in preview.buttons()  # the policy itself changes
-    assert "policy own: set" in own.text()
+    assert "Policy set to own." in own.text()
     assert "/accounts/ACME-FR/csms" in own.actions()  # now its CSMs can be changed here
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME-FR")) == {ANA}  # kept as its own
         assert get_account(session, "ACME-FR").inherit_policy == "own"
     _, back = change_policy(lead, own, "ACME-FR", "inherit")
-    assert "policy inherit: set" in back.text()
+    assert "Policy set to inherit." in back.text()
     form = back.form("/accounts/ACME-FR/policy/preview")
     bad = Page.of(
         lead.client.post("/accounts/ACME-FR/policy/preview", data=form.data(policy="maybe"))
@@ -305,7 +305,7 @@ def test_setting_inherit_is_previewed_and_says_what_changes_here_and_below(
         assert table_counts(session) == before  # the preview wrote nothing
     done = apply_policy(lead, preview, "ACME-DE")
     message = done.root.find("div", role="status").text()
-    assert f"policy inherit: set. This account: {BEN} loses it, {ANA} gets it." in message
+    assert f"Policy set to inherit. This account: {BEN} loses it, {ANA} gets it." in message
     assert "children" not in message.lower()
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME-DE")) == {ANA}

@@ -317,10 +317,16 @@ def test_a_transfer_preview_shows_following_children_moving_with_their_parent(
     }
     assert outcomes["P"].text() == "transferred"
     for ref in ("K1", "K2"):
-        assert outcomes[ref].text() == "follows its parent: changes with it"
+        assert "refused" not in outcomes[ref].text()
         assert "refused" not in outcomes[ref].find("span").attrs["class"]
     changes = preview.root.find("table", id="changes").text()
     assert "Kid K1 K1 chloe@example.com + gets the account follows its parent" in changes
     counts = preview.root.find("table", id="counts").text()
+    assert "refused" not in counts
     assert "follow their parent: owners added 2" in counts
     assert "follow their parent: owners removed 2" in counts
+    whole = book.form("/assignment/preview").data(action="transfer", scope="all", to=CHLOE)
+    book_preview = Page.of(lead.client.post("/assignment/preview", data=whole))
+    counts = book_preview.root.find("table", id="counts").text()
+    assert "refused" not in counts  # the whole book: the children move with their parent
+    assert "follow their parent: owners added 2" in counts

@@ -210,8 +210,9 @@ def change_policy(
     except USER_ERRORS as exc:
         return render(request, ref, error=ShownError.of(exc))
     result = change.result
-    done = "set" if result.policies_changed or result.accounts_changed else "nothing changed"
-    words = " ".join([f"policy {policy}: {done}.", *policy_change_words(result, change.account_id)])
+    changed = result.policies_changed or result.accounts_changed
+    done = f"Policy set to {policy}." if changed else f"Policy already {policy}: nothing changed."
+    words = " ".join([done, *policy_change_words(result, change.account_id)])
     return render(request, ref, notice=Notice(message=words, operation_id=result.operation_id))
 
 
