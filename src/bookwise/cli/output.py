@@ -174,15 +174,26 @@ def emit_result(result: OperationResult, fmt: ResultFormat, *, fingerprint_hint:
     if fmt is ResultFormat.json:
         echo_json(result.model_dump(mode="json"))
         return
+    idle_preview = result.dry_run and changes_nothing(result)
     say(_headline(result))
-    say(_figures(result))
+    if not idle_preview:
+        say(_figures(result))
     if result.counts:
         say("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items())))
     for message in result.messages:
         say(f"note: {message}")
     if result.items:
         emit_table(
-            [{"n": i + 1, **item.model_dump()} for i, item in enumerate(result.items)],
+            [
+                {
+                    "n": i + 1,
+                    **item.model_dump(),
+                    "outcome": f"{item.outcome} (follows parent)"
+                    if item.follows_parent
+                    else item.outcome,
+                }
+                for i, item in enumerate(result.items)
+            ],
             columns=[
                 Column("n", "#", numeric=True),
                 Column("ref", "requested"),
@@ -206,15 +217,34 @@ def emit_result(result: OperationResult, fmt: ResultFormat, *, fingerprint_hint:
             ],
             title=f"changes (first {len(result.sample)})",
         )
+    if idle_preview:
+        # No fingerprint: applying this preview would change nothing, so there is nothing to
+        # apply with it.
+        say("dry run: nothing was written, and nothing would change")
+        return
     say(f"fingerprint: {result.fingerprint}")
     if result.dry_run:
         hint = f" (apply with --fingerprint {result.fingerprint})" if fingerprint_hint else ""
         say(f"dry run: nothing was written{hint}")
 
 
+def changes_nothing(result: OperationResult) -> bool:
+    """Whether the operation changes (or its preview would change) no owner and no policy."""
+    return not (
+        result.accounts_changed
+        or result.opened
+        or result.closed
+        or result.inherited_opened
+        or result.inherited_closed
+        or result.policies_changed
+    )
+
+
 def _headline(result: OperationResult) -> str:
     if result.dry_run:
-        return f"{result.kind}: preview"
+        return f"{result.kind}: preview" + (
+            ": nothing would change" if changes_nothing(result) else ""
+        )
     if result.operation_id is None:
         return f"{result.kind}: nothing to change"
     return f"{result.kind}: operation #{result.operation_id}"

@@ -26,8 +26,9 @@ Operations (`assign`, `unassign`, `transfer`, `inherit`, `accounts set-parent`,
 write is one transaction and is attributed to an actor: `--as EMAIL` (given after a write
 command, or before any command as a global option), else `BOOKWISE_ACTOR`, else the built-in
 `cli` user. Operations accept `--dry-run`, which previews the change set (counts, per-id
-outcomes, a sample, and a fingerprint) and writes nothing; `assign`, `unassign` and `transfer`
-apply only when `--fingerprint F` still matches. Errors print one line, `error: <message>`,
+outcomes, a sample, and a fingerprint) and writes nothing, or says "nothing would change" (and
+prints no fingerprint) when that is so; `assign`, `unassign` and `transfer` apply only when
+`--fingerprint F` still matches. Errors print one line, `error: <message>`,
 on stderr and exit with status 1 (2 for a malformed command line).
 
 This file is generated from the commands' own help; regenerate it with `{REGENERATE}`.
