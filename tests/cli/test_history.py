@@ -103,3 +103,43 @@ def test_undo_refuses_when_a_later_operation_changed_the_same_owners(cli: Cli) -
     assert f"cannot undo operation {first}" in line
     assert f"#{later} (transfer)" in line
     assert cli.owners("A1") == [bob]
+
+
+def test_undo_applies_only_the_previewed_change_set(cli: Cli) -> None:
+    ann, bob, cy = (cli.csm(f"{n}@example.com") for n in ("ann", "bob", "cy"))
+    cli.account("A1")
+    cli.account("A2")
+    cli.ok("assign", "A1", "A2", "--to", ann)
+    op = str(cli.json("transfer", "--from", ann, "--to", bob)["operation_id"])
+    preview = cli.json("operations", "undo", op, "--dry-run")
+    assert (
+        f"--fingerprint {preview['fingerprint']}"
+        in cli.ok("operations", "undo", op, "--dry-run").stdout
+    )
+    cli.ok("assign", "A1", "--to", cy)  # A1 changed since the preview (no undo conflict)
+
+    stale = cli.fails("operations", "undo", op, "--fingerprint", preview["fingerprint"])
+    assert "no longer those previewed" in stale
+    assert cli.owners("A1") == [bob, cy]
+    fresh = cli.json("operations", "undo", op, "--dry-run")["fingerprint"]
+    cli.ok("operations", "undo", op, "--fingerprint", fresh)
+    assert cli.owners("A1") == [ann, cy]
+
+
+def test_set_policy_and_the_default_apply_only_the_previewed_change_set(cli: Cli) -> None:
+    ann, bob = cli.csm("ann@example.com"), cli.csm("bob@example.com")
+    cli.account("P")
+    cli.account("C", "--parent", "P")
+    cli.ok("assign", "P", "--to", ann)
+    cli.ok("assign", "C", "--to", bob)
+    policy = cli.json("accounts", "set-policy", "C", "--policy", "inherit", "--dry-run")
+    default = cli.json("inherit", "--default", "inherit", "--dry-run")
+    cli.ok("assign", "P", "--to", bob)  # P's owners changed since both previews
+
+    line = cli.fails(
+        "accounts", "set-policy", "C", "--policy", "inherit", "--fingerprint", policy["fingerprint"]
+    )
+    assert "no longer those previewed" in line
+    line = cli.fails("inherit", "--default", "inherit", "--fingerprint", default["fingerprint"])
+    assert "no longer those previewed" in line
+    assert cli.owners("C") == [bob]

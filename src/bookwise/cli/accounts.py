@@ -19,6 +19,7 @@ from bookwise.cli.options import (
     AsOption,
     CountOption,
     DryRunOption,
+    FingerprintOption,
     LimitOption,
     OffsetOption,
     SortOption,
@@ -218,6 +219,7 @@ def set_parent(
     ] = None,
     none: Annotated[bool, typer.Option("--none", help="Make the account top-level.")] = False,
     dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
     actor: AsOption = None,
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
@@ -230,10 +232,15 @@ def set_parent(
         new_parent = get_account(session, parent) if parent else None
         acting = resolve_actor(session, actor)
         return move_account(
-            session, account=account, parent=new_parent, actor=acting, dry_run=dry_run
+            session,
+            account=account,
+            parent=new_parent,
+            actor=acting,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
         )
 
-    emit_result(writing(work), fmt, fingerprint_hint=False)
+    emit_result(writing(work), fmt, fingerprint_hint=True)
 
 
 @accounts_app.command("set-policy")
@@ -254,6 +261,7 @@ def set_policy(
     segment: SegmentOption = None,
     role: RoleOption = "csm",
     dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
     actor: AsOption = None,
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
@@ -275,9 +283,10 @@ def set_policy(
             policy=POLICY_VALUES[policy],
             actor=resolve_actor(session, actor),
             dry_run=dry_run,
+            expected_fingerprint=fingerprint,
         )
 
-    emit_result(writing(work), fmt, fingerprint_hint=False)
+    emit_result(writing(work), fmt, fingerprint_hint=True)
 
 
 @accounts_app.command("list")

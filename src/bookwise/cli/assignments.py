@@ -220,6 +220,7 @@ def inherit(
         ),
     ] = None,
     dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
     actor: AsOption = None,
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
@@ -231,7 +232,15 @@ def inherit(
     def work(session: Session) -> OperationResult:
         acting = resolve_actor(session, actor)
         if default is None:
-            return reconcile_inheritance(session, actor=acting, dry_run=dry_run)
-        return set_default_policy(session, policy=default.value, actor=acting, dry_run=dry_run)
+            return reconcile_inheritance(
+                session, actor=acting, dry_run=dry_run, expected_fingerprint=fingerprint
+            )
+        return set_default_policy(
+            session,
+            policy=default.value,
+            actor=acting,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
 
-    emit_result(writing(work), fmt, fingerprint_hint=False)
+    emit_result(writing(work), fmt, fingerprint_hint=True)

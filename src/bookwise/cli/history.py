@@ -20,6 +20,7 @@ from bookwise.assignments.undo import undo_operation
 from bookwise.cli.options import (
     AsOption,
     DryRunOption,
+    FingerprintOption,
     HistoryCsmOption,
     HistoryOnOption,
     HistoryRefArgument,
@@ -150,6 +151,7 @@ def operations_list(
 def operations_undo(
     operation_id: Annotated[int, typer.Argument(metavar="ID", help="The operation to undo.")],
     dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
     actor: AsOption = None,
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
@@ -157,7 +159,11 @@ def operations_undo(
 
     def work(session: Session) -> OperationResult:
         return undo_operation(
-            session, operation_id=operation_id, actor=resolve_actor(session, actor), dry_run=dry_run
+            session,
+            operation_id=operation_id,
+            actor=resolve_actor(session, actor),
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
         )
 
-    emit_result(writing(work), fmt, fingerprint_hint=False)
+    emit_result(writing(work), fmt, fingerprint_hint=True)

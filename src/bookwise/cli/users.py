@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.assignments.overview import book_sizes
 from bookwise.auth.service import set_password
-from bookwise.cli.options import AsOption, DryRunOption, EmailArgument
+from bookwise.cli.options import AsOption, DryRunOption, EmailArgument, FingerprintOption
 from bookwise.cli.output import (
     Column,
     FormatOption,
@@ -157,6 +157,7 @@ def deactivate(
         typer.Option("--keep", help="Leave their accounts (listed under no-one, owner inactive)."),
     ] = False,
     dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
     actor: AsOption = None,
     fmt: ResultFormatOption = ResultFormat.table,
 ) -> None:
@@ -174,6 +175,7 @@ def deactivate(
             transfer_to=target,
             keep=keep,
             dry_run=dry_run,
+            expected_fingerprint=fingerprint,
         )
         return {"user": user.email, "active": user.active, "dry_run": dry_run, "result": result}
 
@@ -185,7 +187,7 @@ def deactivate(
     verb = "would deactivate" if dry_run else "deactivated"
     say(f"{verb} {outcome['user']}")
     if result is not None:
-        emit_result(result, ResultFormat.table, fingerprint_hint=False)
+        emit_result(result, ResultFormat.table, fingerprint_hint=True)
     elif keep:
         say("their accounts stay with them, listed under no-one as owner inactive")
     if dry_run and result is None:

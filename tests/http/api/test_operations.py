@@ -87,3 +87,28 @@ def test_undo_with_a_later_conflict_is_a_409_naming_it(engine: Engine, api_as: A
     assert "#2 (unassign)" in refused.json()["detail"]
     assert manager.post("/api/v1/operations/99/undo").status_code == 404
     assert api_as("viewer").post("/api/v1/operations/1/undo").status_code == 403
+
+
+def test_undo_with_a_stale_fingerprint_is_a_409_and_changes_nothing(
+    engine: Engine, api_as: Api
+) -> None:
+    _setup(engine)
+    manager = api_as("manager")
+    manager.post("/api/v1/assignments/assign", json={"ids": ["A1"], "to": ["ana@example.com"]})
+    transfer = manager.post(
+        "/api/v1/assignments/transfer", json={"from": "ana@example.com", "to": "ben@example.com"}
+    ).json()
+    url = f"/api/v1/operations/{transfer['operation_id']}/undo"
+    preview = manager.post(url, json={"dry_run": True}).json()
+    with write_session(engine) as session:
+        make_user(session, "cy@example.com")
+    manager.post("/api/v1/assignments/assign", json={"ids": ["A1"], "to": ["cy@example.com"]})
+    before = _snapshot(engine)
+
+    stale = manager.post(url, json={"fingerprint": preview["fingerprint"]})
+
+    assert stale.status_code == 409, stale.text
+    assert "no longer those previewed" in stale.json()["detail"]
+    assert _snapshot(engine) == before
+    fresh = manager.post(url, json={"dry_run": True}).json()["fingerprint"]
+    assert manager.post(url, json={"fingerprint": fresh}).status_code == 200

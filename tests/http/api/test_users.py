@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
+from bookwise import models
 from bookwise.models import Operation
 from tests.factories import actor, make_account, make_user
 from tests.http.conftest import sign_in
@@ -205,3 +206,35 @@ def test_csm_overview(engine: Engine, api_as: Api) -> None:
     assert body["total"] == len(body["items"])
     assert (body["team_accounts"], body["team_mrr"], body["unassigned_accounts"]) == (2, "15.25", 1)
     assert body["counting"].startswith("each co-owner gets full credit")
+
+
+def test_deactivate_with_transfer_applies_only_the_previewed_book(
+    engine: Engine, api_as: Api
+) -> None:
+    _ana_owns_two(engine)
+    admin = api_as("admin")
+    url = "/api/v1/users/ana@example.com"
+    move = {"active": False, "transfer_to": "ben@example.com"}
+    preview = admin.patch(url, json={**move, "dry_run": True}).json()["deactivation"]
+    with write_session(engine) as session:
+        make_account(session, external_id="NEW")
+        assign_accounts(
+            session,
+            selection=AccountRefs(["NEW"]),
+            csms=[
+                session.scalars(
+                    select(models.User).where(models.User.email == "ana@example.com")
+                ).one()
+            ],
+            actor=actor(session),
+        )
+    before = _operations(engine)
+
+    stale = admin.patch(url, json={**move, "fingerprint": preview["fingerprint"]})
+
+    assert stale.status_code == 409, stale.text
+    assert _operations(engine) == before
+    assert admin.get("/api/v1/users").json()["items"][0]["active"] is True  # ana, still active
+    fresh = admin.patch(url, json={**move, "dry_run": True}).json()["deactivation"]
+    done = admin.patch(url, json={**move, "fingerprint": fresh["fingerprint"]})
+    assert done.status_code == 200, done.text

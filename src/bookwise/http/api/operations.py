@@ -130,6 +130,11 @@ class UndoRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"dry_run": True}]})
 
     dry_run: bool = Field(default=False, description="Preview the undo and write nothing.")
+    fingerprint: str | None = Field(
+        default=None,
+        description="Apply only if the undo would still change what the preview showed "
+        "(the fingerprint a dry run returned); else 409.",
+    )
 
 
 def result_out(result: schemas.OperationResult) -> OperationResult:
@@ -200,6 +205,7 @@ def undo(
             operation_id=operation_id,
             actor=acting_user(session, caller),
             dry_run=options.dry_run,
+            expected_fingerprint=options.fingerprint,
         )
         return result_out(result)
 

@@ -141,6 +141,11 @@ class UserChanges(BaseModel):
         default=False, description="With active=false: leave the accounts with the user."
     )
     dry_run: bool = Field(default=False, description="Preview the change and write nothing.")
+    fingerprint: str | None = Field(
+        default=None,
+        description="With transfer_to: apply only if the accounts to move are still those a "
+        "dry run previewed (its deactivation's fingerprint); else 409.",
+    )
 
     @model_validator(mode="after")
     def _deactivation_options(self) -> Self:
@@ -321,7 +326,14 @@ def _apply(
         set_active(session, user=user, active=True, actor=actor)
     elif body.active is False and user.active:
         refuse_last_admin(session, user=user)
-        return deactivate_user(session, user=user, actor=actor, transfer_to=target, keep=body.keep)
+        return deactivate_user(
+            session,
+            user=user,
+            actor=actor,
+            transfer_to=target,
+            keep=body.keep,
+            expected_fingerprint=body.fingerprint,
+        )
     return None
 
 
