@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from bookwise.accounts.service import get_account
+from bookwise.assignments.roles import add_role
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
@@ -185,3 +186,28 @@ def test_api_token_shown_once_listed_and_revoked(
     unnamed = post_form(admin, revoked, "/users/tokens", name=" ")
     assert unnamed.status == 422
     assert "token name" in unnamed.error()
+
+
+def test_deactivating_a_user_with_two_roles_on_one_account_moves_both(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    with write_session(engine) as session:
+        me = actor(session)
+        leaving = make_user(session, "gil@example.com", name="Gil")
+        make_user(session, "hana@example.com", name="Hana")
+        add_role(session, name="account_manager", actor=me)
+        make_account(session, "Acme", external_id="ACME")
+        for role in ("csm", "account_manager"):
+            assign_accounts(
+                session, selection=AccountRefs(["ACME"]), csms=[leaving], actor=me, role=role
+            )
+    admin = as_role("admin")
+    users = Page.of(admin.client.get("/users"))
+    done = post_row_form(
+        admin, users, "gil@example.com", "/users/deactivate", transfer_to="hana@example.com"
+    )
+    assert "Deactivated gil@example.com" in done.text()
+    with read_session(engine) as session:
+        acme = get_account(session, "ACME")
+        assert open_csms(session, acme) == {"hana@example.com"}
+        assert open_csms(session, acme, role="account_manager") == {"hana@example.com"}
