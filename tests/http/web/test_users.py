@@ -122,9 +122,13 @@ def test_deactivate_with_transfer_then_activate(
     users = Page.of(admin.client.get("/users"))
     options = users.root.find("select", name="transfer_to").find_all("option")
     assert [o.attrs["value"] for o in options] == ["", "hana@example.com"]
-    done = post_row_form(
+    preview = post_row_form(
         admin, users, "gil@example.com", "/users/deactivate", transfer_to="hana@example.com"
     )
+    assert "Deactivate Gil and move their accounts to Hana" in preview.text()
+    with read_session(engine) as session:
+        assert get_user(session, "gil@example.com").active  # a preview writes nothing
+    done = post_form(admin, preview, "/users/deactivate")
     assert "Deactivated gil@example.com; 1 accounts moved to hana@example.com" in done.text()
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "K1")) == {"hana@example.com"}
@@ -203,11 +207,41 @@ def test_deactivating_a_user_with_two_roles_on_one_account_moves_both(
             )
     admin = as_role("admin")
     users = Page.of(admin.client.get("/users"))
-    done = post_row_form(
+    preview = post_row_form(
         admin, users, "gil@example.com", "/users/deactivate", transfer_to="hana@example.com"
     )
+    done = post_form(admin, preview, "/users/deactivate")
     assert "Deactivated gil@example.com" in done.text()
     with read_session(engine) as session:
         acme = get_account(session, "ACME")
         assert open_csms(session, acme) == {"hana@example.com"}
         assert open_csms(session, acme, role="account_manager") == {"hana@example.com"}
+
+
+def test_a_stale_deactivation_preview_shows_the_fresh_one(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    with write_session(engine) as session:
+        leaving = make_user(session, "gil@example.com", name="Gil")
+        make_user(session, "hana@example.com", name="Hana")
+        make_account(session, "Kept", external_id="K1")
+        make_account(session, "Late", external_id="K2")
+        assign_accounts(
+            session, selection=AccountRefs(["K1"]), csms=[leaving], actor=actor(session)
+        )
+    admin = as_role("admin")
+    users = Page.of(admin.client.get("/users"))
+    preview = post_row_form(
+        admin, users, "gil@example.com", "/users/deactivate", transfer_to="hana@example.com"
+    )
+    with write_session(engine) as session:
+        gil = get_user(session, "gil@example.com")
+        assign_accounts(session, selection=AccountRefs(["K2"]), csms=[gil], actor=actor(session))
+
+    again = post_form(admin, preview, "/users/deactivate")
+
+    assert "no longer those previewed" in again.text()
+    assert "2 accounts would change" in again.text()
+    with read_session(engine) as session:
+        assert get_user(session, "gil@example.com").active
+        assert open_csms(session, get_account(session, "K2")) == {"gil@example.com"}

@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session
 
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.assignments.overview import book_sizes
+from bookwise.assignments.schemas import OperationResult
 from bookwise.auth.service import (
     create_token,
     list_tokens_with_owners,
     revoke_token,
     set_password,
 )
-from bookwise.errors import InvalidInput
+from bookwise.errors import Conflict, InvalidInput
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get as get_route
 from bookwise.http.routing import post
+from bookwise.http.web.bulk import Preview, show_preview
 from bookwise.http.web.common import USER_ERRORS, ShownError
 from bookwise.http.web.templating import page
 from bookwise.models import USER_ROLES
@@ -193,8 +195,16 @@ def deactivate(
     caller: CallerDep,
     email: Annotated[str, Form()],
     transfer_to: Annotated[str, Form()] = "",
+    fingerprint: Annotated[str, Form()] = "",
+    previewed: Annotated[bool, Form()] = False,
 ) -> Any:
-    """Deactivate a user: their accounts move to ``transfer_to``, or stay flagged (keep)."""
+    """Deactivate a user: their accounts stay flagged (keep), or move to ``transfer_to``.
+
+    A move is an ownership operation: it is previewed first, and applied with the preview's
+    fingerprint (a stale one shows a fresh preview with the reason).
+    """
+    if transfer_to.strip() and not previewed:
+        return _preview_deactivation(request, caller, email, transfer_to, error=None)
 
     def work(session: Session) -> str:
         user = get_user(session, email)
@@ -206,6 +216,7 @@ def deactivate(
             actor=acting_user(session, caller),
             transfer_to=target,
             keep=target is None,
+            expected_fingerprint=fingerprint or None,
         )
         if result is not None and target is not None:
             moved = result.accounts_changed
@@ -217,7 +228,77 @@ def deactivate(
             return f"Deactivated {user.email} (they owned no accounts)."
         return f"Deactivated {user.email}; any accounts they own stay, flagged owner inactive."
 
-    return _act(request, work)
+    try:
+        notice = writing(request, work)
+    except Conflict as exc:
+        if previewed:  # a stale preview: show the fresh one, with the reason
+            return _preview_deactivation(request, caller, email, transfer_to, ShownError.of(exc))
+        return _users_page(request, error=ShownError.of(exc))
+    except USER_ERRORS as exc:
+        return _users_page(request, error=ShownError.of(exc))
+    return _users_page(request, notice=notice)
+
+
+def _preview_deactivation(
+    request: Request, caller: Caller, email: str, transfer_to: str, error: ShownError | None
+) -> Any:
+    """The preview page of moving a leaving user's accounts, with Deactivate as its Apply."""
+
+    def work(session: Session) -> Preview:
+        user = get_user(session, email)
+        _not_yourself(caller, user.email)
+        target = get_user(session, transfer_to)
+        result = deactivate_user(
+            session,
+            user=user,
+            actor=acting_user(session, caller),
+            transfer_to=target,
+            dry_run=True,
+        )
+        who, to = user.name or user.email, target.name or target.email
+        return Preview(
+            headline=f"Deactivate {who} and move their accounts to {to}",
+            result=result or _nothing_to_move(),
+            apply_to="/users/deactivate",
+            fields=[("email", user.email), ("transfer_to", target.email), ("previewed", "1")],
+            back="/users",
+            details=[
+                ("Leaving", f"{who} ({user.email})"),
+                ("Taking over", f"{to} ({target.email})"),
+            ],
+            notes=[
+                "Every account they own moves, role by role; children that follow a parent "
+                "move with it. The move is one operation: undo it on the Operations page."
+            ],
+            apply_label="Deactivate",
+            applicable=True,
+        )
+
+    try:
+        preview = writing(request, work)
+    except USER_ERRORS as exc:
+        return show_preview(request, None, back="/users", error=ShownError.of(exc))
+    return show_preview(request, preview, back="/users", error=error)
+
+
+def _nothing_to_move() -> OperationResult:
+    """The preview of a deactivation that moves nothing (the user owns no accounts)."""
+    return OperationResult(
+        operation_id=None,
+        kind="deactivate",
+        dry_run=True,
+        accounts_changed=0,
+        opened=0,
+        closed=0,
+        inherited_opened=0,
+        inherited_closed=0,
+        policies_changed=0,
+        counts={},
+        items=None,
+        sample=[],
+        fingerprint="",
+        messages=["they own no accounts: nothing moves"],
+    )
 
 
 def _not_yourself(caller: Caller, email: str) -> None:
