@@ -488,3 +488,28 @@ def test_a_phone_wide_page_does_not_scroll_sideways(page: Page, engine: Engine) 
         page.goto(path)
         problems[path] = overflow_problems(page)
     assert not {path: found for path, found in problems.items() if found}
+
+
+def test_deactivating_a_csm_previews_the_move_of_their_book(page: Page, engine: Engine) -> None:
+    book = make_book(engine)
+    sign_in(page, book.lead)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/users")
+        row = page.get_by_role("row").filter(has_text="ben@example.com")
+        row.get_by_label("What happens to the accounts of ben@example.com").select_option(
+            "ana@example.com"
+        )
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.get_by_role("button", name="Deactivate ben@example.com").click()
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_contain_text("Deactivate Ben Okafor and move their accounts to Ana")
+        expect(page.get_by_text("3 accounts would change")).to_be_visible()
+        assert not overflow_problems(page), overflow_problems(page)
+        page.screenshot(path=f"/tmp/deactivate-preview-{width}.png", full_page=True)
+        if width == 1280:
+            page.get_by_role("link", name="Cancel").click()
+    page.get_by_role("button", name="Deactivate", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Deactivated ben@example.com; 3 accounts moved to ana@example.com"
+    )
