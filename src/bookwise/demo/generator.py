@@ -38,6 +38,7 @@ from bookwise.demo.shape import (
 from bookwise.demo.writer import bulk_load, bulk_writer, finish_load, load_session
 from bookwise.errors import Conflict, InvalidInput
 from bookwise.models import Account, Operation, User, utcnow
+from bookwise.models.user import fold_name
 from bookwise.money import currency_decimals
 from bookwise.users.service import cli_user
 
@@ -169,6 +170,7 @@ def insert_users(session: Session, team: list[DemoUser]) -> list[int]:
                 "email": person.email,
                 "email_fold": person.email.casefold(),
                 "name": person.name,
+                "name_fold": fold_name(person.name),
                 "role": person.role,
                 "csm_seat": person.csm_seat,
                 "active": person.active,

@@ -190,17 +190,3 @@ def _checked(target: str, attributes: Mapping[str, str]) -> str:
         f"--map: {target!r} is not a field; use one of {', '.join(STANDARD)}, "
         f"{OWNER_IDS}, custom.NAME or ignore"
     )
-
-
-_CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def salesforce_18(value: str) -> str:
-    """A 15-character Salesforce id in its 18-character, case-insensitive form."""
-    if len(value) != 15 or not value.isalnum():
-        return value
-    suffix = ""
-    for start in range(0, 15, 5):
-        bits = sum(1 << i for i, ch in enumerate(value[start : start + 5]) if "A" <= ch <= "Z")
-        suffix += _CHECKSUM[bits]
-    return value + suffix

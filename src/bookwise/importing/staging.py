@@ -28,7 +28,7 @@ ROW_COLUMNS = (
     "moved",
     "failed",
 )
-OWNER_COLUMNS = ("import_id", "line", "position", "ref", "by_email")
+OWNER_COLUMNS = ("import_id", "line", "position", "ref", "by_email", "written")
 PROBLEM_COLUMNS = ("import_id", "seq", "line", "column", "value", "reason")
 
 
@@ -63,9 +63,9 @@ def stage_batch(
     for values in staged:
         values[_NODE] = -values[_LINE]  # a new row's key until the merge finds its account
     owners = [
-        (import_id, row.values[_LINE], position, ref, by_email)
+        (import_id, row.values[_LINE], position, ref, by_email, written)
         for row in rows
-        for position, (ref, by_email) in enumerate(row.owners)
+        for position, (ref, by_email, written) in enumerate(row.owners)
     ]
     found = [
         (import_id, first_seq + n, p.line, p.column, p.value, p.reason)

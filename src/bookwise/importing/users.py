@@ -21,6 +21,7 @@ from bookwise.importing.reading import MAX_FIELD, Record, open_csv
 from bookwise.importing.report import ErrorSink, ImportReport
 from bookwise.importing.values import Problem
 from bookwise.models import Assignment, User, utcnow
+from bookwise.models.user import salesforce_18
 from bookwise.users.schemas import email_key, normalise_email
 from bookwise.users.service import build_user, create_user, find_user
 
@@ -166,7 +167,11 @@ def _value(target: str, raw: str) -> Any:
     limit = {"external_id": 100, "name": 200}[target]
     if len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
-    return text or None if target == "external_id" else text
+    if target == "external_id":
+        # Stored in the form models.user keeps (18 characters for a Salesforce id), so that a
+        # file repeating the 15-character id leaves the user unchanged.
+        return salesforce_18(text) if text else None
+    return text
 
 
 def _upsert(session: Session, values: dict[str, Any], actor: User, report: ImportReport) -> None:

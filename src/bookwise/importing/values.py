@@ -13,9 +13,10 @@ from typing import Any
 from bookwise.accounts.service import typed_value
 from bookwise.csvsafe import restore
 from bookwise.errors import BookwiseError
-from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping, salesforce_18
+from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping
 from bookwise.importing.reading import MAX_FIELD, Record
 from bookwise.models import AttributeDefinition
+from bookwise.models.user import fold_name, salesforce_18
 from bookwise.money import to_minor_units
 from bookwise.users.schemas import normalise_email
 
@@ -41,13 +42,21 @@ class Problem:
     reason: str
 
 
+# One user an owner cell names: (ref, by_email, written). ``ref`` is what the merge compares:
+# a casefolded email or full name (by_email, since a name has no "@"), or an external id in
+# its stored form (see ``models.user``); ``written`` is the cell's text, quoted in errors.
+OwnerRef = tuple[str, bool, str]
+_OWNER_NAME_LIMIT = 200  # users.name
+_OWNER_ID_LIMIT = 100  # users.external_id
+
+
 @dataclass
 class ParsedRow:
     """A good record: its staged values (in the parser's column order) and the owners its
     owner cell names."""
 
     values: list[Any]
-    owners: list[tuple[str, bool]] = field(default_factory=list)  # (ref, by_email)
+    owners: list[OwnerRef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ class _Row:
     def __init__(self, values: list[Any]) -> None:
         self.values = values
         self.custom: dict[str, Any] = {}
-        self.owners: list[tuple[str, bool]] = []
+        self.owners: list[OwnerRef] = []
 
 
 _Cell = Callable[[str, _Row], None]
@@ -146,7 +155,7 @@ class RecordParser:
         if target in (OWNERS, OWNER_IDS):
 
             def owners(raw: str, row: _Row) -> None:
-                row.owners.extend(_owner_refs(target, raw.strip(), salesforce_id))
+                row.owners.extend(_owner_refs(target, raw.strip()))
 
             return owners
         if target == "external_id":
@@ -188,11 +197,24 @@ def _short(reason: str) -> str:
     return rest if sep and " " not in head else reason
 
 
-def _owner_refs(target: str, text: str, salesforce_id: bool) -> list[tuple[str, bool]]:
+def _owner_refs(target: str, text: str) -> list[OwnerRef]:
     refs = [part.strip() for part in re.split(r"[;\n]", text) if part.strip()]
     if target == OWNER_IDS:
-        return [(salesforce_18(r) if salesforce_id else r, False) for r in refs]
-    return [(normalise_email(r).casefold(), True) for r in refs]
+        # Users' external ids are stored in this form, whatever the column (models.user).
+        return [(salesforce_18(_owner_limit(r, _OWNER_ID_LIMIT)), False, r) for r in refs]
+    # An email (it has an "@") or a user's full name.
+    return [
+        (normalise_email(r).casefold(), True, r)
+        if "@" in r
+        else (fold_name(_owner_limit(r, _OWNER_NAME_LIMIT)), True, r)
+        for r in refs
+    ]
+
+
+def _owner_limit(ref: str, limit: int) -> str:
+    if len(ref) > limit:
+        raise ValueError(f"{ref[:40]!r}… is longer than any user's ({limit} characters)")
+    return ref
 
 
 def _text(target: str, text: str) -> str:

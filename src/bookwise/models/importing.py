@@ -56,7 +56,11 @@ class ImportRow(Base):
 
 
 class ImportOwner(Base):
-    """One owner named in a row's owner cell: an email, or a user's external id."""
+    """One owner named in a row's owner cell: an email or full name, or a user's external id.
+
+    ``ref`` is the folded email or name (``by_email``) or the external id in its stored form;
+    ``written`` is the cell's text, which error messages quote.
+    """
 
     __tablename__ = "import_owners"
 
@@ -65,6 +69,7 @@ class ImportOwner(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(320))
     by_email: Mapped[bool] = mapped_column(Boolean)
+    written: Mapped[str] = mapped_column(String(320), default="", server_default="")
     user_id: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Literal, cast
 
 from bookwise.errors import InvalidRule
+from bookwise.models.user import fold_name
 from bookwise.rules import ast
 
 FieldType = Literal[
@@ -320,8 +321,8 @@ class Catalog:
 
 
 def user_key(text: str) -> str:
-    """How user references are matched: without regard to case or surrounding space."""
-    return " ".join(text.split()).casefold()
+    """How user references are matched: ``fold_name``, the users' ``name_fold`` column's."""
+    return fold_name(text)
 
 
 def segment_key(name: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.selection import AccountQuery
@@ -117,17 +117,17 @@ def _users_named(
     wanted = {user_key(v) for rule in rules for v in user_values(rule, (*roles, "csm"))}
     if not wanted:
         return {}
-    query = select(User).where(User.is_system.is_(False))
-    if all("@" in key for key in wanted):
-        query = query.where(User.email_fold.in_(sorted(wanted)))
-    # Otherwise a value may be a full name, matched as user_key() folds it: casefold() (ß is
-    # ss) and collapsed spacing, which SQL lower() does not reproduce. So every user is a
-    # candidate: one statement whose size follows the users, never the accounts.
+    # A value is an email or a full name, matched on the users' fold columns (name_fold
+    # holds user_key(name), as users.service and the import match it).
+    keys = sorted(wanted)
+    query = select(User).where(
+        User.is_system.is_(False), or_(User.email_fold.in_(keys), User.name_fold.in_(keys))
+    )
     found: dict[str, list[UserInfo]] = {}
     for user in session.scalars(query):
         info = UserInfo(id=user.id, email=user.email, name=user.name, active=user.active)
         # A rule may name the same user by email in one place and by name in another.
-        for key in sorted({user.email_fold, user_key(user.name)} & wanted):
+        for key in sorted({user.email_fold, user.name_fold} & wanted):
             found.setdefault(key, []).append(info)
     return found
 

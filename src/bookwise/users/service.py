@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import CLI_USER_EMAIL, USER_ROLES, User, utcnow
+from bookwise.models.user import fold_name
 from bookwise.users.schemas import UserCreate, email_key
 
 
@@ -54,24 +55,61 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email_fold == email_key(email)))
 
 
-def get_user(session: Session, email: str) -> User:
-    """The user with this email, or NotFound naming it."""
-    user = find_user(session, email)
-    if user is None:
-        raise NotFound(f"no user with email {email}")
-    return user
+def users_named(session: Session, names: Sequence[str]) -> dict[str, list[User]]:
+    """The users bearing each full name, by ``fold_name`` key, in email order.
+
+    A name names a user when exactly one user bears it (the built-in CLI user bears none):
+    the same rule as a rule's ``csm is "Ana Silva"`` and an import's owner cell.
+    """
+    keys = sorted({fold_name(n) for n in names} - {""})
+    found: dict[str, list[User]] = {key: [] for key in keys}
+    if keys:
+        query = (
+            select(User)
+            .where(User.name_fold.in_(keys), User.is_system.is_(False))
+            .order_by(User.email_fold)
+        )
+        for user in session.scalars(query):
+            found[user.name_fold].append(user)
+    return found
 
 
-def get_users(session: Session, emails: Sequence[str]) -> list[User]:
-    """Users for each email, in the order given; NotFound lists every unknown email."""
-    keys = [email_key(e) for e in emails]
+def get_user(session: Session, ref: str) -> User:
+    """The user with this email or unique full name; NotFound, or InvalidInput if shared."""
+    return get_users(session, [ref])[0]
+
+
+def get_users(session: Session, refs: Sequence[str]) -> list[User]:
+    """Users for each email or unique full name, in the order given.
+
+    NotFound lists every unknown one; a name several users share is InvalidInput listing
+    their emails.
+    """
+    keys = [email_key(r) for r in refs]
     found = {
         u.email_fold: u for u in session.scalars(select(User).where(User.email_fold.in_(keys)))
     }
-    missing = [e for e, k in zip(emails, keys, strict=True) if k not in found]
+    named = users_named(session, [r for r, k in zip(refs, keys, strict=True) if k not in found])
+    result: list[User] = []
+    missing: list[str] = []
+    for ref, key in zip(refs, keys, strict=True):
+        users = [found[key]] if key in found else named.get(fold_name(ref), [])
+        if len(users) > 1:
+            listed = ", ".join(u.email for u in users)
+            raise InvalidInput(f"{ref!r} is the name of several users ({listed}); use an email")
+        if users:
+            result.append(users[0])
+        else:
+            missing.append(ref)
     if missing:
-        raise NotFound(f"no user with email {', '.join(missing)}")
-    return [found[k] for k in keys]
+        raise NotFound(_no_such_users(missing))
+    return result
+
+
+def _no_such_users(missing: list[str]) -> str:
+    if all("@" in ref for ref in missing):
+        return f"no user with email {', '.join(missing)}"
+    return f"no user with email or name {', '.join(repr(ref) for ref in missing)}"
 
 
 def cli_user(session: Session) -> User:
