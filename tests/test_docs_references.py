@@ -27,6 +27,7 @@ OUTSIDE = re.compile(
         )
     )
 )
+NAMED_FILE = re.compile(r"`([\w./-]+\.(?:py|md|toml|html|css|js))`")
 SUFFIXES = {".py", ".md", ".toml", ".cfg", ".ini", ".sh", ".txt", ".html", ".mako", ".yml"}
 
 
@@ -52,3 +53,16 @@ def test_nothing_cites_files_outside_the_repository() -> None:
         if OUTSIDE.search(line)
     ]
     assert not cited, "cite the repository's own docs instead:\n" + "\n".join(cited)
+
+
+def test_every_file_the_docs_name_in_code_exists() -> None:
+    """A backticked ``name.py`` (or .md, .toml, …) in a page names a file of the repository."""
+    pages = [ROOT / "README.md", ROOT / "CONVENTIONS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    tracked = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if ".venv" not in p.parts]
+    missing = [
+        f"{page.relative_to(ROOT)}: {name}"
+        for page in pages
+        for name in sorted(set(NAMED_FILE.findall(page.read_text(encoding="utf-8"))))
+        if not any(path == name or path.endswith("/" + name) for path in tracked)
+    ]
+    assert not missing, "these files do not exist (renamed or moved?):\n" + "\n".join(missing)
