@@ -74,7 +74,11 @@ def csms(fmt: FormatOption = OutputFormat.table) -> None:
 def assign(
     to: Annotated[
         list[str],
-        typer.Option("--to", metavar="EMAIL", help="CSM to add (repeat for several)."),
+        typer.Option(
+            "--to",
+            metavar="EMAIL",
+            help="CSM to add, by email or unique full name (repeat for several).",
+        ),
     ],
     refs: RefsArgument = None,
     ids_from: IdsFromOption = None,
@@ -118,7 +122,9 @@ def assign(
 
 
 def unassign(
-    from_: Annotated[str, typer.Option("--from", metavar="EMAIL", help="The CSM to remove.")],
+    from_: Annotated[
+        str, typer.Option("--from", metavar="EMAIL", help="The CSM to remove (email or full name).")
+    ],
     refs: RefsArgument = None,
     ids_from: IdsFromOption = None,
     assigned_to: AssignedToOption = None,
@@ -158,9 +164,15 @@ def unassign(
 
 def transfer(
     from_: Annotated[
-        str, typer.Option("--from", metavar="EMAIL", help="The CSM whose accounts move.")
+        str,
+        typer.Option(
+            "--from", metavar="EMAIL", help="The CSM whose accounts move (email or full name)."
+        ),
     ],
-    to: Annotated[str, typer.Option("--to", metavar="EMAIL", help="The CSM who takes them.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", metavar="EMAIL", help="The CSM who takes them (email or full name)."),
+    ],
     refs: RefsArgument = None,
     ids_from: IdsFromOption = None,
     assigned_to: AssignedToOption = None,
