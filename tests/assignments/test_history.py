@@ -7,12 +7,20 @@ from datetime import UTC, date, datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.history import account_timeline, book_on, list_operations, owners_on
+from bookwise.assignments.history import (
+    account_history,
+    account_timeline,
+    book_on,
+    list_operations,
+    owners_on,
+)
 from bookwise.assignments.selection import AccountRefs
-from bookwise.assignments.service import assign_accounts, transfer_accounts
+from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.config import get_settings
+from bookwise.dates import today
 from bookwise.models import Assignment
 from tests.factories import actor, make_account, make_user
+from tests.helpers import count_statements
 
 
 def backdate(session: Session, operation_id: int | None, moment: datetime) -> None:
@@ -88,3 +96,39 @@ def test_operations_are_listed_newest_first_with_actor_and_counts(session: Sessi
     ]
     assert ops[0].counts == {"transferred": 1}
     assert ops[0].parameters["to"] == y.email
+
+
+def test_account_history_is_paged_in_sql_in_two_statements(session: Session) -> None:
+    """The page is cut by LIMIT/OFFSET in the query and the total is one COUNT: the same two
+    statements for 4 rows of history as for 40 (it used to read every row and slice them)."""
+    me = actor(session)
+    x, y = make_user(session, "x@example.com"), make_user(session, "y@example.com")
+    counts = {}
+    for rounds, ref in ((2, "SMALL"), (20, "LARGE")):
+        account = make_account(session, external_id=ref)
+        for _ in range(rounds):
+            assign_accounts(session, selection=AccountRefs([ref]), csms=[x], actor=me)
+            transfer_accounts(session, from_csm=x, to_csm=y, actor=me, selection=AccountRefs([ref]))
+            unassign_accounts(session, selection=AccountRefs([ref]), csm=y, actor=me)
+        assert account.id  # loaded before counting: the operations expired it
+        with count_statements(session.get_bind()) as log:
+            page = account_history(session, account=account, limit=3, offset=1)
+        counts[rounds] = log.count
+        assert page.total == 2 * rounds
+        assert (page.limit, page.offset) == (3, 1)
+        assert [r.user for r in page.items] == ["y@example.com", "x@example.com", "y@example.com"]
+        assert "LIMIT" in log.statements[0]
+        everything = account_timeline(session, account=account)
+        assert page.items == everything[1:4]
+    assert counts[2] == counts[20] == 2
+
+
+def test_account_history_on_a_day_pages_the_owners_then(session: Session) -> None:
+    me = actor(session)
+    x, y = make_user(session, "x@example.com"), make_user(session, "y@example.com")
+    account = make_account(session, external_id="A")
+    assign_accounts(session, selection=AccountRefs(["A"]), csms=[x, y], actor=me)
+    page = account_history(session, account=account, on=today(), limit=1)
+    assert page.total == 2
+    assert [r.user for r in page.items] == ["x@example.com"]
+    assert account_history(session, account=account, on=date(2000, 1, 1)).total == 0

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.filters import OwnershipFilter
-from bookwise.assignments.history import book_on
+from bookwise.assignments.history import account_history, book_on
 from bookwise.assignments.inheritance import (
     move_account,
     reconcile_inheritance,
@@ -108,6 +108,9 @@ ACTIONS: dict[str, Action] = {
     ),
     "overview": lambda s, c: csm_overview(s),
     "book on date": lambda s, c: book_on(s, user=c.x, day=today()),
+    "account history page": lambda s, c: account_history(
+        s, account=s.get_one(Account, c.parents[0]), limit=10
+    ),
 }
 
 

@@ -143,3 +143,20 @@ def test_set_policy_and_the_default_apply_only_the_previewed_change_set(cli: Cli
     line = cli.fails("inherit", "--default", "inherit", "--fingerprint", default["fingerprint"])
     assert "no longer those previewed" in line
     assert cli.owners("C") == [bob]
+
+
+def test_an_accounts_history_pages_with_limit_and_offset(cli: Cli) -> None:
+    ann, bob = cli.csm("ann@example.com"), cli.csm("bob@example.com")
+    cli.account("A1")
+    cli.ok("assign", "A1", "--to", ann)
+    cli.ok("transfer", "A1", "--from", ann, "--to", bob)
+    cli.ok("transfer", "A1", "--from", bob, "--to", ann)
+    page = cli.json("history", "A1", "--limit", "1", "--offset", "1")
+    assert ([h["user"] for h in page["items"]], page["total"]) == ([bob], 3)
+    assert page["more"] is True
+    last = cli.json("history", "A1", "--limit", "2", "--offset", "2")
+    assert ([h["user"] for h in last["items"]], last["total"], last["more"]) == (
+        [ann],
+        3,
+        False,
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from bookwise.assignments.schemas import OperationOut
 from bookwise.dates import end_of_day
 from bookwise.errors import NotFound
+from bookwise.listing import Page, Sorting, fetch_page
 from bookwise.models import Account, Assignment, Operation, User
 
 # Aliases are built once: building one per call costs more than the SQL it makes.
@@ -62,9 +63,58 @@ def _timeline_query() -> Select[*tuple[Any, ...]]:
     )
 
 
+_TIMELINE_KEYS = list(TimelineRow.model_fields)
+
+# Oldest first; the id breaks ties between rows an operation opened at the same instant.
+TIMELINE_SORTING = Sorting(
+    columns={"started_at": Assignment.started_at, "id": Assignment.id},
+    default="started_at",
+    tiebreak=Assignment.id,
+)
+MAX_HISTORY_PAGE = 10_000
+
+
+def _row(row: Any) -> TimelineRow:
+    return TimelineRow(**dict(zip(_TIMELINE_KEYS, row, strict=True)))
+
+
 def _rows(session: Session, query: Select[*tuple[Any, ...]]) -> list[TimelineRow]:
-    keys = list(TimelineRow.model_fields)
-    return [TimelineRow(**dict(zip(keys, row, strict=True))) for row in session.execute(query)]
+    return [_row(row) for row in session.execute(query)]
+
+
+def account_history(
+    session: Session,
+    *,
+    account: Account,
+    on: date | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> Page[TimelineRow]:
+    """A page of the account's assignment rows, oldest first, and their total; with ``on``,
+    its owners at the end of that day, by role. Two statements: the page is cut by LIMIT and
+    OFFSET in SQL and the total is a COUNT, however long the history."""
+    query = _timeline_query().where(Assignment.account_id == account.id)
+    if on is not None:
+        query = query.where(_open_at(end_of_day(on))).order_by(Assignment.role)
+    return fetch_page(
+        session,
+        query,
+        sorting=TIMELINE_SORTING,
+        convert=_row,
+        limit=limit,
+        offset=offset,
+        max_limit=MAX_HISTORY_PAGE,
+    )
+
+
+def current_owners(session: Session, *, account: Account) -> list[TimelineRow]:
+    """The account's open assignment rows (its owners now), by role, oldest first."""
+    query = (
+        _timeline_query()
+        .where(Assignment.account_id == account.id, Assignment.ended_at.is_(None))
+        .order_by(Assignment.role, Assignment.started_at, Assignment.id)
+    )
+    return _rows(session, query)
 
 
 def account_timeline(session: Session, *, account: Account) -> list[TimelineRow]:

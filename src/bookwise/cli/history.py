@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 from bookwise.accounts.service import get_account
 from bookwise.assignments.history import (
     TimelineRow,
-    account_timeline,
+    account_history,
     book_on,
     list_operations,
-    owners_on,
 )
 from bookwise.assignments.schemas import OperationResult
 from bookwise.assignments.undo import undo_operation
@@ -90,12 +89,9 @@ def history(
             rows, total, more = _page(rows, limit=limit, offset=offset)
         else:
             account = get_account(session, str(ref))
-            rows = (
-                owners_on(session, account=account, day=day)
-                if day
-                else account_timeline(session, account=account)
-            )
-            total = len(rows)
+            page = account_history(session, account=account, on=day, limit=limit, offset=offset)
+            rows, total = page.items, page.total
+            more = total is not None and offset + len(rows) < total
     emit_timeline(rows, fmt, total=total, more=more, offset=offset)
 
 

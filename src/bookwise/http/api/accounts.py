@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
 from bookwise.assignments.details import children_page, describe_account
-from bookwise.assignments.history import TimelineRow, account_timeline, owners_on
+from bookwise.assignments.history import TimelineRow, account_history
 from bookwise.assignments.listing import AccountRow
 from bookwise.http.api.common import MAX_ID, api_router, problems
 from bookwise.http.api.days import Day
@@ -419,15 +419,10 @@ def get_account_history(
     reason, actor and operation; or, with ``on``, who owned it at the end of that day."""
     with reading(request) as session:
         account = get_account(session, ref)
-        rows = (
-            owners_on(session, account=account, day=on)
-            if on
-            else account_timeline(session, account=account)
-        )
-    shown = rows[offset : offset + limit]
+        page = account_history(session, account=account, on=on, limit=limit, offset=offset)
     return AccountHistory(
-        items=[TimelineEntry.model_validate(row.model_dump()) for row in shown],
-        total=len(rows),
+        items=[TimelineEntry.model_validate(row.model_dump()) for row in page.items],
+        total=page.total or 0,
         limit=limit,
         offset=offset,
         on=on,
