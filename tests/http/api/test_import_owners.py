@@ -1,4 +1,4 @@
-"""POST /import/accounts says prominently when owners were left unchanged."""
+"""POST /import/accounts says prominently when owners were left unchanged; users by name."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+
+from bookwise.db import write_session
+from tests.factories import make_account, make_user
 
 Api = Callable[..., TestClient]
 IMPORT = "/api/v1/import/accounts"
@@ -31,3 +34,18 @@ def test_a_custom_owner_column_is_read(engine: Engine, api_as: Api) -> None:
 
     assert {"column": "CSM_Email__c", "field": "csms"} in report["mapping"]
     assert (report["has_owner_column"], report["warnings"]) == (True, [])
+
+
+def test_the_api_names_a_csm_by_full_name(engine: Engine, api_as: Api) -> None:
+    with write_session(engine) as session:
+        make_user(session, "ana@example.com", name="Ana Silva")
+        make_user(session, "ana2@example.com", name="Ana Silva Two")
+        make_account(session, "Acme", external_id="A1")
+    client = api_as("manager")
+
+    done = client.post("/api/v1/assignments/assign", json={"ids": ["A1"], "to": ["ana SILVA"]})
+    assert done.status_code == 200, done.text
+    owners = client.get("/api/v1/accounts/A1").json()["owners"]["csm"]
+    assert [o["email"] for o in owners] == ["ana@example.com"]
+    listed = client.get("/api/v1/accounts", params={"assigned_to": "Ana Silva"}).json()
+    assert [a["external_id"] for a in listed["items"]] == ["A1"]

@@ -74,7 +74,9 @@ class AssignRequest(_Change):
         },
     )
 
-    to: list[Email] = Field(min_length=1, max_length=100, description="CSMs to add.")
+    to: list[Email] = Field(
+        min_length=1, max_length=100, description="CSMs to add, by email or unique full name."
+    )
 
 
 class UnassignRequest(_Change):
@@ -86,7 +88,7 @@ class UnassignRequest(_Change):
         json_schema_extra={"examples": [{"ids": ["ACME-1"], "from": "ana@example.com"}]},
     )
 
-    from_: Email = Field(alias="from", description="The CSM to remove.")
+    from_: Email = Field(alias="from", description="The CSM to remove (email or unique full name).")
 
 
 class TransferRequest(_Change):
@@ -103,8 +105,10 @@ class TransferRequest(_Change):
         },
     )
 
-    from_: Email = Field(alias="from", description="The CSM whose accounts move.")
-    to: Email = Field(description="The CSM who takes them.")
+    from_: Email = Field(
+        alias="from", description="The CSM whose accounts move (email or full name)."
+    )
+    to: Email = Field(description="The CSM who takes them (email or unique full name).")
 
 
 class InheritRequest(_Change):

@@ -50,6 +50,7 @@ RuleText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RULE_LE
 RuleValue = Annotated[
     RuleText | dict[str, Any], Field(description=RULE_DESCRIPTION, examples=RULE_EXAMPLES)
 ]
+# A user: an email, or a unique full name (users.service.get_user).
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RoleName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
