@@ -17,7 +17,7 @@ from bookwise.assignments.plan import database_now
 from bookwise.assignments.replace import replace_owners
 from bookwise.config import get_settings
 from bookwise.db import bulk_load_settings
-from bookwise.importing import merge
+from bookwise.importing import merge, owners
 from bookwise.importing.mapping import PARENT, map_headers
 from bookwise.importing.merge import Merge
 from bookwise.importing.reading import CsvSource, Record, open_csv
@@ -148,9 +148,9 @@ def _merge(m: Merge, report: ImportReport) -> None:
     merge.analyse_staging(m)
     merge.refuse_repeats(m)
     merge.resolve_accounts(m)
-    owners = m.mapping.has_owners
-    if owners:
-        merge.resolve_owners(m)
+    has_owners = m.mapping.has_owners
+    if has_owners:
+        owners.resolve_owners(m)
     merge.require_names(m)
     merge.classify(m)
     if m.mapping.has(PARENT):
@@ -160,11 +160,11 @@ def _merge(m: Merge, report: ImportReport) -> None:
     if m.mapping.has(PARENT):
         merge.move_accounts(m)
     merge.record_audit(m)
-    if owners:
+    if has_owners:
         result = replace_owners(
             m.session,
-            accounts=merge.owned_accounts(m),
-            wanted=merge.wanted_owners(m),
+            accounts=owners.owned_accounts(m),
+            wanted=owners.wanted_owners(m),
             actor=m.actor,
             parameters={"file": Path(report.path).name},
             reason=f"import of {Path(report.path).name}",
@@ -172,7 +172,7 @@ def _merge(m: Merge, report: ImportReport) -> None:
         report.operation_id = result.operation_id
         report.owner_counts = dict(result.counts)
         if result.operation_id is not None:
-            merge.mark_owner_changes(m, result.operation_id)
+            owners.mark_owner_changes(m, result.operation_id)
     if m.mapping.has(PARENT) or m.mapping.has("inherit_policy"):
         apply_inheritance(
             m.session, roots=merge.inheritance_roots(m), actor=m.actor, scope="imported accounts"
