@@ -89,10 +89,11 @@ def account_history(
     on: date | None = None,
     limit: int = 1000,
     offset: int = 0,
+    newest_first: bool = False,
 ) -> Page[TimelineRow]:
-    """A page of the account's assignment rows, oldest first, and their total; with ``on``,
-    its owners at the end of that day, by role. Two statements: the page is cut by LIMIT and
-    OFFSET in SQL and the total is a COUNT, however long the history."""
+    """A page of the account's assignment rows, oldest first (or newest first), and their
+    total; with ``on``, its owners at the end of that day, by role. Two statements: the page
+    is cut by LIMIT and OFFSET in SQL and the total is a COUNT, however long the history."""
     query = _timeline_query().where(Assignment.account_id == account.id)
     if on is not None:
         query = query.where(_open_at(end_of_day(on))).order_by(Assignment.role)
@@ -100,6 +101,7 @@ def account_history(
         session,
         query,
         sorting=TIMELINE_SORTING,
+        sort="-started_at" if newest_first else "started_at",
         convert=_row,
         limit=limit,
         offset=offset,

@@ -6,11 +6,14 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.orm import Session
 
-from bookwise.assignments.details import describe_account
+from bookwise.assignments import details as account_details
 from bookwise.cli.output import Column, cell, console, emit_table
+from bookwise.models import Account
+from bookwise.money import format_money
 
-__all__ = ["FIELD_ORDER", "describe_account", "emit_account"]
+__all__ = ["FIELD_ORDER", "account_values", "describe_account", "emit_account"]
 
 FIELD_ORDER = (
     "id",
@@ -32,6 +35,28 @@ FIELD_ORDER = (
     "policy",
     "effective_policy",
 )
+
+
+def describe_account(session: Session, account: Account) -> dict[str, Any]:
+    """The account in full as the CLI prints it (``account_values``)."""
+    return account_values(account_details.describe_account(session, account))
+
+
+def account_values(details: account_details.AccountDetails) -> dict[str, Any]:
+    """The details as JSON-ready values: money as decimal strings, dates in ISO 8601."""
+    values = details.model_dump(mode="json", exclude={"custom", "owners"})
+    values["mrr"] = format_money(details.mrr) if details.mrr is not None else None
+    values["custom"] = {
+        c.name: format_money(c.value) if c.type == "money" and c.value is not None else c.value
+        for c in details.custom
+    }
+    values["owners"] = {
+        role: [owner.model_dump(mode="json", exclude={"role"}) for owner in owners]
+        for role, owners in details.owners.items()
+    }
+    if details.children is None:
+        values.pop("children")
+    return values
 
 
 def _ref(brief: dict[str, Any]) -> str:

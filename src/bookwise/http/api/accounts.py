@@ -386,12 +386,16 @@ def get_account_detail(request: Request, ref: Ref) -> AccountDetail:
         account = get_account(session, ref)
         details = describe_account(session, account, with_children=False)
         kids = children_page(session, account, limit=CHILDREN_SHOWN)
-        details["children"] = ChildList(
-            items=[account_out(row) for row in kids.items],
-            total=kids.total or 0,
-            limit=kids.limit,
-        )
-        return AccountDetail.model_validate(details)
+    values = details.model_dump(exclude={"children"})
+    values["mrr"] = format_money(details.mrr) if details.mrr is not None else None
+    values["custom"] = {
+        c.name: format_money(c.value) if c.type == "money" and c.value is not None else c.value
+        for c in details.custom
+    }
+    values["children"] = ChildList(
+        items=[account_out(row) for row in kids.items], total=kids.total or 0, limit=kids.limit
+    )
+    return AccountDetail.model_validate(values)
 
 
 @get(

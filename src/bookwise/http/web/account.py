@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
 from bookwise.assignments import details as account_details
-from bookwise.assignments.history import TimelineRow, account_timeline
+from bookwise.assignments.history import account_history
 from bookwise.assignments.inheritance import set_inherit_policy
 from bookwise.assignments.operation import Policy
 from bookwise.assignments.schemas import ChangeRow, OperationResult
@@ -31,6 +31,7 @@ from bookwise.http.web.common import (
     outcome_label,
 )
 from bookwise.http.web.templating import account_href, page
+from bookwise.money import format_money
 from bookwise.users.service import get_user
 
 router = APIRouter(include_in_schema=False)
@@ -61,9 +62,14 @@ class Notice:
 
 
 @get(router, "/accounts/{ref}", role="viewer")
-def account(request: Request, ref: str, children_page: Annotated[int, Query(ge=1)] = 1) -> Any:
+def account(
+    request: Request,
+    ref: str,
+    children_page: Annotated[int, Query(ge=1)] = 1,
+    history_page: Annotated[int, Query(ge=1)] = 1,
+) -> Any:
     """The account page."""
-    return render(request, ref, children_page=children_page)
+    return render(request, ref, children_page=children_page, history_page=history_page)
 
 
 def render(
@@ -71,6 +77,7 @@ def render(
     ref: str,
     *,
     children_page: int = 1,
+    history_page: int = 1,
     notice: Notice | None = None,
     error: ShownError | None = None,
 ) -> Any:
@@ -81,12 +88,22 @@ def render(
         parent = get_account(session, found.parent_id) if found.parent_id else None
         kids = account_details.children_page(session, found, limit=pager.size, offset=pager.offset)
         pager = pager.showing(len(kids.items), kids.total)
-        timeline = account_timeline(session, account=found)
-        parent_owners = _open(account_timeline(session, account=parent)) if parent else []
-        details = _details(account_details.describe_account(session, found, with_children=False))
+        # The timeline is read once, a page of it; the owners come from the open rows only.
+        history_pager = Pager.of(history_page)
+        timeline = account_history(
+            session,
+            account=found,
+            limit=history_pager.size,
+            offset=history_pager.offset,
+            newest_first=True,
+        )
+        history_pager = history_pager.showing(len(timeline.items), timeline.total)
+        parent_owners = account_details.owners_by_role(session, parent) if parent else {}
+        described = account_details.describe_account(session, found, with_children=False)
+        details = _details(described)
         candidates = csm_choices(session)
-    owners = _open(timeline)
-    csm_emails = {row.user for row in owners if row.role == "csm"}
+    owners = [owner for role in described.owners.values() for owner in role]
+    csm_emails = {owner.email for owner in described.owners.get("csm", [])}
     here = account_href(details)
     return page(
         request,
@@ -95,7 +112,7 @@ def render(
         account=details,
         here=here,
         parent=details["parent"],
-        parent_owners=parent_owners,
+        parent_owners=parent_owners.get("csm", []),
         children=kids,
         children_pager=pager,
         children_link=lambda number: href(here, {"children_page": number}),
@@ -106,26 +123,31 @@ def render(
         default_policy=details["default_policy"],
         effective_policy=details["effective_policy"],
         inherits=details["effective_policy"] == "inherit",
-        timeline=list(reversed(timeline)),
+        timeline=timeline.items,
+        history_pager=history_pager,
+        history_link=lambda number: href(here, {"history_page": number}),
         notice=notice,
         error=error,
     )
 
 
-def _open(rows: list[TimelineRow]) -> list[TimelineRow]:
-    return [row for row in rows if row.ended_at is None]
-
-
-def _details(described: dict[str, Any]) -> dict[str, Any]:
-    """``describe_account``'s values with the standard and custom fields as labelled pairs."""
+def _details(described: account_details.AccountDetails) -> dict[str, Any]:
+    """The details as the page shows them: standard and custom fields as labelled text."""
+    values = described.model_dump()
+    values["mrr"] = format_money(described.mrr) if described.mrr is not None else None
+    values["renewal_date"] = described.renewal_date.isoformat() if described.renewal_date else None
     standard = [
-        (key, label, "" if described[key] is None else str(described[key]))
+        (key, label, "" if values[key] is None else str(values[key]))
         for key, label in FIELD_LABELS.items()
     ]
     custom = [
-        (key, "" if value is None else str(value)) for key, value in described["custom"].items()
+        (
+            c.name,
+            "" if c.value is None else format_money(c.value) if c.type == "money" else str(c.value),
+        )
+        for c in described.custom
     ]
-    return {**described, "standard": standard, "custom": custom}
+    return {**values, "standard": standard, "custom": custom}
 
 
 @post(router, "/accounts/{ref}/csms", role="manager")
