@@ -326,7 +326,8 @@ def test_a_transfer_counts_as_refused_only_the_accounts_it_would_have_changed(
     # x's family moves whole: the children follow their parent, none is refused.
     moved = transfer_accounts(session, from_csm=x, to_csm=b, selection=everyone, actor=me)
     assert moved.counts == {"transferred": 1}
-    assert moved.inherited_closed == 2 and moved.inherited_opened == 2
+    assert moved.inherited_closed == 2
+    assert moved.inherited_opened == 2
 
     # The children alone cannot move without their parent: those two are refused.
     children = AccountQuery(

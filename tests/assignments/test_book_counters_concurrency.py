@@ -49,7 +49,7 @@ from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
 from bookwise.db import is_sqlite, run_write, write_session
 from bookwise.migrate import MIGRATIONS
-from bookwise.models import Account, AssignmentRole, User
+from bookwise.models import Account, User
 from bookwise.users.service import set_active
 from tests.assignments.test_book_counters import counter_errors
 from tests.assignments.test_concurrency import assign_work, remove_guard, wait_for_lock_waiter
@@ -235,12 +235,14 @@ def test_two_csms_assigned_the_same_unowned_account_at_once(
         assert_as_shipped(engine, "same account", variant, broken=not account_locks)
 
 
-def _propagate_scope_after_phase_one(ctx: OperationContext, role: AssignmentRole) -> None:
+def _propagate_scope_after_phase_one(
+    ctx: OperationContext, *, inheritable: bool, roots_own: bool = True
+) -> None:
     """The write path as it was: the inheriting descendants locked after phase 1's writes."""
     plan.apply_phase(ctx, 1)
-    if role.inheritable:
+    if inheritable:
         roots = propagation.phase_one_accounts(ctx)
-        propagation.plan_inheritance(ctx, roots=roots, roots_own=True)
+        propagation.plan_inheritance(ctx, roots=roots, roots_own=roots_own)
         plan.apply_phase(ctx, 2)
 
 

@@ -67,7 +67,8 @@ def test_deactivating_a_user_with_two_roles_on_one_account(session: Session) -> 
 
     result = deactivate_user(session, user=a, actor=me, transfer_to=b)
 
-    assert result is not None and result.operation_id is not None
+    assert result is not None
+    assert result.operation_id is not None
     assert _roles(session, b) == {("ACME", "csm"), ("ACME", "account_manager"), ("ACME-1", "csm")}
     assert _roles(session, a) == set()
     assert chain_violations(session) == []
@@ -85,8 +86,11 @@ def test_a_deactivation_preview_writes_nothing_and_its_fingerprint_guards_the_ap
 
     preview = deactivate_user(session, user=a, actor=me, transfer_to=b, dry_run=True)
 
-    assert preview is not None and preview.dry_run and preview.operation_id is None
-    assert preview.closed == 2 and preview.opened == 2
+    assert preview is not None
+    assert preview.dry_run
+    assert preview.operation_id is None
+    assert preview.closed == 2
+    assert preview.opened == 2
     assert table_counts(session) == before
     assert a.active is True
     # Someone adds a co-owner to one of a's accounts: the preview no longer holds.
@@ -108,7 +112,8 @@ def test_a_deactivation_is_undone_like_any_operation(session: Session) -> None:
     before = ownership_snapshot(session)
 
     result = deactivate_user(session, user=a, actor=me, transfer_to=b)
-    assert result is not None and result.operation_id is not None
+    assert result is not None
+    assert result.operation_id is not None
     undo_operation(session, operation_id=result.operation_id, actor=me)
 
     assert ownership_snapshot(session) == before

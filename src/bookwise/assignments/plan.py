@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ClauseElement
 
 from bookwise.accounts.service import id_in
+from bookwise.config import DEFAULT_INHERIT_POLICY
 from bookwise.db import is_sqlite
 from bookwise.models import (
     Account,
@@ -66,7 +67,7 @@ _CLOSING_PLANROW = aliased(PlanRow, name="closing")
 _OWNER_USER = aliased(User, name="owner")
 
 
-DEFAULT_POLICY_KEY = "default_inherit_policy"
+DEFAULT_POLICY_KEY = DEFAULT_INHERIT_POLICY  # the database setting, from the settings registry
 SAMPLE_SIZE = 20
 
 

@@ -8,10 +8,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from bookwise import models
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
-from bookwise import models
 from bookwise.models import Operation
 from tests.factories import actor, make_account, make_user
 from tests.http.conftest import sign_in
