@@ -85,7 +85,7 @@ def check_window(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> 
         raise InvalidInput("offset must not be negative")
 
 
-def count_rows(session: Session, query: Select[Any]) -> int:
+def count_rows(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     """How many rows ``query`` selects: one ``COUNT`` over it, its ORDER BY dropped."""
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     return int(session.scalar(counted) or 0)
@@ -93,7 +93,7 @@ def count_rows(session: Session, query: Select[Any]) -> int:
 
 def fetch_page(
     session: Session,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     *,
     sorting: Sorting,
     convert: Callable[[Row[Any]], Item],
@@ -129,7 +129,9 @@ def fetch_page(
     return page_of([convert(row) for row in rows], total=found, limit=limit, offset=offset)
 
 
-def fenced(query: Select[Any], *, sorting: Sorting, sort: str | None, sqlite: bool) -> Select[Any]:
+def fenced(
+    query: Select[*tuple[Any, ...]], *, sorting: Sorting, sort: str | None, sqlite: bool
+) -> Select[*tuple[Any, ...]]:
     """``query``'s rows selected in a subquery with ``OFFSET 0`` first, and only then sorted.
 
     A planner does not flatten such a subquery. Use it where the caller knows the matches are

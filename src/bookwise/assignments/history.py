@@ -165,16 +165,34 @@ def book_on(
     return _rows(session, query)
 
 
+OPERATION_SORTING = Sorting(columns={"id": Operation.id}, default="-id", tiebreak=Operation.id)
+
+
+def operations_page(
+    session: Session, *, limit: int = 50, offset: int = 0, counted: bool = True
+) -> Page[OperationOut]:
+    """Recent operations, newest first, and how many there are (``counted``): two statements."""
+    return fetch_page(
+        session,
+        select(Operation, User.email).join(User, User.id == Operation.actor_id),
+        sorting=OPERATION_SORTING,
+        convert=_operation_row,
+        limit=limit,
+        offset=offset,
+        max_limit=MAX_HISTORY_PAGE,
+        total=lambda: count_operations(session),
+        counted=counted,
+    )
+
+
+def _operation_row(row: Any) -> OperationOut:
+    operation, email = row
+    return _operation_out(operation, email)
+
+
 def list_operations(session: Session, *, limit: int = 50, offset: int = 0) -> list[OperationOut]:
-    """Recent operations, newest first."""
-    rows = session.execute(
-        select(Operation, User.email)
-        .join(User, User.id == Operation.actor_id)
-        .order_by(Operation.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [_operation_out(op, email) for op, email in rows]
+    """Recent operations, newest first (one statement, no total)."""
+    return operations_page(session, limit=limit, offset=offset, counted=False).items
 
 
 def count_operations(session: Session) -> int:

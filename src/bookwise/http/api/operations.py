@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import schemas
-from bookwise.assignments.history import count_operations, get_operation, list_operations
+from bookwise.assignments.history import get_operation, operations_page
 from bookwise.assignments.undo import undo_operation
 from bookwise.http.api.common import (
     MAX_ID,
@@ -156,10 +156,9 @@ def list_recent_operations(
     """Recent operations (assign, unassign, transfer, set_policy, inherit, import, undo, …),
     newest first."""
     with reading(request) as session:
-        rows = list_operations(session, limit=limit, offset=offset)
-        total = count_operations(session)
-    items = [Operation.model_validate(row.model_dump()) for row in rows]
-    return OperationList(items=items, total=total, limit=limit, offset=offset)
+        page = operations_page(session, limit=limit, offset=offset)
+    items = [Operation.model_validate(row.model_dump()) for row in page.items]
+    return OperationList(items=items, total=page.total or 0, limit=limit, offset=offset)
 
 
 @get(
