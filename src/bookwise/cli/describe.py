@@ -50,8 +50,12 @@ def account_values(details: account_details.AccountDetails) -> dict[str, Any]:
         c.name: format_money(c.value) if c.type == "money" and c.value is not None else c.value
         for c in details.custom
     }
+    values["created_at"] = details.created_at.isoformat()
     values["owners"] = {
-        role: [owner.model_dump(mode="json", exclude={"role"}) for owner in owners]
+        role: [
+            {**owner.model_dump(mode="json", exclude={"role"}), "since": owner.since.isoformat()}
+            for owner in owners
+        ]
         for role, owners in details.owners.items()
     }
     if details.children is None:
