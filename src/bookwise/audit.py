@@ -54,13 +54,16 @@ _DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.USER_SEAT_GIVEN: "A user was given a CSM seat, so they can own accounts.",
     AuditAction.USER_SEAT_TAKEN: "A user's CSM seat was taken away; their assignments stay.",
     AuditAction.USER_ACTIVATED: "A deactivated user was made active again.",
-    AuditAction.USER_DEACTIVATED: "A user was deactivated (offboarded).",
+    AuditAction.USER_DEACTIVATED: "A user was deactivated (offboarded): their sessions ended and "
+    "their API tokens were revoked at once, for good (reactivation gives none back); the details "
+    "count the sessions ended and list the ids of the tokens revoked.",
     AuditAction.USER_ROLE_CHANGED: "A user's role (admin, manager, viewer) changed; the details "
     "hold the old and the new role.",
     AuditAction.USER_PASSWORD_SET: "A user's password was set or changed, which ended their open "
     "sessions.",
     AuditAction.TOKEN_CREATED: "An API token was created for a user.",
-    AuditAction.TOKEN_REVOKED: "An API token was revoked.",
+    AuditAction.TOKEN_REVOKED: "An API token was revoked, by hand or because its user was "
+    "deactivated (then the details say so).",
     AuditAction.ACCOUNT_CREATED: "An account was added, by hand or by an account import.",
     AuditAction.ACCOUNT_UPDATED: "An account import changed an existing account.",
     AuditAction.ACCOUNT_MOVED: "An account was moved under another parent, or made top-level "

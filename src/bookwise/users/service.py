@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
-from bookwise.models import CLI_USER_EMAIL, USER_ROLES, User, utcnow
+from bookwise.models import (
+    CLI_USER_EMAIL,
+    USER_ROLES,
+    ApiToken,
+    AuditEvent,
+    User,
+    WebSession,
+    utcnow,
+)
 from bookwise.models.user import fold_name
 from bookwise.users.schemas import UserCreate, email_key
 
@@ -141,10 +150,15 @@ def set_csm_seat(session: Session, *, user: User, seat: bool, actor: User) -> Us
 
 
 def set_active(session: Session, *, user: User, active: bool, actor: User) -> User:
-    """Mark a user active or inactive (ownership consequences are handled by the caller)."""
+    """Mark a user active or inactive (ownership consequences are handled by the caller).
+
+    Deactivation ends the user's sessions and revokes their API tokens at once, so making
+    them active again gives back no access: they sign in afresh and get new tokens.
+    """
     if user.is_system:
         raise InvalidInput("the built-in CLI user cannot be changed")
     if user.active != active:
+        details = {} if active else end_access(session, user=user, actor=actor)
         user.active = active
         user.deactivated_at = None if active else utcnow()
         record_event(
@@ -153,9 +167,44 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> Us
             action=AuditAction.USER_ACTIVATED if active else AuditAction.USER_DEACTIVATED,
             subject_type="user",
             subject_key=user.email,
+            details=details,
         )
     session.flush()
     return user
+
+
+def end_access(session: Session, *, user: User, actor: User) -> dict[str, Any]:
+    """End every session of ``user`` and revoke every live API token (one statement each).
+
+    Each revoked token gets its own ``token.revoked`` event (written in one statement), so a
+    token's history shows why it stopped working. Returns what ended, for the caller's event.
+    """
+    ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
+    revoked = sorted(
+        session.scalars(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .returning(ApiToken.id)
+        )
+    )
+    if revoked:
+        now = utcnow()
+        session.execute(  # one executemany, however many tokens the user had
+            insert(AuditEvent.__table__),
+            [
+                {
+                    "at": now,
+                    "actor_id": actor.id,
+                    "action": AuditAction.TOKEN_REVOKED.value,
+                    "subject_type": "token",
+                    "subject_key": str(token_id),
+                    "details": {"reason": "user deactivated"},
+                }
+                for token_id in revoked
+            ],
+        )
+    return {"sessions_ended": ended or 0, "tokens_revoked": revoked}
 
 
 def refuse_last_admin(session: Session, *, user: User) -> None:
