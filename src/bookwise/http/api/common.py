@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import email.message
 from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -36,6 +36,49 @@ def single_query_values(request: Request) -> None:
         raise InvalidInput(f"give each query parameter once: {', '.join(repeated)}")
 
 
+def is_json(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this type as JSON (``application/json``, ``…+json``)."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def json_object_body(request: Request) -> None:
+    """A JSON body is an object or nothing at all.
+
+    An optional body (``body: X | None = None``) would otherwise read ``null`` as "no body"
+    (``null`` sent to an undo ran the undo), and a route without a body would ignore any.
+    """
+    if not is_json(request.headers.get("content-type", "")):
+        return
+    raw = await request.body()
+    if not raw:
+        return
+    try:
+        parsed = await request.json()
+    except ValueError as exc:  # a route without a body of its own: FastAPI has not looked
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        kind = _JSON_KINDS.get(type(parsed), "a value")
+        raise InvalidInput(
+            f"the body must be a JSON object ({{...}}), not {kind}; send {{}} or no body "
+            "for the defaults"
+        )
+
+
+_JSON_KINDS: dict[type, str] = {
+    type(None): "null",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
 async def no_nul_characters(request: Request) -> None:
     """Text with a NUL character is refused: no name or rule has one, PostgreSQL cannot
     store one, and it would otherwise fail deep inside a query."""
@@ -48,15 +91,10 @@ async def no_nul_characters(request: Request) -> None:
         f"path parameter {name}" for name, value in request.path_params.items() if NUL in str(value)
     ]
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
+    if is_json(content_type):
         raw = await request.body()
-        if b"\\u0000" in raw:  # cheap first look; the parsed body decides
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None  # malformed JSON is FastAPI's 422
-            if _holds_nul(parsed):
-                found.append("the body")
+        if b"\\u0000" in raw and _holds_nul(await request.json()):  # cheap first look
+            found.append("the body")
     elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
         found += [
@@ -84,7 +122,11 @@ def api_router(tag: str) -> APIRouter:
         prefix=PREFIX,
         tags=[tag],
         generate_unique_id_function=operation_id,
-        dependencies=[Depends(single_query_values), Depends(no_nul_characters)],
+        dependencies=[
+            Depends(single_query_values),
+            Depends(json_object_body),
+            Depends(no_nul_characters),
+        ],
     )
 
 
