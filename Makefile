@@ -1,7 +1,9 @@
 # bookwise — the two commands that matter are `make run` and `make test`.
 #
-# Everything runs from .venv/bin; nothing needs an activated virtualenv. The install steps
-# leave stamp files in .venv so that `pip install` runs again only when pyproject.toml changes.
+# Everything runs from .venv/bin; nothing needs an activated virtualenv. The dependencies are
+# installed from the locks in requirements/ (exact versions, with hashes: pip refuses anything
+# else), and the install steps leave stamp files in .venv so that `pip install` runs again only
+# when a lock or pyproject.toml changes. `make lock` writes the locks from pyproject.toml.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck layers pytest bench bench-quick bench-demo clean
+.PHONY: help run test lint typecheck layers pytest lock bench bench-quick bench-demo clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -23,12 +25,25 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bookwise needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + " (set PYTHON=python3.11 or newer)")'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_DEV := requirements/dev.txt
+
+# Install a lock (pip refuses a package that is not pinned there with a hash), then bookwise
+# itself without dependencies, then check that the lock holds everything pyproject.toml asks for.
+define install_from_lock
+	$(PIP) install --quiet --require-hashes -r $(1)
+	$(PIP) install --quiet --no-deps -e .
+	@$(PIP) check >/dev/null || { $(PIP) check; \
+		echo "$(1) misses what pyproject.toml asks for: run make lock" >&2; exit 1; }
+endef
+
+$(VENV)/.installed: pyproject.toml $(LOCK_RUNTIME) | $(BIN)/python
+	$(call install_from_lock,$(LOCK_RUNTIME))
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK_RUNTIME) $(LOCK_DEV) | $(BIN)/python
+	$(call install_from_lock,$(LOCK_DEV))
 	@touch $@ $(VENV)/.installed
 
 # --- run ------------------------------------------------------------------------------------
@@ -83,6 +98,26 @@ pytest: $(VENV)/.installed-dev  ## pytest only; PYTEST_ARGS='-k undo -x' passes 
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest  ## Everything CI runs: lint, types, layers, the test suite.
+
+# --- the dependency locks (docs/deploying.md, "Upgrading dependencies") ----------------------
+
+# `make lock` keeps every pin it can and only adds or moves what pyproject.toml now asks for.
+# UPGRADE=all moves every package to its newest version in pyproject.toml's ranges;
+# UPGRADE='fastapi uvicorn' moves those packages only. The dev lock is resolved first and the
+# runtime lock keeps its pins, so `make run` and `make test` share their versions. The locks are
+# made for Python LOCK_PYTHON (the oldest bookwise supports) on this platform; uv is pinned in
+# the dev lock itself (the first lock ever made installs the newest uv).
+LOCK_PYTHON ?= 3.11
+UPGRADE ?=
+LOCK_UPGRADE = $(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
+UV_COMPILE = $(BIN)/uv pip compile --no-config --quiet --generate-hashes \
+	--python-version $(LOCK_PYTHON) --custom-compile-command 'make lock' pyproject.toml
+
+lock: | $(BIN)/python  ## Re-pin requirements/*.txt from pyproject.toml; UPGRADE=all or UPGRADE='pkg …'.
+	$(PIP) install --quiet $(if $(wildcard $(LOCK_DEV)),--require-hashes -r $(LOCK_DEV),uv)
+	$(UV_COMPILE) --extra dev $(LOCK_UPGRADE) -o $(LOCK_DEV)
+	cp $(LOCK_DEV) $(LOCK_RUNTIME)  # its pins are the preferences of the runtime resolution
+	$(UV_COMPILE) -o $(LOCK_RUNTIME)
 
 # --- benchmarks (not tests: nothing here asserts a time; see docs/performance.md) -----------
 
