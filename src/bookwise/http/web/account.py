@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
@@ -26,6 +26,7 @@ from bookwise.http.web.common import (
     USER_ERRORS,
     Pager,
     ShownError,
+    SubPageNumber,
     csm_choices,
     href,
     outcome_label,
@@ -65,8 +66,8 @@ class Notice:
 def account(
     request: Request,
     ref: str,
-    children_page: Annotated[int, Query(ge=1)] = 1,
-    history_page: Annotated[int, Query(ge=1)] = 1,
+    children_page: SubPageNumber = 1,
+    history_page: SubPageNumber = 1,
 ) -> Any:
     """The account page."""
     return render(request, ref, children_page=children_page, history_page=history_page)

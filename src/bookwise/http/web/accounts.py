@@ -17,7 +17,15 @@ from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
 from bookwise.http.web.bulk import BulkForm
 from bookwise.http.web.columns import COLUMNS, DEFAULT_COLUMNS, chosen_columns
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, csm_choices, href
+from bookwise.http.web.common import (
+    USER_ERRORS,
+    PageNumber,
+    Pager,
+    ShownError,
+    csm_choices,
+    href,
+    page_number,
+)
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
 
@@ -61,7 +69,7 @@ class AccountsView:
         return AccountsView(
             where=(query.get("where") or [""])[-1],
             sort=(query.get("sort") or ["name"])[-1],
-            page=max(1, int(number)) if number.isdigit() else 1,
+            page=page_number(number),
             cols=tuple(query.get("cols") or ()),
             role=(query.get("role") or ["csm"])[-1],
         )
@@ -72,7 +80,7 @@ def accounts(
     request: Request,
     where: str = "",
     sort: str = "name",
-    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    number: PageNumber = 1,
     cols: Annotated[list[str] | None, Query()] = None,
     role: str = "csm",
 ) -> Any:

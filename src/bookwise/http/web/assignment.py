@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.listing import AccountPage
@@ -22,7 +22,15 @@ from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
 from bookwise.http.web.bulk import BulkForm
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href
+from bookwise.http.web.common import (
+    USER_ERRORS,
+    PageNumber,
+    Pager,
+    ShownError,
+    SubPageNumber,
+    href,
+    page_number,
+)
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
 from bookwise.models import User
@@ -70,16 +78,12 @@ class AssignmentView:
         """The view a page link (a form's ``back``) describes."""
         query = {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
 
-        def number(key: str) -> int:
-            value = query.get(key, "1")
-            return max(1, int(value)) if value.isdigit() else 1
-
         return AssignmentView(
             rep=query.get("rep", ""),
             who=query.get("who", "no-one"),
             where=query.get("where", ""),
-            page=number("page"),
-            book_page=number("book_page"),
+            page=page_number(query.get("page")),
+            book_page=page_number(query.get("book_page")),
         )
 
 
@@ -89,8 +93,8 @@ def assignment(
     rep: str = "",
     who: str = "no-one",
     where: str = "",
-    number: Annotated[int, Query(alias="page", ge=1)] = 1,
-    book_page: Annotated[int, Query(ge=1)] = 1,
+    number: PageNumber = 1,
+    book_page: SubPageNumber = 1,
 ) -> Any:
     """The CSM overview; with ``rep``, their accounts and the accounts not theirs."""
     view = AssignmentView(rep=rep.strip(), who=who, where=where, page=number, book_page=book_page)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode
 
+from fastapi import Query
 from sqlalchemy.orm import Session
 
 from bookwise.errors import BookwiseError, Conflict, InvalidInput, InvalidRule, NotFound, Refused
@@ -13,6 +15,13 @@ from bookwise.errors import RequestTooLarge as TooLarge
 from bookwise.users.service import list_users
 
 PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 1_000_000
+"""The last page number a page accepts: past it, a 422 page (as the API refuses an offset
+past 2^31 - 1), not an offset too large for the database."""
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE_NUMBER)]
+"""A page's ``?page=`` number (1-based)."""
+SubPageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
+"""The page number of a second listing on a page (``book_page``, ``history_page``, …)."""
 # Errors a person can act on: shown in the page they came from. Anything else (not signed
 # in, forbidden, a bug) goes to the app's error handlers.
 USER_ERRORS: tuple[type[BookwiseError], ...] = (InvalidInput, NotFound, Conflict, Refused, TooLarge)
@@ -31,6 +40,16 @@ def href(path: str, params: Mapping[str, Param]) -> str:
         else:
             pairs.extend((key, str(item)) for item in value)
     return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def page_number(text: str | None) -> int:
+    """The page number a link's query holds (a form's ``back``); anything else is page 1."""
+    value = (text or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_PAGE_NUMBER)):
+        number = int(value)
+        if 1 <= number <= MAX_PAGE_NUMBER:
+            return number
+    return 1
 
 
 def local_path(target: str | None, default: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from bookwise.assignments.listing import list_accounts
 from bookwise.assignments.overview import book_totals
@@ -12,7 +12,7 @@ from bookwise.assignments.predicates import owned_by
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, SortedLinks
+from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, SortedLinks
 from bookwise.http.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +27,7 @@ def my_book(
     request: Request,
     caller: CallerDep,
     sort: str = "name",
-    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    number: PageNumber = 1,
 ) -> Any:
     """The caller's own accounts; a user without a CSM seat is told they own none."""
     pager = Pager.of(number)

@@ -27,7 +27,7 @@ from bookwise.http.web.bulk import (
     run_bulk,
     show_preview,
 )
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, href, local_path
+from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, href, local_path
 from bookwise.http.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ NOT_UNDONE_HERE = {"demo": "the demo load"}
 
 
 @get(router, "/operations", role="viewer")
-def operations(request: Request, number: Annotated[int, Query(alias="page", ge=1)] = 1) -> Any:
+def operations(request: Request, number: PageNumber = 1) -> Any:
     """Recent operations, newest first: who, what, when, counts, the filter; Undo."""
     return _operations_page(request, Pager.of(number, OPERATIONS_PAGE))
 

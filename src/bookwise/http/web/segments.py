@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
 from bookwise.http.web.columns import COLUMNS
-from bookwise.http.web.common import USER_ERRORS, Pager, ShownError, SortedLinks, href
+from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, SortedLinks, href
 from bookwise.http.web.templating import page
 from bookwise.models import Segment
 from bookwise.rules import ast
@@ -144,7 +144,7 @@ def members(
     request: Request,
     segment_id: int,
     sort: str = "name",
-    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    number: PageNumber = 1,
 ) -> Any:
     """A segment's rule in words and its members right now (paginated, sortable)."""
     pager = Pager.of(number)
