@@ -142,6 +142,7 @@ def refused_inherits_count(
         .join(owner, owner.id.in_(user_ids))
         .where(
             TargetRow.operation_id == ctx.op_id,
+            TargetRow.follower.is_(False),
             inherits(account, ctx.default_policy),
             still_to_change(account_id=account.id, user_id=owner.id, role=role, action=action),
         )

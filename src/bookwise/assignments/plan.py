@@ -65,6 +65,7 @@ from bookwise.models import (
 _ACCOUNT = aliased(Account, name="account")
 _CLOSING_PLANROW = aliased(PlanRow, name="closing")
 _OWNER_USER = aliased(User, name="owner")
+_BELOW_ACCOUNT = aliased(Account, name="below")
 
 
 DEFAULT_POLICY_KEY = DEFAULT_INHERIT_POLICY  # the database setting, from the settings registry
@@ -162,16 +163,51 @@ def lock_targets(ctx: OperationContext, ids: Select[Any]) -> Select[Any]:
 
     On PostgreSQL the accounts are locked (``FOR UPDATE``, ascending ids) by the same
     statement that records them, so the operation works on exactly the rows it holds even
-    if the selection's query would match others a moment later. SQLite's write
-    transactions start with BEGIN IMMEDIATE: one writer at a time, nothing to lock.
+    if the selection's query would match others a moment later. That statement also locks
+    every inheriting descendant of the selection (recorded as a ``follower``): the accounts
+    propagation may change. Locking those in a second pass let two operations take the same
+    rows in opposite orders and deadlock. SQLite's write transactions start with BEGIN
+    IMMEDIATE: one writer at a time, nothing to lock.
     """
-    rows = select(literal(ctx.op_id), Account.id).where(Account.id.in_(ids)).order_by(Account.id)
-    if not is_sqlite(ctx.session):
-        rows = rows.with_for_update()
-    ctx.session.execute(insert(TargetRow).from_select(["operation_id", "account_id"], rows))
+    columns, rows = target_rows(ctx, ids)
+    ctx.session.execute(insert(TargetRow).from_select(columns, rows))
     _advance_clock(ctx)
     ctx.state.append(_targets_state(ctx))
-    return select(TargetRow.account_id).where(TargetRow.operation_id == ctx.op_id)
+    return selected_targets(ctx)
+
+
+def target_rows(
+    ctx: OperationContext, ids: Select[Any]
+) -> tuple[list[str], Select[*tuple[Any, ...]]]:
+    """The rows of ``operation_targets`` for a selection, and their columns (see
+    ``lock_targets``); a test may replace it to take the follower locks away."""
+    if is_sqlite(ctx.session):
+        return ["operation_id", "account_id"], select(literal(ctx.op_id), Account.id).where(
+            Account.id.in_(ids)
+        )
+    selected = select(Account.id.label("id")).where(Account.id.in_(ids)).cte("selected")
+    below = _BELOW_ACCOUNT
+    family = select(selected.c.id).cte("family", recursive=True)
+    family = family.union(
+        select(below.id)
+        .join(family, below.parent_id == family.c.id)
+        .where(inherits(below, ctx.default_policy))
+    )
+    follower = ~exists().where(selected.c.id == Account.id)
+    rows = (
+        select(literal(ctx.op_id), Account.id, follower)
+        .where(Account.id.in_(select(family.c.id)))
+        .order_by(Account.id)
+        .with_for_update(of=Account)
+    )
+    return ["operation_id", "account_id", "follower"], rows
+
+
+def selected_targets(ctx: OperationContext) -> Select[Any]:
+    """The accounts the operation selected (not the followers locked with them)."""
+    return select(TargetRow.account_id).where(
+        TargetRow.operation_id == ctx.op_id, TargetRow.follower.is_(False)
+    )
 
 
 def _targets_state(ctx: OperationContext) -> str:
@@ -188,7 +224,7 @@ def _targets_state(ctx: OperationContext) -> str:
         select(func.count(), func.coalesce(func.sum(per_account), 0))
         .select_from(TargetRow)
         .join(Account, Account.id == TargetRow.account_id)
-        .where(TargetRow.operation_id == ctx.op_id)
+        .where(TargetRow.operation_id == ctx.op_id, TargetRow.follower.is_(False))
     ).one()
     return f"targets:{row[0]}:{row[1]}"
 
@@ -202,7 +238,7 @@ def count_targets(ctx: OperationContext) -> tuple[int, int]:
         )
         .select_from(TargetRow)
         .join(Account, Account.id == TargetRow.account_id)
-        .where(TargetRow.operation_id == ctx.op_id)
+        .where(TargetRow.operation_id == ctx.op_id, TargetRow.follower.is_(False))
     ).one()
     return int(row[0]), int(row[1])
 

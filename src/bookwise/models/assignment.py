@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -191,6 +192,8 @@ class TargetRow(Base):
 
     operation_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # An inheriting descendant locked with the targets (PostgreSQL), not itself selected.
+    follower: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ScopeRow(Base):
