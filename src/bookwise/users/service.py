@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.audit import AuditAction, record_event
@@ -153,11 +153,16 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> Us
     """Mark a user active or inactive (ownership consequences are handled by the caller).
 
     Deactivation ends the user's sessions and revokes their API tokens at once, so making
-    them active again gives back no access: they sign in afresh and get new tokens.
+    them active again gives back no access: they sign in afresh and get new tokens. The last
+    active admin is not deactivated, except by the built-in CLI user.
     """
     if user.is_system:
         raise InvalidInput("the built-in CLI user cannot be changed")
     if user.active != active:
+        if not active and not actor.is_system:
+            # The CLI may: whoever runs it can make an admin at once, and deactivating a
+            # leaked account (docs/deploying.md) must never wait for another admin.
+            refuse_last_admin(session, user=user)
         details = {} if active else end_access(session, user=user, actor=actor)
         user.active = active
         user.deactivated_at = None if active else utcnow()
@@ -179,7 +184,9 @@ def end_access(session: Session, *, user: User, actor: User) -> dict[str, Any]:
     Each revoked token gets its own ``token.revoked`` event (written in one statement), so a
     token's history shows why it stopped working. Returns what ended, for the caller's event.
     """
-    ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
+    ended = session.scalars(
+        delete(WebSession).where(WebSession.user_id == user.id).returning(WebSession.token_hash)
+    ).all()
     revoked = sorted(
         session.scalars(
             update(ApiToken)
@@ -191,7 +198,7 @@ def end_access(session: Session, *, user: User, actor: User) -> dict[str, Any]:
     if revoked:
         now = utcnow()
         session.execute(  # one executemany, however many tokens the user had
-            insert(AuditEvent.__table__),
+            insert(AuditEvent),
             [
                 {
                     "at": now,
@@ -204,27 +211,36 @@ def end_access(session: Session, *, user: User, actor: User) -> dict[str, Any]:
                 for token_id in revoked
             ],
         )
-    return {"sessions_ended": ended or 0, "tokens_revoked": revoked}
+    return {"sessions_ended": len(ended), "tokens_revoked": revoked}
+
+
+def active_admins() -> Select[int]:
+    """The ids of the active admins who can sign in (the built-in CLI user cannot)."""
+    return select(User.id).where(
+        User.role == "admin", User.active.is_(True), User.is_system.is_(False)
+    )
+
+
+def locked_admin_ids(session: Session) -> list[int]:
+    """The active admins' ids, their rows locked (``FOR UPDATE``, ascending ids) on PostgreSQL.
+
+    Two admins demoting or deactivating each other at once would otherwise each count the
+    other and both go through. Locked, the second waits for the first to commit and then
+    counts again. SQLite needs no lock: its writers run one at a time (``BEGIN IMMEDIATE``).
+    """
+    return list(session.scalars(active_admins().order_by(User.id).with_for_update()))
 
 
 def refuse_last_admin(session: Session, *, user: User) -> None:
     """Refused when ``user`` is the only active admin who can sign in (the CLI user cannot).
 
     Demoting or deactivating that admin would leave nobody able to manage users on the web.
+    The active admins are locked before they are counted (``locked_admin_ids``).
     """
     if user.role != "admin" or not user.active or user.is_system:
         return
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(
-            User.role == "admin",
-            User.active.is_(True),
-            User.is_system.is_(False),
-            User.id != user.id,
-        )
-    )
-    if not others:
+    admins = locked_admin_ids(session)
+    if user.id in admins and len(admins) == 1:
         raise Refused(f"{user.email} is the last active admin; make another user an admin first")
 
 
