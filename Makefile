@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck layers pytest lock bench bench-quick bench-demo clean
+.PHONY: help run test lint typecheck layers pytest lock bench bench-quick bench-demo bench-concurrency clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -128,6 +128,9 @@ bench: $(VENV)/.installed-dev  ## 100k and 1M on SQLite and PostgreSQL; rewrites
 	$(BIN)/python -m bench.run --engine sqlite --accounts 100000 1000000
 	$(BIN)/python -m bench.run --engine postgresql --accounts 100000 1000000
 	$(BIN)/python -m bench.report
+
+bench-concurrency: $(VENV)/.installed-dev  ## Concurrent writers on PostgreSQL (127.0.0.1:5432): throughput, p99, deadlocks.
+	$(BIN)/python -m bench.concurrency --clients 1 8 32 --seconds 20
 
 BENCH_DEMO_URL ?= sqlite:///bench-demo.db
 BENCH_DEMO_ACCOUNTS ?= 1000000
