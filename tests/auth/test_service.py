@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,7 @@ from bookwise.auth.service import (
 )
 from bookwise.db import write_session
 from bookwise.errors import Conflict, InvalidInput, NotFound
-from bookwise.models import ApiToken, AuditEvent, LoginFailure, User, WebSession, utcnow
+from bookwise.models import ApiToken, AuditEvent, LoginCounter, User, WebSession, utcnow
 from bookwise.users.service import cli_user, set_active
 from tests.factories import actor, make_user
 
@@ -103,8 +104,9 @@ def test_a_wrong_password_fails_and_is_recorded(session: Session, password: str)
     _with_password(session)
     with pytest.raises(SignInFailed, match="wrong email or password"):
         authenticate(session, email="ana@example.com", password=password, address="1.2.3.4")
-    failure = session.scalars(select(LoginFailure)).one()
-    assert (failure.email_key, failure.address) == ("ana@example.com", "1.2.3.4")
+    counters = {c.key: c.failures for c in session.scalars(select(LoginCounter))}
+    email_digest = hashlib.sha256(b"ana@example.com").hexdigest()
+    assert counters == {f"e:{email_digest}": 1, "a:1.2.3.4": 1}  # no email kept in clear
 
 
 def test_unknown_inactive_passwordless_and_system_users_fail_alike(session: Session) -> None:
@@ -183,12 +185,16 @@ def test_failures_older_than_the_window_count_for_nothing_and_are_dropped(
 ) -> None:
     _with_password(session)
     _fail(session, "ana@example.com", "10.0.0.1", MAX_FAILURES)
+    _fail(session, "ben@example.com", "10.0.0.2", 1)
     session.execute(
-        update(LoginFailure).values(at=utcnow() - FAILURE_WINDOW - timedelta(seconds=1))
+        update(LoginCounter).values(window_started=utcnow() - FAILURE_WINDOW - timedelta(seconds=1))
     )
     assert authenticate(session, email="ana@example.com", password=PASSWORD, address="10.0.0.1")
+    # The success dropped ben's stale counters; ana's started again and gave the attempt back.
+    assert session.scalar(select(func.count()).select_from(LoginCounter)) == 2
+    assert set(session.scalars(select(LoginCounter.failures))) == {0}
     _fail(session, "ana@example.com", "10.0.0.1", 1)
-    assert session.scalar(select(func.count()).select_from(LoginFailure)) == 1
+    assert set(session.scalars(select(LoginCounter.failures))) == {1}
 
 
 # --- browser sessions --------------------------------------------------------------------------

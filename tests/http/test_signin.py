@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from bookwise.auth.service import MAX_FAILURES
 from tests.http.conftest import SignedIn, make_login_user, sign_in
 
 
@@ -47,3 +48,13 @@ def test_token_works_until_revoked(app: FastAPI, engine: Engine) -> None:
     assert script.get("/api/v1/me", headers=bearer).status_code == 200
     signed.client.delete(f"/api/v1/tokens/{created['id']}", headers={"X-CSRF-Token": signed.csrf})
     assert script.get("/api/v1/me", headers=bearer).status_code == 401
+
+
+def test_an_overlong_email_is_a_plain_refusal_not_a_500(app: FastAPI, client: TestClient) -> None:
+    """On PostgreSQL such an email did not fit the failures table: a 500, never counted."""
+    email = "a" * 400 + "@example.com"
+    for _ in range(MAX_FAILURES):
+        response = client.post("/login", data={"email": email, "password": "guess"})
+        assert response.status_code == 401
+        assert "wrong email or password" in response.text
+    assert client.post("/login", data={"email": email, "password": "guess"}).status_code == 429

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bookwise.audit import AuditAction, record_event
+from bookwise.db import is_sqlite
 from bookwise.errors import BookwiseError, InvalidInput, NotFound
-from bookwise.models import ApiToken, LoginFailure, User, WebSession, utcnow
+from bookwise.models import ApiToken, LoginCounter, User, WebSession, utcnow
 from bookwise.users.schemas import email_key
 
 SESSION_DAYS = 14
@@ -22,6 +25,7 @@ MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
+MAX_EMAIL_LENGTH = 320  # what users.email holds
 TOKEN_PREFIX = "bw_"  # noqa: S105 - a label that marks bookwise tokens, not a secret
 
 _hasher = PasswordHasher()
@@ -81,40 +85,56 @@ def password_matches(user: User, password: str) -> bool:
         return False
 
 
-def _address_key(address: str) -> str:
-    return address[:64]
+def _counter_keys(email: str, address: str) -> list[str]:
+    # The email is hashed: a key of fixed length whatever was typed, and no email kept.
+    digest = hashlib.sha256(email_key(email).encode()).hexdigest()
+    return [f"e:{digest}", f"a:{address[:64]}"]
 
 
-def check_rate_limit(session: Session, *, email: str, address: str) -> None:
-    """Refuse a sign-in after 10 failures for this email or address in 15 minutes."""
-    since = utcnow() - FAILURE_WINDOW
-    failures = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.at >= since, LoginFailure.email_key == email_key(email))
+def count_failures(session: Session, keys: list[str]) -> int:
+    """Add one attempt to each counter and return the highest count: one atomic upsert.
+
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (SQLite 3.35+, PostgreSQL): a parallel
+    attempt on the same counter waits for this one's row and then adds to its count, so no
+    two attempts read the same number. A counter whose window has passed starts again at 1.
+    """
+    now = utcnow()
+    insert = sqlite_insert if is_sqlite(session) else postgresql_insert
+    values = insert(LoginCounter).values(
+        [{"key": key, "window_started": now, "failures": 1} for key in keys]
     )
-    by_address = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.at >= since, LoginFailure.address == _address_key(address))
-    )
-    if max(failures or 0, by_address or 0) >= MAX_FAILURES:
+    current = LoginCounter.window_started >= now - FAILURE_WINDOW
+    upsert = values.on_conflict_do_update(
+        index_elements=[LoginCounter.key],
+        set_={
+            "failures": case((current, LoginCounter.failures + 1), else_=1),
+            "window_started": case((current, LoginCounter.window_started), else_=now),
+        },
+    ).returning(LoginCounter.failures)
+    return max(int(count) for count in session.scalars(upsert))
+
+
+def count_attempt(session: Session, *, email: str, address: str) -> None:
+    """Count a sign-in attempt as a failure before its password is checked.
+
+    Refused (TooManyAttempts) once the email or the address has 10 failures in its 15-minute
+    window: no password is hashed then. ``check_password`` takes the attempt back when the
+    password is right. The web form commits this on its own, so the counters are not held
+    locked while a password is hashed.
+    """
+    if count_failures(session, _counter_keys(email, address)) > MAX_FAILURES:
         raise TooManyAttempts(
             f"too many failed sign-ins; try again in {FAILURE_WINDOW.seconds // 60} minutes"
         )
 
 
-def _record_failure(session: Session, *, email: str, address: str) -> None:
-    now = utcnow()
-    # Failures older than the window count for nothing: drop them rather than keep them forever.
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW))
-    session.add(LoginFailure(email_key=email_key(email), address=_address_key(address), at=now))
-    session.flush()
+def check_password(session: Session, *, email: str, password: str, address: str) -> User:
+    """The active user with this email and password, for an attempt ``count_attempt`` counted.
 
-
-def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
-    """The active user with this email and password; a failure is recorded for the limit."""
-    check_rate_limit(session, email=email, address=address)
+    An email or a password longer than any that can exist is refused without hashing.
+    """
+    if len(email_key(email)) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise SignInFailed("wrong email or password")
     user = session.scalar(select(User).where(User.email_fold == email_key(email)))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     good: bool
@@ -123,13 +143,26 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     except (VerificationError, InvalidHashError):
         good = False
     if not good or user is None or not user.active or user.is_system or not user.password_hash:
-        _record_failure(session, email=email, address=address)
-        raise SignInFailed("wrong email or password")
+        raise SignInFailed("wrong email or password")  # the attempt stays counted
+    now = utcnow()
+    session.execute(
+        update(LoginCounter)
+        .where(LoginCounter.key.in_(_counter_keys(email, address)), LoginCounter.failures > 0)
+        .values(failures=LoginCounter.failures - 1)
+    )
+    # Counters of past windows count for nothing: drop them rather than keep them forever.
+    session.execute(delete(LoginCounter).where(LoginCounter.window_started < now - FAILURE_WINDOW))
     if _hasher.check_needs_rehash(stored):
         # Hashed with older parameters: store it again with today's (the password is at hand).
         user.password_hash = _hasher.hash(password)
-        session.flush()
+    session.flush()
     return user
+
+
+def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
+    """``count_attempt`` then ``check_password`` in one transaction; a failure stays counted."""
+    count_attempt(session, email=email, address=address)
+    return check_password(session, email=email, password=password, address=address)
 
 
 @dataclass(frozen=True)

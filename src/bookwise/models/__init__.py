@@ -16,7 +16,7 @@ from bookwise.models.assignment import (
     TargetRow,
 )
 from bookwise.models.audit import AuditEvent
-from bookwise.models.auth import ApiToken, IdempotentRequest, LoginFailure, WebSession
+from bookwise.models.auth import ApiToken, IdempotentRequest, LoginCounter, WebSession
 from bookwise.models.base import Base, utcnow
 from bookwise.models.counters import ACCOUNT_COUNT_ID, AccountCount, BookCount, CoverageCount
 from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
@@ -45,7 +45,7 @@ __all__ = [
     "ImportOwner",
     "ImportProblem",
     "ImportRow",
-    "LoginFailure",
+    "LoginCounter",
     "Operation",
     "OwnershipChange",
     "PlanRow",

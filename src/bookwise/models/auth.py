@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bookwise.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -41,19 +41,20 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginFailure(Base):
-    """One failed sign-in, for the rate limit (10 per email or address per 15 minutes)."""
+class LoginCounter(Base):
+    """Failed sign-ins of one email or one address in the current 15-minute window.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_email_at", "email_key", "at"),
-        Index("ix_login_failures_address_at", "address", "at"),
-    )
+    The sign-in limit counts here: one upsert adds an attempt and returns the count before any
+    password is checked, so parallel guesses cannot all read the same count. ``key`` is
+    ``e:`` and the SHA-256 of the casefolded email (any length fits, and no address is kept),
+    or ``a:`` and the client address.
+    """
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email_key: Mapped[str] = mapped_column(String(320))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_counters"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failures: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotentRequest(Base):

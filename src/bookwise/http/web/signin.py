@@ -12,7 +12,8 @@ from bookwise.auth.service import (
     SESSION_DAYS,
     SignInFailed,
     TooManyAttempts,
-    authenticate,
+    check_password,
+    count_attempt,
     end_session,
     start_session,
 )
@@ -54,15 +55,18 @@ def login(
 
     def work(session: Session) -> Any:
         try:
-            user = authenticate(session, email=email, password=password, address=address)
+            user = check_password(session, email=email, password=password, address=address)
         except SignInFailed as exc:
-            return exc  # returned, not raised: the failure is recorded for the rate limit
+            return exc
         return start_session(session, user=user)
 
     try:
-        outcome = writing(request, work)
+        # Counted and committed before the password is hashed: parallel guesses each get their
+        # own count, and the counters are not held locked while a hash runs.
+        writing(request, lambda session: count_attempt(session, email=email, address=address))
     except TooManyAttempts as exc:
         return page(request, "login.html", 429, next=_safe_next(next), error=exc.message)
+    outcome = writing(request, work)
     if isinstance(outcome, SignInFailed):
         return page(request, "login.html", 401, next=_safe_next(next), error=outcome.message)
     response = RedirectResponse(_safe_next(next), status_code=303)
