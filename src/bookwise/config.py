@@ -73,6 +73,22 @@ class Settings(BaseSettings):
         "address (`localhost`, `127.0.0.1`, `::1`), as `make run` does. `true` or `false` "
         "forces it (see [The web app](#the-web-app)).",
     )
+    max_body_mib: int = Field(
+        1,
+        ge=1,
+        description="The largest request body the web app reads, in MiB: a JSON body of the "
+        "API or a form of the pages. A larger one is answered `413` (a problem document for "
+        "the API, an error page for the pages) as soon as its `Content-Length` or its bytes "
+        "pass the limit. Nothing of a body is read before its caller is known and allowed (see "
+        "[Request bodies](#request-bodies)).",
+    )
+    max_upload_mib: int = Field(
+        100,
+        ge=1,
+        description="The largest CSV upload (`POST /api/v1/import/accounts`, managers and "
+        "admins only), in MiB. The upload streams to a temporary file and stops at the limit "
+        "with a `413`. For a bigger file, use `bookwise import accounts`, which has no limit.",
+    )
 
     @field_validator("currency")
     @classmethod

@@ -14,6 +14,7 @@ from bookwise.http import problems
 from bookwise.http.api import ROUTERS as API_ROUTERS
 from bookwise.http.api.openapi import install as install_openapi
 from bookwise.http.context import authorize
+from bookwise.http.limits import BodyLimit
 from bookwise.http.security import SecurityHeaders
 from bookwise.http.web import ROUTERS as WEB_ROUTERS
 from bookwise.http.web.templating import configure_templates
@@ -43,6 +44,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(files("bookwise").joinpath("templates")))
     configure_templates(templates)
     app.state.templates = templates
+    # The last one added runs first: the headers go on every answer, the body limit's too.
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     problems.install(app)
     for router in (*API_ROUTERS, *WEB_ROUTERS):

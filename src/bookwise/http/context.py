@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from bookwise.auth.service import session_user, token_user
 from bookwise.db import read_session, run_write
 from bookwise.errors import BookwiseError
-from bookwise.http.roles import ROUTE_ROLES, allows
+from bookwise.http.roles import ROUTE_ROLES, Role, allows
 from bookwise.models import User
 
 T = TypeVar("T")
@@ -125,15 +125,27 @@ def _caller(user: User, via: Literal["session", "token"], csrf: str = "") -> Cal
     )
 
 
-async def authorize(request: Request) -> None:
-    """Every route: identify the caller, check the declared role, and CSRF for sessions."""
-    route: Any = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    needed = ROUTE_ROLES.get((request.method, path))
-    if needed is None and request.method == "HEAD":
+AUTHENTICATED = "bookwise.authenticated"
+"""Scope key: (path template, role needed) once ``authenticate`` has let the caller through."""
+
+
+def route_role(method: str, path: str) -> Role:
+    """The least role ``method path`` (a route's path template) declared; none is a 403."""
+    needed = ROUTE_ROLES.get((method, path))
+    if needed is None and method == "HEAD":
         needed = ROUTE_ROLES.get(("GET", path))
     if needed is None:
-        raise Forbidden(f"{request.method} {path} has no declared role")  # fail closed
+        raise Forbidden(f"{method} {path} has no declared role")  # fail closed
+    return needed
+
+
+async def authenticate(request: Request, path: str) -> Role:
+    """Identify the caller of route ``path`` and check its declared role; the role needed.
+
+    Needs the headers only: ``bookwise.http.limits.BodyLimit`` runs it before a byte of the
+    body is read, so that an anonymous or unauthorized request is answered without reading it.
+    """
+    needed = route_role(request.method, path)
     # The look-up is blocking database work: in a thread, so that it never stalls the loop.
     try:
         caller = await run_in_threadpool(identify, request)
@@ -142,13 +154,26 @@ async def authorize(request: Request) -> None:
             raise
         caller = ANONYMOUS  # a stale token must not lock anyone out of the sign-in page
     request.state.caller = caller
-    if needed == "public":
-        return
-    if not caller.signed_in:
-        raise NotSignedIn("sign in first (or send an API token: Authorization: Bearer …)")
-    if not allows(caller.role, needed):
-        raise Forbidden(f"this needs the {needed} role; you are a {caller.role}")
-    if caller.via == "session" and request.method not in SAFE_METHODS:
+    if needed != "public":
+        if not caller.signed_in:
+            raise NotSignedIn("sign in first (or send an API token: Authorization: Bearer …)")
+        if not allows(caller.role, needed):
+            raise Forbidden(f"this needs the {needed} role; you are a {caller.role}")
+    request.scope[AUTHENTICATED] = (path, needed)
+    return needed
+
+
+async def authorize(request: Request) -> None:
+    """Every route: the caller and its role (checked by ``authenticate``, before the body was
+    read, unless that has not run), then CSRF for sessions."""
+    route: Any = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    checked: tuple[str, Role] | None = request.scope.get(AUTHENTICATED)
+    needed = checked[1] if checked is not None and checked[0] == path else None
+    if needed is None:
+        needed = await authenticate(request, path)
+    caller = current_caller(request)
+    if needed != "public" and caller.via == "session" and request.method not in SAFE_METHODS:
         await check_csrf(request, caller)
 
 

@@ -11,10 +11,19 @@ from bookwise.http.roles import Role, declare
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
+UPLOADS: set[tuple[str, str]] = set()
+"""(method, path template) of the routes that take a file upload: their body may be as large as
+``max_upload_mib``, every other body ``max_body_mib`` (bookwise.http.limits)."""
 
-def route(router: APIRouter, method: str, path: str, *, role: Role, **options: Any) -> Decorator:
-    """Register ``method path`` on ``router`` and declare the least role that may call it."""
+
+def route(
+    router: APIRouter, method: str, path: str, *, role: Role, upload: bool = False, **options: Any
+) -> Decorator:
+    """Register ``method path`` on ``router`` and declare the least role that may call it
+    (and, with ``upload``, that its body is a file upload)."""
     declare(method, router.prefix + path, role)
+    if upload:
+        UPLOADS.add((method.upper(), router.prefix + path))
     return router.api_route(path, methods=[method.upper()], **options)
 
 
@@ -23,9 +32,11 @@ def get(router: APIRouter, path: str, *, role: Role, **options: Any) -> Decorato
     return route(router, "GET", path, role=role, **options)
 
 
-def post(router: APIRouter, path: str, *, role: Role, **options: Any) -> Decorator:
-    """A POST route with its role."""
-    return route(router, "POST", path, role=role, **options)
+def post(
+    router: APIRouter, path: str, *, role: Role, upload: bool = False, **options: Any
+) -> Decorator:
+    """A POST route with its role (``upload``: its body is a file upload)."""
+    return route(router, "POST", path, role=role, upload=upload, **options)
 
 
 def patch(router: APIRouter, path: str, *, role: Role, **options: Any) -> Decorator:

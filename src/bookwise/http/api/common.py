@@ -222,7 +222,8 @@ _DESCRIPTIONS: dict[int, tuple[str, dict[str, Any]]] = {
         },
     ),
     413: (
-        "More than 50,000 explicit ids: select the accounts with a filter instead.",
+        "More than 50,000 explicit ids (select the accounts with a filter instead), or a "
+        "request body larger than the installation's limit (1 MiB, 100 MiB for an upload).",
         {
             "type": _TYPE + "request-too-large",
             "title": "Request too large",

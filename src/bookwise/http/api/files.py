@@ -224,9 +224,10 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     router,
     "/import/accounts",
     role="manager",
+    upload=True,
     response_model=ImportReport,
     summary="Import accounts from CSV",
-    responses=idempotent_responses("The import report.", 400, 404, 409),
+    responses=idempotent_responses("The import report.", 400, 404, 409, 413),
 )
 def import_accounts_csv(
     request: Request,
