@@ -15,7 +15,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,11 +269,10 @@ def test_a_chunked_json_body_is_stopped_at_its_limit(live: Live, engine: Engine)
     problem = response.json()
     assert problem["type"].endswith("/request-too-large")
     assert "BOOKWISE_MAX_BODY_MIB" in problem["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"  # SecurityHeaders' too
 
 
-def test_the_limits_come_from_the_settings(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, as_role: object
-) -> None:
+def test_the_limits_come_from_the_settings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(engine)
     token = _token(engine, "manager")
     client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
@@ -345,11 +344,13 @@ def test_a_chunked_upload_is_stopped_at_its_limit(
         assert session.query(Account).count() == 0
 
 
-def test_a_page_form_too_large_is_a_413_page(engine: Engine, as_role: object) -> None:
+def test_a_page_form_too_large_is_a_413_page(
+    engine: Engine, as_role: Callable[..., SignedIn]
+) -> None:
     with write_session(engine) as session:
         make_user(session, "ana@example.com")
         make_account(session, external_id="A1")
-    manager: SignedIn = as_role("manager")  # type: ignore[operator]
+    manager = as_role("manager")
     response = manager.client.post(
         "/accounts/preview",
         data={"csrf_token": manager.csrf, "action": "assign", "refs": ["A1"] * 200_000},
