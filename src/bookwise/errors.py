@@ -74,7 +74,7 @@ class InvalidRule(InvalidInput):
         """The same error, now able to show where in ``text`` it is."""
         if self.text is not None:
             return self
-        return InvalidRule(self.reason, text=text, span=self.span, path=self.path)
+        return type(self)(self.reason, text=text, span=self.span, path=self.path)
 
     def caret(self) -> str:
         """The rule's line with ``^`` under the offending part (empty without a position)."""
@@ -99,6 +99,10 @@ class InvalidRule(InvalidInput):
             where = f" (at {self.path})"
         caret = self.caret()
         return f"invalid rule: {self.reason}{where}" + (f"\n{caret}" if caret else "")
+
+
+class RuleTooBig(InvalidRule):
+    """A rule past the budget both databases can run (docs/rule-language.md#limits)."""
 
 
 class RequestTooLarge(BookwiseError):

@@ -1,15 +1,20 @@
-"""Fuzzing the parser: whatever the text, it returns a rule or raises InvalidRule, nothing else."""
+"""Fuzzing: whatever the text, the parser returns a rule or raises InvalidRule, nothing else;
+and whatever the shape of a rule, the database runs it or the budget refuses it first."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
-from bookwise.errors import InvalidRule
+from bookwise.errors import InvalidRule, RuleTooBig
 from bookwise.rules import ast
 from bookwise.rules.parser import parse_rule
 from bookwise.rules.printer import print_rule
+from bookwise.segments.rules import check_rule
+from bookwise.segments.service import create_segment
+from tests.factories import actor, make_account
 from tests.rules.test_printer import RULES
 
 TOKENS = [
@@ -102,3 +107,59 @@ def test_valid_rules_with_one_character_changed(rule: ast.Rule, data: st.DataObj
     else:
         text = text[:position] + char + text[position + 1 :]
     parses_or_refuses(text)
+
+
+# --- rules of any shape run or are refused, on the database --------------------------------
+
+LEAVES = [
+    "tier = 1",
+    "tier != 2",
+    "csm is empty",
+    "csm count != 1",
+    "parent.tier = 1",
+    "parent.csm is empty",
+    'region in ("EMEA", "APAC")',
+    "is_parent",
+]
+
+
+@st.composite
+def shaped_rules(draw: st.DrawFn, depth: int = 0) -> str:
+    """Rule text nesting any child, parent., not and and/or groups up to 12 levels deep."""
+    if depth >= 12 or draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from(LEAVES))
+    kind = draw(st.sampled_from(["any child", "parent", "not", "and", "or"]))
+    inner = draw(shaped_rules(depth + 1))
+    if kind == "any child":
+        return f"any child ({inner})"
+    if kind == "not":
+        return f"not ({inner})"
+    if kind == "parent":
+        return f'parent in segment "Top" or ({inner})'
+    other = draw(shaped_rules(depth + 1))
+    return f"({inner}) {kind} ({other})"
+
+
+def test_rules_of_any_shape_run_or_are_refused_never_a_database_error(session: Session) -> None:
+    # Before the budget, ten nested `any child (` were a 500 (SQLite: parser stack overflow).
+    root = make_account(session, tier=1)
+    make_account(session, tier=2, parent=make_account(session, tier=3, parent=root))
+    create_segment(session, name="Top", rule="tier = 1", actor=actor(session))
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(shaped_rules())
+    @example(" and ".join(["any child (tier = 1"] * 10) + ")" * 10)
+    @example("parent." * 12 + "tier = 1")
+    def runs_or_refuses(text: str) -> None:
+        try:
+            check_rule(session, text)
+        except RuleTooBig as refused:
+            spans.append(refused.span)
+            return
+        spans.append("ran")
+
+    spans: list[object] = []
+    runs_or_refuses()
+    assert "ran" in spans
+    assert None not in spans  # every refusal points into the text
+    assert len(set(spans)) > 1  # some were refused

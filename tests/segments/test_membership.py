@@ -15,7 +15,8 @@ from bookwise.assignments.service import assign_accounts
 from bookwise.db import write_session
 from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
 from bookwise.models import Account, AttributeDefinition, AuditEvent, SegmentMembership
-from bookwise.segments.rules import check_rule, segment_selection
+from bookwise.rules import ast
+from bookwise.segments.rules import check_rule, read_rule, segment_selection
 from bookwise.segments.service import (
     RefreshResult,
     create_segment,
@@ -194,6 +195,39 @@ def test_refresh_with_an_unknown_name_refreshes_nothing(session: Session) -> Non
     with pytest.raises(NotFound, match="no segment named 'Nope'"):
         refresh_segments(session, names=["Healthy", "Nope"], actor=actor(session))
     assert stays(session, "Healthy") == []
+
+
+def test_a_segment_over_the_rule_budget_fails_alone_and_the_others_refresh(
+    session: Session,
+) -> None:
+    # Saved before the budget existed: 500 conditions crashed "refresh all" for everyone.
+    healthy_world(session)
+    me = actor(session)
+    create_segment(session, name="Huge", rule="tier = 1", actor=me)
+    create_segment(session, name="Uses huge", rule='in segment "Huge" or tier = 2', actor=me)
+    create_segment(session, name="Zeta", rule="health_score < 50", actor=me)
+    huge = " or ".join(f"nps={n % 9}" for n in range(500))
+    get_segment(session, "Huge").rule = ast.rule_to_json(read_rule(huge)[0])
+    session.flush()
+
+    results = {r.segment: r for r in refresh_segments(session, actor=me)}
+
+    assert results["Healthy"].error is None
+    assert counts(results["Healthy"]) == (2, 0, 2)
+    assert current(session, "Zeta") == {"H3"}
+    for name in ("Huge", "Uses huge"):
+        failed = results[name]
+        assert failed.error is not None
+        assert failed.error.startswith(f"segment {name!r} was not refreshed: ")
+        assert "more than 200 conditions" in failed.error
+        assert (failed.refreshed_at, counts(failed)) == (None, (0, 0, 0))
+        assert get_segment(session, name).refreshed_at is None
+        assert stays(session, name) == []
+    refreshed = session.scalars(
+        select(AuditEvent.subject_key).where(AuditEvent.action == "segment.refreshed")
+    )
+    ids = {get_segment(session, n).id for n in ("Healthy", "Zeta")}
+    assert {int(key) for key in refreshed} == ids
 
 
 def test_materialised_counts_match_live_counts_after_refresh(session: Session) -> None:

@@ -191,7 +191,11 @@ def refresh(
     actor: AsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Record who entered and who left each segment since its last refresh (set-based)."""
+    """Record who entered and who left each segment since its last refresh (set-based).
+
+    A segment that cannot be refreshed (its rule is over the rule budget) is reported on
+    stderr and left as it was; the others are refreshed, and the exit code is 1.
+    """
 
     def work(session: Session) -> list[dict[str, Any]]:
         acting = resolve_actor(session, actor)
@@ -211,6 +215,11 @@ def refresh(
         total=len(items),
         title="segments refreshed",
     )
+    failed = [item["error"] for item in items if item.get("error")]
+    for message in failed:
+        typer.echo(f"error: {message}", err=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 @segments_app.command("delete")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import calendar
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,6 +33,7 @@ from bookwise.errors import InvalidInput, InvalidRule
 from bookwise.models import Account, Assignment
 from bookwise.money import to_minor_units
 from bookwise.rules import ast
+from bookwise.rules.budget import ANCESTOR_DEPTH, GROUP_DEPTH, SUBQUERY_DEPTH, Spending
 from bookwise.rules.registry import Catalog, FieldSpec, resolve_field
 from bookwise.rules.sql import (
     INT32,
@@ -52,7 +55,11 @@ MAX_SEGMENT_DEPTH = 50
 
 
 def compile_rule(rule: ast.Rule, catalog: Catalog) -> Predicate:
-    """The rule as a WHERE condition on ``Account``; raises InvalidRule on a type error."""
+    """The rule as a WHERE condition on ``Account``; raises InvalidRule on a type error.
+
+    The rule, with what its segment references expand to, must fit the budget of
+    ``bookwise.rules.budget``; past it, the InvalidRule points at the first node too many.
+    """
     return _Compiler(catalog).predicate(rule, Account, negate=False)
 
 
@@ -61,6 +68,10 @@ class _Compiler:
     catalog: Catalog
     segments_open: list[str] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
+    spending: Spending = field(default_factory=Spending)
+    # Whether the SQL around the current node is a conjunction: a rule's WHERE is ANDed with
+    # the caller's other conditions, and so is the inside of a subquery.
+    conjunction: bool = True
 
     def alias(self) -> Any:
         return aliased(Account, name=f"r{next(self.counter)}")
@@ -69,37 +80,60 @@ class _Compiler:
     def today(self) -> date:
         return self.catalog.today or today()
 
+    @contextmanager
+    def nested(self, units: int, node: ast.Rule, *, conjunction: bool = True) -> Iterator[None]:
+        """Compile the block ``units`` deeper, inside a conjunction (or a disjunction)."""
+        outer = self.conjunction
+        with self.spending.deeper(units, node):
+            self.conjunction = conjunction
+            try:
+                yield
+            finally:
+                self.conjunction = outer
+
     # --- tree nodes ---------------------------------------------------------------------
 
     def predicate(self, rule: ast.Rule, table: Any, *, negate: bool) -> Predicate:
         if isinstance(rule, ast.And | ast.Or):
-            parts = [self.predicate(item, table, negate=negate) for item in rule.items]
             conjunction = isinstance(rule, ast.And) != negate
+            # Only a switch between AND and OR puts the SQL one group deeper.
+            units = 0 if conjunction == self.conjunction else GROUP_DEPTH
+            with self.nested(units, rule, conjunction=conjunction):
+                parts = [self.predicate(item, table, negate=negate) for item in rule.items]
             return and_(*parts) if conjunction else or_(*parts)
         if isinstance(rule, ast.Not):
             return self.predicate(rule.item, table, negate=not negate)
         if isinstance(rule, ast.AnyChild):
             child = self.alias()
-            inner = self.predicate(rule.rule, child, negate=False)
+            with self.nested(SUBQUERY_DEPTH, rule):
+                inner = self.predicate(rule.rule, child, negate=False)
             parents = select(child.parent_id).where(child.parent_id.is_not(None), inner)
             return member(table.id, parents, negate=negate)
         if isinstance(rule, ast.SegmentRef):
-            return self.segment(rule, table, negate=negate)
+            with self.spending.inside_segment(rule):
+                return self.segment(rule, table, negate=negate)
+        self.spending.condition(rule)
         return self.condition(rule, table, negate=negate)
 
     def segment(self, ref: ast.SegmentRef, table: Any, *, negate: bool) -> Predicate:
         info = self.catalog.segment(ref)
         if info.name in self.segments_open:
             chain = " → ".join([*self.segments_open, info.name])
-            raise InvalidRule(f"segments refer to each other in a cycle: {chain}", span=ref.span)
+            raise InvalidRule(
+                f"segments refer to each other in a cycle: {chain}", span=self.spending.where(ref)
+            )
         if len(self.segments_open) >= MAX_SEGMENT_DEPTH:
-            raise InvalidRule(f"segments nest more than {MAX_SEGMENT_DEPTH} deep", span=ref.span)
+            raise InvalidRule(
+                f"segments nest more than {MAX_SEGMENT_DEPTH} deep", span=self.spending.where(ref)
+            )
         self.segments_open.append(info.name)
         try:
             if ref.relation == "self":
                 return self.predicate(info.rule, table, negate=negate)
             inside = self.alias()
-            members = select(inside.id).where(self.predicate(info.rule, inside, negate=False))
+            units = SUBQUERY_DEPTH if ref.relation == "parent" else ANCESTOR_DEPTH
+            with self.nested(units, ref):
+                members = select(inside.id).where(self.predicate(info.rule, inside, negate=False))
             if ref.relation == "parent":
                 return in_parent(table, members, negate=negate)
             below = self.descendants(members)
@@ -123,12 +157,13 @@ class _Compiler:
     def condition(self, node: ast.Condition, table: Any, *, negate: bool) -> Predicate:
         if node.field.startswith("parent."):
             inner = node.model_copy(update={"field": node.field.removeprefix("parent.")})
-            book = self.parent_book(inner)
-            if book is not None:
-                # `parent.csm = X`: the parent is in X's book; no second accounts alias needed.
-                return in_parent(table, book, negate=negate)
-            parent = self.alias()
-            test = self.condition(inner, parent, negate=False)
+            with self.nested(SUBQUERY_DEPTH, node):
+                book = self.parent_book(inner)
+                if book is not None:
+                    # `parent.csm = X`: the parent is in X's book; no second accounts alias.
+                    return in_parent(table, book, negate=negate)
+                parent = self.alias()
+                test = self.condition(inner, parent, negate=False)
             return in_parent(table, select(parent.id).where(test), negate=negate)
         spec = resolve_field(node.field, self.catalog, span=node.field_span or node.span)
         if node.op not in spec.operators:

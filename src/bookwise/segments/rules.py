@@ -13,6 +13,7 @@ from bookwise.assignments.selection import AccountQuery
 from bookwise.errors import InvalidRule
 from bookwise.models import Account, AssignmentRole, AttributeDefinition, Segment, User
 from bookwise.rules import ast
+from bookwise.rules.budget import check_json_size
 from bookwise.rules.compiler import compile_rule
 from bookwise.rules.describe import describe_rule
 from bookwise.rules.parser import parse_rule
@@ -51,6 +52,7 @@ def read_rule(rule: RuleInput) -> tuple[ast.Rule, str | None]:
     if isinstance(rule, str):
         return parse_rule(rule), rule
     if isinstance(rule, dict):
+        check_json_size(rule)  # before pydantic reads it: no input is too big to refuse
         try:
             return ast.rule_from_json(rule), None
         except ValidationError as exc:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import rename_attribute as rename_attribute_column
 from bookwise.assignments.listing import AccountPage, list_accounts
 from bookwise.assignments.plan import affected_rows
 from bookwise.audit import AuditAction, record_event
+from bookwise.db import is_retryable, is_sqlite
 from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
 from bookwise.listing import DEFAULT_PAGE_SIZE
 from bookwise.models import Account, AttributeDefinition, Segment, SegmentMembership, User, utcnow
@@ -25,6 +28,7 @@ from bookwise.rules.rewrite import numbers_as_text, rename_field, rename_segment
 from bookwise.segments.rules import RuleInput, compile_where, load_catalog, read_rule
 
 NAME_MAX = 200
+log = logging.getLogger("bookwise.segments")
 
 
 def get_segment(session: Session, name: str) -> Segment:
@@ -217,13 +221,18 @@ def delete_segment(session: Session, *, name: str, actor: User) -> None:
 
 
 class RefreshResult(BaseModel):
-    """What one refresh changed in a segment's materialised membership."""
+    """What one refresh changed in a segment's materialised membership.
+
+    A segment that could not be refreshed keeps its membership as it was: ``error`` says why,
+    and ``refreshed_at`` is still its last refresh (None: never refreshed).
+    """
 
     segment: str
     entered: int
     left: int
     members: int
-    refreshed_at: datetime
+    refreshed_at: datetime | None
+    error: str | None = None
 
 
 def refresh_segments(
@@ -233,7 +242,9 @@ def refresh_segments(
 
     Per segment, one UPDATE closes the stays of accounts that left and one INSERT … SELECT
     opens stays for accounts that entered, all stamped with the same time. A segment whose
-    membership changed gets a ``segment.refreshed`` audit event by ``actor``.
+    membership changed gets a ``segment.refreshed`` audit event by ``actor``. A segment that
+    cannot be refreshed (its rule is over the budget, or the database refuses it) is reported
+    with its ``error`` and left as it was; the others are refreshed all the same.
     """
     segments = [get_segment(session, n) for n in names] if names else list_segments(session)
     # Each segment once (a name may be given twice, in two spellings), locked in id order.
@@ -242,9 +253,9 @@ def refresh_segments(
         lock_segment(session, segment.id)
     # One catalog for every segment refreshed, read after the locks so no rule is stale.
     catalog = load_catalog(session, [ast.SegmentRef(name=s.name) for s in ordered])
-    results = [_refresh(session, segment, catalog) for segment in ordered]
+    results = [_refresh_alone(session, segment, catalog) for segment in ordered]
     for segment, result in zip(ordered, results, strict=True):
-        if result.entered or result.left:
+        if result.error is None and (result.entered or result.left):
             record_event(
                 session,
                 actor=actor,
@@ -267,8 +278,44 @@ def lock_segment(session: Session, segment_id: int) -> None:
         session.execute(select(Segment.id).where(Segment.id == segment_id).with_for_update())
 
 
-def _refresh(session: Session, segment: Segment, catalog: Catalog) -> RefreshResult:
-    where = compile_rule(ast.SegmentRef(name=segment.name), catalog)
+def _refresh_alone(session: Session, segment: Segment, catalog: Catalog) -> RefreshResult:
+    """Refresh one segment so that its failure changes nothing and stops no other segment."""
+    try:
+        where = compile_rule(ast.SegmentRef(name=segment.name), catalog)
+    except InvalidRule as exc:
+        return _not_refreshed(session, segment, exc.reason)
+    try:
+        with session.begin_nested():
+            return _refresh(session, segment, where)
+    except DBAPIError as exc:
+        # A conflict is retried by the caller (run_write); on SQLite an interrupted write
+        # has rolled back the whole transaction, so nothing after it may run in it.
+        if is_retryable(exc) or (is_sqlite(session) and not _in_transaction(session)):
+            raise
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return _not_refreshed(session, segment, f"the database could not run its rule ({reason})")
+
+
+def _in_transaction(session: Session) -> bool:
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", True))
+
+
+def _not_refreshed(session: Session, segment: Segment, reason: str) -> RefreshResult:
+    message = f"segment {segment.name!r} was not refreshed: {reason}; change its rule"
+    log.warning("%s", message)
+    members = materialised_counts(session, segment_ids=[segment.id]).get(segment.id, 0)
+    return RefreshResult(
+        segment=segment.name,
+        entered=0,
+        left=0,
+        members=members,
+        refreshed_at=segment.refreshed_at,
+        error=message,
+    )
+
+
+def _refresh(session: Session, segment: Segment, where: ColumnElement[bool]) -> RefreshResult:
     now = utcnow()
     current = select(SegmentMembership.account_id).where(
         SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)

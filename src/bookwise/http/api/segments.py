@@ -165,7 +165,8 @@ class RefreshRequest(BaseModel):
 
 
 class RefreshResult(service.RefreshResult):
-    """What one refresh changed in a segment's materialised membership."""
+    """What one refresh changed in a segment's materialised membership; ``error`` says why a
+    segment was not refreshed (its rule is over the rule budget), and it is left as it was."""
 
     model_config = ConfigDict(
         json_schema_extra={

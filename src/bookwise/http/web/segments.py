@@ -126,9 +126,11 @@ def refresh(request: Request, caller: CallerDep) -> Any:
         return service.refresh_segments(session, actor=acting_user(session, caller))
 
     results = writing(request, work)
-    entered = sum(r.entered for r in results)
-    left = sum(r.left for r in results)
-    notice = f"Refreshed {len(results)} segments: {entered:,} entries, {left:,} exits."
+    done = [r for r in results if r.error is None]
+    entered = sum(r.entered for r in done)
+    left = sum(r.left for r in done)
+    notice = f"Refreshed {len(done)} segments: {entered:,} entries, {left:,} exits."
+    notice += "".join(f" {r.error[:1].upper()}{r.error[1:]}." for r in results if r.error)
     return _list_page(request, notice=notice)
 
 
