@@ -156,6 +156,7 @@ def _merge(m: Merge, report: ImportReport) -> None:
     if m.mapping.has(PARENT):
         merge.check_parents(m)
     merge.insert_new(m)
+    merge.analyse_accounts(m)
     merge.update_existing(m)
     if m.mapping.has(PARENT):
         merge.move_accounts(m)
