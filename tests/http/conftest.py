@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine
 
 from bookwise.auth.service import create_token, set_password
 from bookwise.db import write_session
 from bookwise.http.app import create_app
+from bookwise.http.security import SIGNIN_COOKIE
 from bookwise.users.service import build_user, cli_user, create_user
 
 PASSWORD = "correct horse battery"
@@ -65,11 +68,29 @@ class SignedIn:
         return self.client.post(url, headers=headers, **kwargs)  # type: ignore[arg-type]
 
 
+def login_form_token(client: TestClient) -> str:
+    """The sign-in form's CSRF token, as GET /login puts it in the form (and in a cookie)."""
+    found = re.search(r'name="signin_token" value="([^"]+)"', client.get("/login").text)
+    assert found, "the sign-in form carries no token"
+    return found.group(1)
+
+
+def post_login(client: TestClient, data: dict[str, str], **kwargs: Any) -> Response:
+    """POST /login as the sign-in form does: the form's token in the body and in its cookie.
+
+    The cookie is sent by hand: over plain HTTP off loopback the client (as a browser) keeps
+    it back, being ``Secure``, and the tests of the session cookie's attributes post there.
+    """
+    token = login_form_token(client)
+    headers = {"Cookie": f"{SIGNIN_COOKIE}={token}"}
+    return client.post("/login", data={**data, "signin_token": token}, headers=headers, **kwargs)
+
+
 def sign_in(app: FastAPI, email: str, password: str = PASSWORD) -> SignedIn:
     """Sign in through POST /login and read the CSRF token from a page."""
     test_client = TestClient(app, base_url=BASE_URL)
-    response = test_client.post(
-        "/login", data={"email": email, "password": password}, follow_redirects=False
+    response = post_login(
+        test_client, {"email": email, "password": password}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
     page = test_client.get("/login").text

@@ -22,7 +22,14 @@ from bookwise.http.roles import ROUTE_ROLES
 from bookwise.http.security import HEADERS
 from bookwise.models import ApiToken, WebSession
 from bookwise.users.service import cli_user, get_user, set_active
-from tests.http.conftest import BASE_URL, PASSWORD, SignedIn, make_login_user, sign_in
+from tests.http.conftest import (
+    BASE_URL,
+    PASSWORD,
+    SignedIn,
+    make_login_user,
+    post_login,
+    sign_in,
+)
 
 # --- security headers --------------------------------------------------------------------------
 
@@ -123,8 +130,10 @@ def test_no_page_template_holds_inline_script_or_style(client: TestClient) -> No
 
 
 def _session_cookie(app: FastAPI, base_url: str, email: str) -> str:
-    response = TestClient(app, base_url=base_url).post(
-        "/login", data={"email": email, "password": PASSWORD}, follow_redirects=False
+    response = post_login(
+        TestClient(app, base_url=base_url),
+        {"email": email, "password": PASSWORD},
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     cookies = [c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
@@ -184,7 +193,7 @@ def test_bookwise_cookie_secure_forces_either_way(
 def _login(app: FastAPI, email: str, password: str, address: str) -> int:
     client = TestClient(app, base_url=BASE_URL, client=(address, 50000))
     data = {"email": email, "password": password}
-    return client.post("/login", data=data, follow_redirects=False).status_code
+    return post_login(client, data, follow_redirects=False).status_code
 
 
 def test_ten_failures_for_one_email_lock_it_from_every_address(
@@ -196,7 +205,7 @@ def test_ten_failures_for_one_email_lock_it_from_every_address(
     # Locked: even the right password is refused, from any address, and says why.
     assert _login(app, "ana@example.com", PASSWORD, "10.9.9.9") == 429
     client = TestClient(app, base_url=BASE_URL, client=("10.9.9.8", 50000))
-    refused = client.post("/login", data={"email": "ANA@example.com", "password": PASSWORD})
+    refused = post_login(client, {"email": "ANA@example.com", "password": PASSWORD})
     assert refused.status_code == 429
     assert "too many failed sign-ins; try again in 15 minutes" in refused.text
     assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
@@ -375,9 +384,9 @@ def test_sign_in_never_redirects_to_another_site(app: FastAPI, engine: Engine, t
     form = client.get("/login", params={"next": target})
     assert form.status_code == 200
     assert not re.search(r'name="next" value="(//|https?:|javascript:)', form.text)
-    done = client.post(
-        "/login",
-        data={"email": "ana@example.com", "password": PASSWORD, "next": target},
+    done = post_login(
+        client,
+        {"email": "ana@example.com", "password": PASSWORD, "next": target},
         follow_redirects=False,
     )
     assert done.status_code == 303
@@ -397,9 +406,9 @@ def test_sign_in_goes_back_to_the_page_asked_for(app: FastAPI, engine: Engine) -
     assert target == "/login?next=/operations%3Flimit%3D5%26offset%3D10"
     next_value = client.get(target).text
     assert 'value="/operations?limit=5&amp;offset=10"' in next_value
-    done = client.post(
-        "/login",
-        data={
+    done = post_login(
+        client,
+        {
             "email": "ana@example.com",
             "password": PASSWORD,
             "next": "/operations?limit=5&offset=10",

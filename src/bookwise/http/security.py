@@ -1,8 +1,12 @@
-"""Security headers on every response, and the session cookie's attributes."""
+"""Security headers on every response, the session cookie's attributes, and login CSRF."""
 
 from __future__ import annotations
 
-from fastapi import Request
+import hmac
+import re
+import secrets
+
+from fastapi import Request, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,3 +85,44 @@ def cookie_is_secure(request: Request, forced: bool | None) -> bool:
     if forced is not None:
         return forced
     return request.url.scheme == "https" or request.url.hostname not in LOOPBACK
+
+
+# --- login CSRF --------------------------------------------------------------------------------
+# Before a session exists there is no session CSRF token, so the sign-in form carries one of its
+# own (double submit): GET /login sets it in a cookie and in the form, and POST /login is taken
+# only when the two match. Another site can make a browser post to /login, but it can neither
+# read nor set that cookie, so it cannot sign the browser into the attacker's account.
+SIGNIN_COOKIE = "bookwise_signin"
+SIGNIN_FIELD = "signin_token"
+SIGNIN_COOKIE_HOURS = 12
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# What a browser says about where a request comes from (Fetch Metadata); absent in old ones.
+_OWN_SITE = frozenset({"same-origin", "none"})
+
+
+def signin_token(request: Request) -> str:
+    """The sign-in form's token: the browser's current one, else a new one."""
+    current = request.cookies.get(SIGNIN_COOKIE, "")
+    return current if _TOKEN_SHAPE.fullmatch(current) else secrets.token_urlsafe(32)
+
+
+def set_signin_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """Give the browser the sign-in form's token (sent back only to /login, never to scripts)."""
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        max_age=SIGNIN_COOKIE_HOURS * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/login",
+    )
+
+
+def signin_is_genuine(request: Request, sent: str) -> bool:
+    """True for a sign-in posted by bookwise's own form: its token matches the cookie's, and
+    the browser does not say the request came from another site."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in _OWN_SITE:
+        return False
+    cookie = request.cookies.get(SIGNIN_COOKIE, "")
+    return bool(cookie) and bool(sent) and hmac.compare_digest(cookie, sent)
