@@ -17,13 +17,19 @@ from bookwise.audit import AuditAction, record_event
 from bookwise.csvsafe import restore
 from bookwise.errors import BookwiseError, InvalidInput
 from bookwise.importing.mapping import header_key
-from bookwise.importing.reading import MAX_FIELD, Record, open_csv
+from bookwise.importing.reading import Record, open_csv
 from bookwise.importing.report import ErrorSink, ImportReport
-from bookwise.importing.values import Problem
+from bookwise.importing.values import Problem, check_cell, shown
 from bookwise.models import Assignment, User, utcnow
 from bookwise.models.user import salesforce_18
 from bookwise.users.schemas import email_key, normalise_email
-from bookwise.users.service import build_user, create_user, find_user
+from bookwise.users.service import (
+    build_user,
+    create_user,
+    end_access,
+    find_user,
+    refuse_last_admin,
+)
 
 USER_FIELDS = {
     "email": "email",
@@ -128,7 +134,7 @@ def _apply(
         try:
             values[target] = _value(target, raw)
         except ValueError as exc:
-            problems.append(Problem(record.line, header[index], raw[:200], str(exc)))
+            problems.append(Problem(record.line, header[index], shown(raw), str(exc)))
     if problems:
         return problems
     key = email_key(values["email"])
@@ -149,8 +155,7 @@ def _apply(
 
 def _value(target: str, raw: str) -> Any:
     text = raw.strip()
-    if len(raw) > MAX_FIELD:
-        raise ValueError(f"longer than {MAX_FIELD:,} characters")
+    check_cell(raw)
     if target == "email":
         return normalise_email(text)
     if target in ("csm_seat", "active"):
@@ -191,6 +196,10 @@ def _upsert(session: Session, values: dict[str, Any], actor: User, report: Impor
     if not changes:
         report.unchanged += 1
         return
+    leaving = changes.get("active") is False
+    if leaving or changes.get("role", "admin") != "admin":
+        refuse_last_admin(session, user=user)  # as users.service.set_role and set_active do
+    ended = end_access(session, user=user, actor=actor) if leaving else {}
     for key, value in changes.items():
         setattr(user, key, value)
     if "active" in changes:
@@ -202,7 +211,7 @@ def _upsert(session: Session, values: dict[str, Any], actor: User, report: Impor
         action=AuditAction.USER_UPDATED,
         subject_type="user",
         subject_key=user.email,
-        details={"source": "import", **changes},
+        details={"source": "import", **changes, **ended},
     )
     report.updated += 1
 
