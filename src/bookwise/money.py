@@ -26,6 +26,9 @@ def _precision(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+MAX_MINOR_UNITS = 2**63 - 1  # a BIGINT column
+
+
 def to_minor_units(value: str | int | float | Decimal, *, field: str = "amount") -> int:
     """Parse an amount in currency units (``"1797.19"``, ``"1,797.19"``, 5000) to minor units."""
     decimals = currency_decimals()
@@ -46,6 +49,10 @@ def to_minor_units(value: str | int | float | Decimal, *, field: str = "amount")
     if not amount.is_finite():
         raise InvalidInput(f"{field}: {value!r} is not an amount of money")
     scaled = amount.scaleb(decimals)
+    # Amounts are stored as 64-bit integers; checked before int(), which would build every
+    # digit of 1e999999999 first.
+    if scaled.adjusted() >= 19 or abs(scaled) > MAX_MINOR_UNITS:
+        raise InvalidInput(f"{field}: {value!r} is too large an amount")
     if scaled != scaled.to_integral_value():
         raise InvalidInput(
             f"{field}: {value!r} has more than {decimals} decimals for {get_settings().currency}"

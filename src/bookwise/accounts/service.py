@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.hierarchy import shift_child_counts
-from bookwise.accounts.schemas import AccountFields
+from bookwise.accounts.schemas import STANDARD_FIELDS, AccountFields
 from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import (
@@ -110,6 +111,101 @@ def create_account(
         details={"external_id": account.external_id, "parent_id": account.parent_id},
     )
     return account
+
+
+EDITABLE_FIELDS = STANDARD_FIELDS
+"""What ``update_account`` changes. The parent and the inherit policy change owners, so they
+go through their own previewed operations (``move_account``, ``set_inherit_policy``)."""
+
+
+def update_account(
+    session: Session,
+    *,
+    account: Account,
+    changes: Mapping[str, Any],
+    custom: Mapping[str, str] | None = None,
+    actor: User,
+) -> dict[str, Any]:
+    """Change standard fields (``changes``, validated as on create) and custom attributes.
+
+    A blank value clears a field (the name cannot be cleared), and a blank custom value removes
+    the attribute. Returns the values that changed (new values, as stored); when any did, an
+    ``account.updated`` audit event records them.
+    """
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"cannot edit {', '.join(unknown)}: the fields are {', '.join(EDITABLE_FIELDS)}"
+        )
+    # Validated as a whole, so each field means what it means on create (mrr in currency units).
+    fields = build_fields(**{"name": account.name, **changes})
+    wanted = fields.model_dump(include=set(changes))
+    if (
+        "external_id" in wanted
+        and wanted["external_id"] is not None
+        and wanted["external_id"] != account.external_id
+        and session.scalar(
+            select(
+                exists().where(
+                    Account.external_id == wanted["external_id"], Account.id != account.id
+                )
+            )
+        )
+    ):
+        raise Conflict(f"an account with external id {wanted['external_id']!r} already exists")
+    changed = {key: value for key, value in wanted.items() if getattr(account, key) != value}
+    for key, value in changed.items():
+        setattr(account, key, value)
+    if "name" in changed:
+        account.name_fold = account.name.casefold()
+    if custom:
+        typed = validate_custom_values(session, custom)
+        merged = dict(account.custom or {})
+        for key, value in typed.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        if merged != (account.custom or {}):
+            changed["custom"] = {key: merged.get(key) for key in typed}
+            account.custom = merged
+    if changed:
+        session.flush()
+        record_event(
+            session,
+            actor=actor,
+            action=AuditAction.ACCOUNT_UPDATED,
+            subject_type="account",
+            subject_key=account.id,
+            details={
+                key: value.isoformat() if isinstance(value, date) else value
+                for key, value in changed.items()
+            },
+        )
+    return changed
+
+
+def find_account_by_name(session: Session, text: str) -> Account:
+    """The account ``text`` names: an external id, an id (``17``, ``#17``) or an exact name
+    (any case); a name that several accounts share is refused with how to tell them apart."""
+    wanted = text.strip()
+    if not wanted:
+        raise InvalidInput("name an account: its external id, #id or exact name")
+    found = find_account(session, wanted)
+    if found is not None:
+        return found
+    named = list(
+        session.scalars(select(Account).where(Account.name_fold == wanted.casefold()).limit(6))
+    )
+    if not named:
+        raise NotFound(f"no account with external id, id or name {wanted!r}")
+    if len(named) > 1:
+        refs = ", ".join(a.external_id or f"#{a.id}" for a in named[:5])
+        raise InvalidInput(
+            f"{len(named) if len(named) < 6 else 'several'} accounts are named {wanted!r} "
+            f"({refs}{'…' if len(named) > 5 else ''}): give the external id or #id"
+        )
+    return named[0]
 
 
 def is_parent(session: Session, account: Account) -> bool:
@@ -320,6 +416,8 @@ def typed_value(definition: AttributeDefinition, raw: str) -> Any:
             number = float(text.replace(",", ""))
         except ValueError:
             raise InvalidInput(f"{where}: {raw!r} is not a number") from None
+        if not math.isfinite(number):  # JSON has no infinity or NaN (PostgreSQL refused it)
+            raise InvalidInput(f"{where}: {raw!r} is not a finite number")
         return int(number) if number.is_integer() else number
     if definition.type == "money":
         return to_minor_units(text, field=where)

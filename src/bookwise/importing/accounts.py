@@ -20,10 +20,10 @@ from bookwise.db import bulk_load_settings
 from bookwise.importing import merge, owners
 from bookwise.importing.mapping import PARENT, map_headers
 from bookwise.importing.merge import Merge
-from bookwise.importing.reading import CsvSource, Record, open_csv
+from bookwise.importing.reading import CsvSource, Record, check_encoding, open_csv
 from bookwise.importing.report import SCREEN_ERRORS, ErrorSink, ImportReport
 from bookwise.importing.staging import clear_staging, row_parser, stage_batch, table_of
-from bookwise.importing.values import ParsedRow, Problem, ValueRules
+from bookwise.importing.values import ParsedRow, Problem, ValueRules, check_date_format
 from bookwise.models import ImportProblem, ImportRow, User
 
 BATCH_SIZE = 5_000
@@ -41,6 +41,13 @@ class ImportOptions:
     dry_run: bool = False
     batch_size: int = BATCH_SIZE
     keep_errors: int = SCREEN_ERRORS
+
+    def __post_init__(self) -> None:
+        """A bad encoding or date format is refused before the file is opened."""
+        if self.encoding:
+            check_encoding(self.encoding)
+        if self.date_format:
+            check_date_format(self.date_format)
 
 
 def import_accounts(

@@ -6,6 +6,7 @@ Nothing here holds more than one record: memory stays flat in the size of the fi
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from bookwise.csvsafe import EXPORT_MARKER
 from bookwise.errors import InvalidInput
 
 MAX_FIELD = 10_000
+NUL = "\x00"
 MAX_COLUMNS = 500
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -46,18 +48,36 @@ class CsvSource:
     records: Iterator[Record]
 
 
+# Text codecs that are not character sets of a file: they turn escapes into any character,
+# unpaired surrogates included, which no database column takes.
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "punycode", "idna", "utf-7"})
+
+
+def check_encoding(name: str) -> str:
+    """The codec's own name for ``name``, or InvalidInput when it is not a character set."""
+    try:
+        canonical = codecs.lookup(name).name
+        # LookupError for bytes-to-bytes codecs (base64, zlib); a UnicodeError means a
+        # character set these bytes are not valid in: still a character set.
+        with contextlib.suppress(UnicodeError):
+            b"\n\n\n\n".decode(name)
+    except LookupError:
+        raise InvalidInput(
+            f"unknown encoding {name!r}: name a character set such as cp1252, latin-1 or utf-16"
+        ) from None
+    if canonical in _NOT_CHARSETS or canonical.replace("_", "-") in _NOT_CHARSETS:
+        raise InvalidInput(f"encoding {name!r} is not a character set: name one such as cp1252")
+    return canonical
+
+
 def detect_encoding(head: bytes, explicit: str | None) -> str:
     """The encoding named by a BOM, else the one given, else strict UTF-8."""
+    if explicit:
+        explicit = check_encoding(explicit)
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name
-    if explicit:
-        try:
-            codecs.lookup(explicit)
-        except LookupError:
-            raise InvalidInput(f"unknown encoding {explicit!r}") from None
-        return explicit
-    return "utf-8"
+    return explicit or "utf-8"
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -80,11 +100,15 @@ def open_csv(path: Path, *, encoding: str | None = None) -> CsvSource:
         raise InvalidInput(f"{path.name}: the file has no header line")
     delimiter = detect_delimiter(header_text)
     header_line = counter.line
-    reader = csv.reader(_chain(header_text, counter), delimiter=delimiter, strict=False)
+    counter.pending.append(header_text)
+    reader = csv.reader(_chain(header_text, counter), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
-        raise InvalidInput(f"{path.name}, line {header_line}: {exc}") from None
+        raise _syntax_error(exc, counter, path, header_line, delimiter) from None
+    counter.pending.clear()
+    if any(NUL in cell for cell in header):
+        raise InvalidInput(f"{path.name}, line {header_line}: the header holds a NUL character")
     if len(header) > MAX_COLUMNS:
         raise InvalidInput(
             f"{path.name}: {len(header)} columns; an import file may have at most {MAX_COLUMNS}"
@@ -96,7 +120,7 @@ def open_csv(path: Path, *, encoding: str | None = None) -> CsvSource:
         exported=exported,
         header=header,
         header_line=header_line,
-        records=_records(reader, counter, path, first_line=header_line),
+        records=_records(reader, counter, path, first_line=counter.line, delimiter=delimiter),
     )
 
 
@@ -104,11 +128,12 @@ class _LineCounter:
     """Yields the file's physical lines, counting them, and names decoding failures."""
 
     def __init__(self, raw: BinaryIO, path: Path, encoding: str, *, explicit: bool):
-        # UTF-16 cannot be split on b"\n"; every other supported encoding can, which lets
-        # a decoding failure name its exact line.
+        # UTF-16 (or any encoding whose line break is not the byte \n) cannot be split on
+        # b"\n"; every other one can, which lets a decoding failure name its exact line.
         self.raw = raw
         self.text: io.TextIOWrapper | None = None
-        if encoding.startswith("utf-16"):
+        self.pending: list[str] = []  # the lines of the record being read (for its errors)
+        if "\n".encode(encoding) != b"\n":
             self.text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
         self.decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         self.path = path
@@ -128,6 +153,7 @@ class _LineCounter:
             raise self._decode_error(exc) from None
         if value:
             self.line += 1
+            self.pending.append(value)
         return value
 
     def __iter__(self) -> Iterator[str]:
@@ -155,7 +181,12 @@ def _chain(first: str, rest: _LineCounter) -> Iterator[str]:
 
 
 def _records(
-    reader: Iterator[list[str]], counter: _LineCounter, path: Path, *, first_line: int
+    reader: Iterator[list[str]],
+    counter: _LineCounter,
+    path: Path,
+    *,
+    first_line: int,
+    delimiter: str,
 ) -> Iterator[Record]:
     previous_end = first_line
     try:
@@ -165,10 +196,48 @@ def _records(
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise InvalidInput(f"{path.name}, line {counter.line}: {exc}") from None
+                raise _syntax_error(exc, counter, path, previous_end + 1, delimiter) from None
+            counter.pending.clear()
             start = previous_end + 1
             previous_end = counter.line
             if cells and any(c.strip() for c in cells):
                 yield Record(line=start, cells=cells)
     finally:
         counter.close()
+
+
+def _syntax_error(
+    exc: csv.Error, counter: _LineCounter, path: Path, start: int, delimiter: str
+) -> InvalidInput:
+    """The error that stops the import, on the line where the record went wrong."""
+    opened = _open_quote_line(counter.pending, start, delimiter)
+    if opened is not None:
+        return InvalidInput(
+            f"{path.name}, line {opened}: a quoted cell opens here and is never closed "
+            f"(the file ends, or the cell passes {csv.field_size_limit():,} characters, "
+            'inside it); close the quote, or double a quote inside a cell (""). '
+            "Nothing was imported"
+        )
+    return InvalidInput(
+        f"{path.name}, line {counter.line}: {exc} (a quote inside a quoted cell must be "
+        "doubled). Nothing was imported"
+    )
+
+
+def _open_quote_line(lines: list[str], start: int, delimiter: str) -> int | None:
+    """The line on which the record's last quoted cell opened, if it never closed."""
+    quoted, at_start, after_quote, opened = False, True, False, None
+    for number, line in enumerate(lines, start):
+        for char in line:
+            if quoted:
+                if char == '"':
+                    quoted, after_quote = False, True
+                continue
+            if after_quote and char == '"':  # a doubled quote: still inside the cell
+                quoted, after_quote = True, False
+                continue
+            after_quote = False
+            if at_start and char == '"':
+                quoted, opened = True, number
+            at_start = char in (delimiter, "\r", "\n")
+    return opened if quoted else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from bookwise.accounts.service import typed_value
 from bookwise.csvsafe import restore
-from bookwise.errors import BookwiseError
+from bookwise.errors import BookwiseError, InvalidInput
 from bookwise.importing.mapping import OWNER_IDS, OWNERS, PARENT, FileMapping
 from bookwise.importing.reading import MAX_FIELD, Record
 from bookwise.models import AttributeDefinition
@@ -119,12 +119,11 @@ class RecordParser:
             if exported and raw[:1] == "'":
                 raw = restore(raw)
             try:
-                if len(raw) > MAX_FIELD:
-                    raise ValueError(f"longer than {MAX_FIELD:,} characters")
+                check_cell(raw)
                 parse_cell(raw, row)
             except (ValueError, BookwiseError) as exc:
                 reason = exc.message if isinstance(exc, BookwiseError) else str(exc)
-                problems.append(Problem(record.line, header, raw[:200], _short(reason)))
+                problems.append(Problem(record.line, header, shown(raw), _short(reason)))
         if problems:
             return problems
         if row.custom:
@@ -191,6 +190,23 @@ class RecordParser:
         raise AssertionError(f"no parser for {target}")
 
 
+NUL = "\x00"
+
+
+def check_cell(raw: str) -> None:
+    """What no column can hold: an overlong cell, or a NUL character (PostgreSQL stores no
+    NUL in text; refused on SQLite too, so that a file means the same on either)."""
+    if len(raw) > MAX_FIELD:
+        raise ValueError(f"longer than {MAX_FIELD:,} characters")
+    if NUL in raw:
+        raise ValueError("contains a NUL character (byte 0x00), which text cannot hold")
+
+
+def shown(raw: str) -> str:
+    """A cell as an error report quotes it: its start, with any NUL written out."""
+    return raw[:200].replace(NUL, "\\x00")
+
+
 def _short(reason: str) -> str:
     # Field parsers prefix their message with the field name; the column says it already.
     head, sep, rest = reason.partition(": ")
@@ -237,6 +253,9 @@ def _integer(target: str, text: str, _rules: ValueRules) -> int:
         number = int(match.group(1)) if match else Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a whole number") from None
+    if isinstance(number, Decimal) and not (number.is_finite() and number.adjusted() < 18):
+        # int() of 1e999999999 would build a billion-digit number first
+        raise ValueError(f"{text!r} is not a whole number in range")
     if number != int(number):
         raise ValueError(f"{text!r} is not a whole number")
     low, high = _RANGES[target]
@@ -254,6 +273,24 @@ def _money(target: str, text: str, _rules: ValueRules) -> int:
     if _DECIMAL_COMMA.search(text):
         raise ValueError(f"{text!r} looks like a decimal comma; write 1797.19")
     return to_minor_units(text, field=target)
+
+
+_SAMPLE_DATE = date(2027, 3, 31)
+
+
+def check_date_format(date_format: str) -> None:
+    """Refuse a ``--date-format`` that cannot read back a whole date it wrote (``%d%d``,
+    ``%H:%M``, ``%Y``): said once, before any row is read, not as a crash on the first cell."""
+    try:
+        written = _SAMPLE_DATE.strftime(date_format)
+        ok = datetime.strptime(written, date_format).date() == _SAMPLE_DATE
+    except Exception:  # re.error, ValueError, …: strptime compiles the format to a regex
+        ok = False
+    if not ok:
+        raise InvalidInput(
+            f"date format {date_format!r} does not name a whole date: use day, month and year "
+            "directives, e.g. '%d/%m/%Y' or '%m/%d/%y'"
+        )
 
 
 def _date(target: str, text: str, rules: ValueRules) -> date:
