@@ -65,7 +65,9 @@ _DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.TOKEN_REVOKED: "An API token was revoked, by hand or because its user was "
     "deactivated (then the details say so).",
     AuditAction.ACCOUNT_CREATED: "An account was added, by hand or by an account import.",
-    AuditAction.ACCOUNT_UPDATED: "An account import changed an existing account.",
+    AuditAction.ACCOUNT_UPDATED: "An account's fields or custom attributes were edited (CLI "
+    "`accounts edit`, the API's PATCH, the account page's Edit form) or changed by an account "
+    "import; the details hold the new values of what changed.",
     AuditAction.ACCOUNT_MOVED: "An account was moved under another parent, or made top-level "
     "(also when an undo moves it back); the details hold the old and the new parent.",
     AuditAction.ATTRIBUTE_DECLARED: "A custom account attribute was declared.",

@@ -151,6 +151,19 @@ def apply_inheritance(
     )
 
 
+def inherit_into_new_account(
+    session: Session, *, account: Account, actor: User
+) -> OperationResult | None:
+    """Give a just-created child account what it inherits (None for a top-level one).
+
+    The one follow-up of every way to add an account by hand: the CLI, the API, the page.
+    """
+    if account.parent_id is None:
+        return None
+    roots = select(Account.id).where(Account.id == account.id)
+    return apply_inheritance(session, roots=roots, actor=actor)
+
+
 def reconcile_inheritance(
     session: Session,
     *,

@@ -1,4 +1,4 @@
-"""``bookwise accounts``: add, show, list (the assignment screen), set-parent, set-policy."""
+"""``bookwise accounts``: add, edit, show, list (the assignment screen), set-parent, set-policy."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookwise.accounts.service import build_fields, create_account, get_account
-from bookwise.assignments.inheritance import apply_inheritance, move_account, set_inherit_policy
+from bookwise.accounts.service import build_fields, create_account, get_account, update_account
+from bookwise.assignments.inheritance import (
+    inherit_into_new_account,
+    move_account,
+    set_inherit_policy,
+)
 from bookwise.assignments.listing import AccountPage, count_accounts, list_accounts
 from bookwise.assignments.operation import Policy
 from bookwise.assignments.schemas import OperationResult
@@ -54,10 +57,9 @@ from bookwise.cli.selecting import (
 )
 from bookwise.dates import DATE_FORMS
 from bookwise.errors import InvalidInput
-from bookwise.models import Account
 
 accounts_app = typer.Typer(
-    help="Add, show and list accounts; change their parent and inherit policy.",
+    help="Add, edit, show and list accounts; change their parent and inherit policy.",
     no_args_is_help=True,
 )
 
@@ -180,10 +182,7 @@ def add(
         account = create_account(
             session, fields=fields, parent=parent_account, custom=custom, actor=acting
         )
-        result = None
-        if parent_account is not None:
-            roots = select(Account.id).where(Account.id == account.id)
-            result = apply_inheritance(session, roots=roots, actor=acting)
+        result = inherit_into_new_account(session, account=account, actor=acting)
         return describe_account(session, account), result
 
     _print_added(*writing(work), fmt=fmt)
@@ -198,6 +197,114 @@ def _print_added(
         return
     say(f"added account #{details['id']} {details['external_id'] or ''} ({details['name']})")
     emit_account(details)
+
+
+EDIT_NUMBER_HELP = "Empty ('') clears it."
+
+
+@accounts_app.command("edit")
+def edit(
+    ref: RefArgument,
+    name: Annotated[Text, typer.Option("--name", metavar="NAME", help="The company name.")] = None,
+    external_id: ExternalIdOption = None,
+    domain: DomainOption = None,
+    mrr: MrrOption = None,
+    health_score: Annotated[
+        Text, typer.Option("--health-score", metavar="0-100", help=EDIT_NUMBER_HELP)
+    ] = None,
+    tier: TierOption = None,
+    stage: StageOption = None,
+    nps: Annotated[Text, typer.Option("--nps", metavar="-100..100", help=EDIT_NUMBER_HELP)] = None,
+    csm_rating: Annotated[
+        Text, typer.Option("--csm-rating", metavar="1-5", help=EDIT_NUMBER_HELP)
+    ] = None,
+    region: RegionOption = None,
+    renewal_date: RenewalOption = None,
+    attrs: AttrOption = None,
+    parent: Annotated[
+        Text,
+        typer.Option("--parent", metavar="REF", help="Move under this parent, as set-parent."),
+    ] = None,
+    top_level: Annotated[
+        bool, typer.Option("--top-level", help="Move to the top level (as set-parent --none).")
+    ] = False,
+    dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Change an account's fields, custom attributes or parent; an empty value ('') clears.
+
+    Fields are checked as by ``accounts add``. A new parent moves the account like
+    ``set-parent`` (previewed with --dry-run, applied with --fingerprint, undoable); the
+    inherit policy is changed with ``set-policy``.
+    """
+    given = {
+        "name": name,
+        "external_id": external_id,
+        "domain": domain,
+        "mrr": mrr,
+        "health_score": health_score,
+        "tier": tier,
+        "lifecycle_stage": stage,
+        "nps": nps,
+        "csm_rating": csm_rating,
+        "region": region,
+        "renewal_date": renewal_date,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    custom = parse_attrs(attrs)
+    if parent is not None and top_level:
+        raise InvalidInput("give --parent REF or --top-level, not both")
+    moving = parent is not None or top_level
+    if not (changes or custom or moving):
+        raise InvalidInput(
+            "nothing to change: give a field (e.g. --name, --mrr), --attr or --parent"
+        )
+    if fingerprint and not moving:
+        raise InvalidInput("--fingerprint applies to a move (--parent or --top-level)")
+
+    def work(session: Session) -> tuple[dict[str, Any], dict[str, Any], OperationResult | None]:
+        acting = resolve_actor(session, actor)
+        account = get_account(session, ref)
+        new_parent = get_account(session, parent) if parent else None
+        savepoint = session.begin_nested() if dry_run else None
+        changed = update_account(
+            session, account=account, changes=changes, custom=custom, actor=acting
+        )
+        moved = None
+        if moving:
+            moved = move_account(
+                session,
+                account=account,
+                parent=new_parent,
+                actor=acting,
+                dry_run=dry_run,
+                expected_fingerprint=fingerprint,
+            )
+        details = describe_account(session, account)
+        if savepoint is not None:
+            savepoint.rollback()
+        return details, changed, moved
+
+    details, changed, moved = writing(work)
+    if fmt is ResultFormat.json:
+        echo_json(
+            {
+                "account": details,
+                "changed": sorted(changed),
+                "dry_run": dry_run,
+                "move": moved.model_dump(mode="json") if moved else None,
+            }
+        )
+        return
+    verb = "would change" if dry_run else "changed"
+    fields = ", ".join(sorted(changed)) if changed else "no field"
+    say(f"{verb} {fields} of #{details['id']} {details['external_id'] or ''} ({details['name']})")
+    if moved is not None:
+        emit_result(moved, fmt, fingerprint_hint=True)
+    elif not dry_run:
+        emit_account(details)
 
 
 @accounts_app.command("show")
