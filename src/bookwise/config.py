@@ -90,6 +90,17 @@ class Settings(BaseSettings):
         "with a `413`. For a bigger file, use `bookwise import accounts`, which has no limit.",
     )
 
+    statement_timeout_ms: int = Field(
+        30_000,
+        ge=0,
+        description="How long one SQL statement of a web page or API request may run, in "
+        "milliseconds. Past it the statement is cancelled (PostgreSQL: `statement_timeout`; "
+        "SQLite: the time spent in the database engine), nothing is changed, and the request "
+        "is answered 503 `too-costly`, saying how to narrow the rule (see "
+        "[Limits](rule-language.md#limits)). It also bounds a query whose client has gone "
+        "away. `0` turns it off. CLI commands and the demo loader are not bound by it.",
+    )
+
     @field_validator("currency")
     @classmethod
     def _currency_is_iso4217(cls, value: str) -> str:

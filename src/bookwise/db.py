@@ -8,6 +8,7 @@ transactions lock the rows they read and are retried on serialization failures a
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,13 @@ from bookwise.config import get_settings
 T = TypeVar("T")
 
 WRITE_OPTION = "bookwise_write"
+TIMEOUT_OPTION = "bookwise_statement_timeout_ms"
+QUERY_CANCELED = "57014"  # PostgreSQL: statement timeout or cancel request
+# SQLite's clock: the progress handler runs every this many virtual machine instructions, and
+# a pause between two runs longer than the gap (the caller working between two fetches, a
+# wait for a lock) counts as the gap only: the time limit is the time spent in SQLite.
+SQLITE_PROGRESS_STEPS = 4_000
+SQLITE_PROGRESS_GAP = 0.05
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 MAX_ATTEMPTS = 8
 
@@ -102,7 +110,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine, get_settings().sqlite_cache_mib)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
+    _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # SET LOCAL: the limit ends with the transaction, so the pooled connection of the
+        # next caller (a CLI command, say) runs without it.
+        timeout_ms = conn.get_execution_options().get(TIMEOUT_OPTION)
+        if timeout_ms:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+
+
+class _SqliteClock:
+    """SQLite's statement timeout: a progress handler that stops a statement past its time.
+
+    SQLite has no statement timeout of its own; returning non-zero from the progress handler
+    interrupts the running statement ("interrupted").
+    """
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.limit = timeout_ms / 1000
+        self.used = 0.0
+        self.last = time.monotonic()
+
+    def start(self) -> None:
+        """A statement starts: it has the whole limit."""
+        self.used = 0.0
+        self.last = time.monotonic()
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        self.used += min(now - self.last, SQLITE_PROGRESS_GAP)
+        self.last = now
+        return 1 if self.used > self.limit else 0
 
 
 def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
@@ -126,9 +170,20 @@ def _configure_sqlite(engine: Engine, cache_mib: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(
-            _current_begin()(conn.get_execution_options().get(WRITE_OPTION, False))
-        )
+        options = conn.get_execution_options()
+        conn.exec_driver_sql(_current_begin()(options.get(WRITE_OPTION, False)))
+        # Set (or cleared) at every BEGIN, so no limit outlives the transaction it was for.
+        timeout_ms = options.get(TIMEOUT_OPTION)
+        clock = _SqliteClock(int(timeout_ms)) if timeout_ms else None
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        dbapi_connection.set_progress_handler(clock, SQLITE_PROGRESS_STEPS if clock else 0)
+        conn.info[_CLOCK] = clock
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn: Connection, *_args: Any) -> None:
+        clock = conn.info.get(_CLOCK)
+        if clock is not None:
+            clock.start()
 
 
 @contextmanager
@@ -165,6 +220,18 @@ def bulk_load_settings(session: Session, *, sqlite_cache_mib: int) -> Iterator[N
     connection.exec_driver_sql(restore)
 
 
+_CLOCK = "bookwise_sqlite_clock"
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """True when a statement was cancelled by the statement time limit (either database)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+        return True
+    return isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "interrupted"
+
+
 def _current_begin() -> Callable[[bool], str]:
     # Looked up at call time so a test can replace the guard and prove it matters.
     return sqlite_begin
@@ -185,10 +252,23 @@ def get_engine(url: str | None = None) -> Engine:
     return _cached_engine(url or get_settings().database_url)
 
 
+def _options(*, write: bool, timeout_ms: int | None) -> dict[str, Any]:
+    options: dict[str, Any] = {WRITE_OPTION: True} if write else {}
+    if timeout_ms:
+        options[TIMEOUT_OPTION] = timeout_ms
+    return options
+
+
 @contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads; rolled back at the end."""
+def read_session(engine: Engine, *, timeout_ms: int | None = None) -> Iterator[Session]:
+    """A session for reads; rolled back at the end.
+
+    ``timeout_ms``: each statement of the transaction may run that long, then it is cancelled
+    (``is_statement_timeout``); web and API requests pass it, CLI commands do not.
+    """
     with Session(engine, expire_on_commit=False) as session:
+        if timeout_ms:
+            session.connection(execution_options=_options(write=False, timeout_ms=timeout_ms))
         try:
             yield session
         finally:
@@ -196,10 +276,11 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed when the block ends."""
+def write_session(engine: Engine, *, timeout_ms: int | None = None) -> Iterator[Session]:
+    """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed when the block ends
+    (``timeout_ms``: as for ``read_session``)."""
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options={WRITE_OPTION: True})
+        session.connection(execution_options=_options(write=True, timeout_ms=timeout_ms))
         try:
             yield session
             session.commit()
@@ -215,11 +296,11 @@ def is_retryable(exc: BaseException) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def run_write(engine: Engine, work: Callable[[Session], T]) -> T:
+def run_write(engine: Engine, work: Callable[[Session], T], *, timeout_ms: int | None = None) -> T:
     """Run ``work`` in one write transaction, retrying serialization failures with jitter."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with write_session(engine) as session:
+            with write_session(engine, timeout_ms=timeout_ms) as session:
                 return work(session)
         except DBAPIError as exc:
             if not is_retryable(exc) or attempt == MAX_ATTEMPTS:

@@ -113,6 +113,14 @@ class RequestTooLarge(BookwiseError):
     title = "Request too large"
 
 
+class TooCostly(BookwiseError):
+    """A request's statement ran past the statement time limit and was cancelled."""
+
+    status_code = 503
+    type = "too-costly"
+    title = "Too costly"
+
+
 class Refused(BookwiseError):
     """The action is not allowed in the current state (e.g. changing an inheriting account)."""
 

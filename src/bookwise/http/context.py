@@ -10,12 +10,14 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bookwise.auth.service import session_user, token_user
-from bookwise.db import read_session, run_write
-from bookwise.errors import BookwiseError
+from bookwise.config import get_settings
+from bookwise.db import is_statement_timeout, read_session, run_write
+from bookwise.errors import BookwiseError, TooCostly
 from bookwise.http.roles import ROUTE_ROLES, Role, allows
 from bookwise.models import User
 
@@ -76,16 +78,45 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
+def statement_timeout_ms(request: Request) -> int:
+    """How long one statement of this request may run (``app.state`` may override it)."""
+    configured = getattr(request.app.state, "statement_timeout_ms", None)
+    return get_settings().statement_timeout_ms if configured is None else int(configured)
+
+
+@contextmanager
+def too_costly_as_error(request: Request) -> Iterator[None]:
+    """A statement stopped by the time limit becomes TooCostly (503), with what to do."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not is_statement_timeout(exc):
+            raise
+        limit = statement_timeout_ms(request)
+        raise TooCostly(
+            f"the request is too costly: one query ran past {limit:,} ms (the limit of "
+            "BOOKWISE_STATEMENT_TIMEOUT_MS) and was stopped, and nothing was changed; narrow "
+            "its rule or filter (fewer `any child (`, `parent.` and `csm count` conditions), "
+            "or run it from the command line, which has no time limit"
+        ) from None
+
+
 @contextmanager
 def reading(request: Request) -> Iterator[Session]:
-    """A read-only session for this request."""
-    with read_session(engine_of(request)) as session:
+    """A read-only session for this request; each statement within the time limit."""
+    timeout_ms = statement_timeout_ms(request)
+    with (
+        too_costly_as_error(request),
+        read_session(engine_of(request), timeout_ms=timeout_ms) as session,
+    ):
         yield session
 
 
 def writing(request: Request, work: Callable[[Session], T]) -> T:
-    """Run ``work`` as this request's one write transaction (retried on serialization)."""
-    return run_write(engine_of(request), work)
+    """Run ``work`` as this request's one write transaction (retried on serialization), each
+    statement within the time limit."""
+    with too_costly_as_error(request):
+        return run_write(engine_of(request), work, timeout_ms=statement_timeout_ms(request))
 
 
 def acting_user(session: Session, caller: Caller) -> User:

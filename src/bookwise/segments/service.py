@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from contextlib import suppress
 from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import rename_attribute as rename_attribute_column
 from bookwise.assignments.listing import AccountPage, list_accounts
 from bookwise.assignments.plan import affected_rows
 from bookwise.audit import AuditAction, record_event
-from bookwise.db import is_retryable, is_sqlite
+from bookwise.db import is_retryable, is_sqlite, is_statement_timeout
 from bookwise.errors import Conflict, InvalidInput, InvalidRule, NotFound
 from bookwise.listing import DEFAULT_PAGE_SIZE
 from bookwise.models import Account, AttributeDefinition, Segment, SegmentMembership, User, utcnow
@@ -284,16 +285,28 @@ def _refresh_alone(session: Session, segment: Segment, catalog: Catalog) -> Refr
         where = compile_rule(ast.SegmentRef(name=segment.name), catalog)
     except InvalidRule as exc:
         return _not_refreshed(session, segment, exc.reason)
+    savepoint = session.begin_nested()
     try:
-        with session.begin_nested():
-            return _refresh(session, segment, where)
-    except DBAPIError as exc:
+        result = _refresh(session, segment, where)
+    except (OperationalError, DataError) as exc:
+        # What a rule may cause: a statement the database refuses, stops or cannot compute.
         # A conflict is retried by the caller (run_write); on SQLite an interrupted write
-        # has rolled back the whole transaction, so nothing after it may run in it.
-        if is_retryable(exc) or (is_sqlite(session) and not _in_transaction(session)):
+        # has rolled back the whole transaction, savepoint included: nothing may follow.
+        if is_sqlite(session) and not _in_transaction(session):
+            with suppress(DBAPIError):
+                savepoint.rollback()  # only forgets it: "no such savepoint"
             raise
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        return _not_refreshed(session, segment, f"the database could not run its rule ({reason})")
+        savepoint.rollback()
+        if is_retryable(exc):
+            raise
+        if is_statement_timeout(exc):
+            reason = "its rule ran past the time limit of a web request (refresh it from the CLI)"
+        else:
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            reason = f"the database could not run its rule ({detail})"
+        return _not_refreshed(session, segment, reason)
+    savepoint.commit()
+    return result
 
 
 def _in_transaction(session: Session) -> bool:
