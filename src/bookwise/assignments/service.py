@@ -7,8 +7,9 @@ savepoint and rolls back, so a preview is exactly what applying would do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import outcomes, plan
@@ -27,7 +28,10 @@ from bookwise.assignments.schemas import ItemOutcome, OperationResult
 from bookwise.assignments.selection import AccountRefs, Selection
 from bookwise.errors import InvalidInput
 from bookwise.models import (
+    Account,
     Assignment,
+    PlanRow,
+    RequestItem,
     User,
 )
 
@@ -322,3 +326,141 @@ def transfer_accounts(
         expected_fingerprint=expected_fingerprint,
         body=body,
     )
+
+
+# --- take over ----------------------------------------------------------------------------
+
+
+def take_over_accounts(
+    session: Session,
+    *,
+    selection: Selection,
+    to_csm: User,
+    actor: User,
+    role: str = "csm",
+    reason: str = "",
+    dry_run: bool = False,
+    expected_fingerprint: str | None = None,
+) -> OperationResult:
+    """Make ``to_csm`` the only owner in ``role`` of the selected accounts, in one operation.
+
+    Every other current owner's row ends and ``to_csm`` gets each account they lack: a
+    transfer from whoever owns the accounts now (the "Other CSMs" tab's Take over). An
+    account ``to_csm`` already owns alone does not change.
+    """
+    role_row = get_role(session, role)
+    refused_outcome = refusal(to_csm)
+
+    def body(ctx: OperationContext) -> Extra:
+        ids = plan.lock_targets(ctx, selection_ids(ctx, selection))
+        if refused_outcome is not None:
+            ctx.notes.append(refusal_message(to_csm, refused_outcome))
+        else:
+            _plan_others_closed(ctx, account_ids=ids, keep=to_csm, role=role, role_row=role_row)
+            plan.plan_opens(
+                ctx,
+                account_ids=ids,
+                user_ids=[to_csm.id],
+                role=role,
+                source="manual",
+                skip_inheriting=role_row.inheritable,
+            )
+        propagate(ctx, inheritable=role_row.inheritable)
+        if isinstance(selection, AccountRefs):
+            items, counts = _take_over_items(
+                ctx, to_csm=to_csm, refused=refused_outcome, inheritable=role_row.inheritable
+            )
+            return Extra(items=items, counts=counts)
+        summary = plan.summarise(ctx)
+        counts = {"transferred": summary.accounts_changed - _followers_changed(ctx)}
+        if refused_outcome is not None:
+            counts[refused_outcome] = plan.count_targets(ctx)[0]
+        elif role_row.inheritable:
+            inheriting = outcomes.refused_inherits_count(
+                ctx, user_ids=[to_csm.id], role=role, action="open"
+            )
+            if inheriting:
+                counts["refused_inherits"] = inheriting
+        return Extra(counts={key: value for key, value in counts.items() if value})
+
+    return run_operation(
+        session,
+        kind="take_over",
+        actor=actor,
+        parameters={
+            **selection_parameters(selection),
+            "from": "every current owner",
+            "to": to_csm.email,
+            "role": role,
+        },
+        reason=reason,
+        dry_run=dry_run,
+        expected_fingerprint=expected_fingerprint,
+        body=body,
+    )
+
+
+def _plan_others_closed(
+    ctx: OperationContext, *, account_ids: Any, keep: User, role: str, role_row: Any
+) -> None:
+    """Phase 1 of a take-over: close every open row in ``role`` on the selected accounts but
+    ``keep``'s (inheriting accounts are left to follow their parent)."""
+    conditions = [
+        Assignment.account_id.in_(account_ids),
+        Assignment.user_id != keep.id,
+        Assignment.role == role,
+        plan.is_open(),
+    ]
+    if role_row.inheritable:
+        conditions.append(~plan.inherits(Account, ctx.default_policy))
+    rows = (
+        plan.close_rows(ctx, Assignment, phase=1, source="manual")
+        .join(Account, Account.id == Assignment.account_id)
+        .where(*conditions)
+    )
+    plan.insert_plan(ctx, rows)
+
+
+def _followers_changed(ctx: OperationContext) -> int:
+    """Accounts that changed only by following their parent (phase 2), not directly."""
+    direct = select(PlanRow.account_id).where(PlanRow.operation_id == ctx.op_id, PlanRow.phase == 1)
+    count = ctx.session.scalar(
+        select(func.count(func.distinct(PlanRow.account_id))).where(
+            PlanRow.operation_id == ctx.op_id,
+            PlanRow.phase == 2,
+            PlanRow.account_id.not_in(direct),
+        )
+    )
+    return int(count or 0)
+
+
+def _take_over_items(
+    ctx: OperationContext, *, to_csm: User, refused: str | None, inheritable: bool
+) -> tuple[list[ItemOutcome], dict[str, int]]:
+    """Per requested id: transferred (its owners changed), already (``to_csm`` alone owned it),
+    refused (``to_csm`` may not receive accounts, or the account follows its parent)."""
+    changed = exists().where(
+        PlanRow.operation_id == ctx.op_id,
+        PlanRow.phase == 1,
+        PlanRow.account_id == RequestItem.account_id,
+    )
+    whens: list[tuple[Any, str]] = [(RequestItem.account_id.is_(None), "not_found")]
+    if refused is not None:
+        whens.append((true(), refused))
+    whens.append((changed, "transferred"))
+    if inheritable:
+        whens.append((plan.inherits(Account, ctx.default_policy), "refused_inherits"))
+    rows = ctx.session.execute(
+        select(RequestItem.ref, RequestItem.account_id, case(*whens, else_="already_assigned"))
+        .outerjoin(Account, Account.id == RequestItem.account_id)
+        .where(RequestItem.operation_id == ctx.op_id)
+        .order_by(RequestItem.position)
+    ).all()
+    items: list[ItemOutcome] = []
+    counts: dict[str, int] = {}
+    for ref, account_id, outcome in rows:
+        items.append(
+            ItemOutcome(ref=ref, account_id=account_id, user=to_csm.email, outcome=outcome)
+        )
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return items, counts

@@ -39,6 +39,7 @@ OPERATION_KINDS = (
     "import",
     "demo",
     "deactivate",
+    "take_over",
 )
 OPEN = text("ended_at IS NULL")
 
