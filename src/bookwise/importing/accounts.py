@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
@@ -58,14 +58,16 @@ def import_accounts(
     options: ImportOptions | None = None,
     errors: TextIO | None = None,
     progress: Progress | None = None,
+    stream: BinaryIO | None = None,
 ) -> ImportReport:
     """Upsert accounts by external id from a CSV file; bad rows are reported, good ones kept.
 
     Writes nothing for ``dry_run``, or when ``all_or_nothing`` and any row failed. Every
-    problem is streamed to ``errors`` as CSV (line, column, value, reason).
+    problem is streamed to ``errors`` as CSV (line, column, value, reason). ``stream`` is the
+    file already open (an upload, read where it is: never copied); ``path`` then names it.
     """
     options = options or ImportOptions()
-    source = open_csv(path, encoding=options.encoding)
+    source = open_csv(path, encoding=options.encoding, stream=stream)
     attributes = {d.name: d for d in list_attributes(session)}
     mapping = map_headers(source.header, declared=attributes, overrides=options.overrides)
     report = ImportReport(

@@ -86,13 +86,17 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if outside.count(";") > outside.count(",") else ","
 
 
-def open_csv(path: Path, *, encoding: str | None = None) -> CsvSource:
-    """Open ``path`` for streaming; read the marker line (if any) and the header."""
-    raw: BinaryIO = path.open("rb")
+def open_csv(
+    path: Path, *, encoding: str | None = None, stream: BinaryIO | None = None
+) -> CsvSource:
+    """Open ``path`` for streaming (or read ``stream``, an open binary file that ``path``
+    only names, from its start); read the marker line (if any) and the header."""
+    raw: BinaryIO = stream if stream is not None else path.open("rb")
+    raw.seek(0)
     head = raw.read(4)
     raw.seek(0)
     name = detect_encoding(head, encoding)
-    counter = _LineCounter(raw, path, name, explicit=encoding is not None)
+    counter = _LineCounter(raw, path, name, explicit=encoding is not None, owned=stream is None)
     first = counter.readline()
     exported = first.rstrip("\r\n") == EXPORT_MARKER
     header_text = counter.readline() if exported else first
@@ -127,10 +131,11 @@ def open_csv(path: Path, *, encoding: str | None = None) -> CsvSource:
 class _LineCounter:
     """Yields the file's physical lines, counting them, and names decoding failures."""
 
-    def __init__(self, raw: BinaryIO, path: Path, encoding: str, *, explicit: bool):
+    def __init__(self, raw: BinaryIO, path: Path, encoding: str, *, explicit: bool, owned: bool):
         # UTF-16 (or any encoding whose line break is not the byte \n) cannot be split on
         # b"\n"; every other one can, which lets a decoding failure name its exact line.
         self.raw = raw
+        self.owned = owned  # opened here, so closed here (a caller's stream stays open)
         self.text: io.TextIOWrapper | None = None
         self.pending: list[str] = []  # the lines of the record being read (for its errors)
         if "\n".encode(encoding) != b"\n":
@@ -161,7 +166,10 @@ class _LineCounter:
             yield line
 
     def close(self) -> None:
-        self.raw.close()
+        if self.text is not None:
+            self.text.detach()  # else the wrapper closes the file it wraps when collected
+        if self.owned:
+            self.raw.close()
 
     def _decode_error(self, exc: UnicodeDecodeError) -> InvalidInput:
         bad = exc.object[exc.start : exc.start + 1].hex()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,13 +201,18 @@ def safe_filename(name: str | None) -> str:
     return base or "upload.csv"
 
 
-def _save(upload: UploadFile, target: Path) -> str:
-    """Copy the upload to ``target``; return its SHA-256 (what makes a retry the same)."""
+def _digest(upload: UploadFile) -> str:
+    """The upload's SHA-256 (what makes a retry the same), read where the upload is.
+
+    The import reads the upload's own spooled file too: a copy under /tmp outlived an import
+    that was killed (issue 14), while the spool is unlinked from the start (an anonymous
+    temporary file), so nothing is left behind whatever happens to the process.
+    """
     digest = hashlib.sha256()
-    with target.open("wb") as out:
-        while chunk := upload.file.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
+    upload.file.seek(0)
+    while chunk := upload.file.read(CHUNK):
+        digest.update(chunk)
+    upload.file.seek(0)
     return digest.hexdigest()
 
 
@@ -248,21 +252,20 @@ def import_accounts_csv(
         keep_errors=ERRORS_SHOWN,
     )
     filename = safe_filename(form.file.filename)
-    folder = Path(tempfile.mkdtemp(prefix="bookwise-import-"))
-    try:
-        path = folder / filename
-        digest = _save(form.file, path)
+    digest = _digest(form.file)
 
-        def work(session: Session) -> ImportReport:
-            report = import_accounts(
-                session, path=path, actor=acting_user(session, caller), options=options
-            )
-            return _report_out(report, filename)
+    def work(session: Session) -> ImportReport:
+        report = import_accounts(
+            session,
+            path=Path(filename),
+            actor=acting_user(session, caller),
+            options=options,
+            stream=form.file.file,  # read from its start, also when the write is retried
+        )
+        return _report_out(report, filename)
 
-        identity = {"sha256": digest, "options": options.__dict__}
-        return run_once(request, caller, idempotency_key, identity, work)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    identity = {"sha256": digest, "options": options.__dict__}
+    return run_once(request, caller, idempotency_key, identity, work)
 
 
 @get(
