@@ -1,4 +1,4 @@
-"""Ownership commands: csms (the overview), assign, unassign, transfer, inherit."""
+"""Ownership commands: csms (the overview), assign, unassign, transfer, take-over, inherit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 from bookwise.assignments.inheritance import reconcile_inheritance, set_default_policy
 from bookwise.assignments.overview import csm_overview
 from bookwise.assignments.schemas import OperationResult
-from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
+from bookwise.assignments.service import (
+    assign_accounts,
+    take_over_accounts,
+    transfer_accounts,
+    unassign_accounts,
+)
 from bookwise.cli.options import AsOption, DryRunOption, FingerprintOption
 from bookwise.cli.output import (
     Column,
@@ -206,6 +211,53 @@ def transfer(
             to_csm=new,
             actor=resolve_actor(session, actor),
             selection=selection,
+            role=role,
+            reason=reason,
+            dry_run=dry_run,
+            expected_fingerprint=fingerprint,
+        )
+
+    emit_result(writing(work), fmt, fingerprint_hint=True)
+
+
+def take_over(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", metavar="EMAIL", help="The CSM who takes the accounts (email or full name)."
+        ),
+    ],
+    refs: RefsArgument = None,
+    ids_from: IdsFromOption = None,
+    assigned_to: AssignedToOption = None,
+    not_assigned_to: NotAssignedToOption = None,
+    who: WhoOption = None,
+    unassigned: UnassignedOption = False,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
+    role: RoleOption = "csm",
+    reason: ReasonOption = "",
+    dry_run: DryRunOption = False,
+    fingerprint: FingerprintOption = None,
+    actor: AsOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+) -> None:
+    """Make one CSM the only owner of the named or filtered accounts, in one operation.
+
+    Every other current owner loses them; the CSM gets each one they lack. For example
+    `bookwise take-over --not-assigned-to ana@example.com --who others --to ana@example.com`.
+    """
+    filters = FilterArgs(
+        assigned_to, not_assigned_to, who, unassigned, role, where=where, segment=segment
+    )
+    chosen = read_refs(refs, ids_from)
+
+    def work(session: Session) -> OperationResult:
+        return take_over_accounts(
+            session,
+            selection=build_selection(session, chosen, filters, required=True),
+            to_csm=get_user(session, to),
+            actor=resolve_actor(session, actor),
             role=role,
             reason=reason,
             dry_run=dry_run,

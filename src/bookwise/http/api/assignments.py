@@ -1,4 +1,5 @@
-"""/api/v1/assignments: assign, unassign, transfer and inheritance, with preview and retries.
+"""/api/v1/assignments: assign, unassign, transfer, take over and inheritance, with preview and
+retries.
 
 Every endpoint takes ``dry_run`` (a preview: counts, a sample, a fingerprint) and
 ``fingerprint`` (apply only if the change set is still the one previewed, else 409), and an
@@ -19,7 +20,12 @@ from bookwise.assignments.inheritance import (
     set_inherit_policy,
 )
 from bookwise.assignments.operation import Policy
-from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
+from bookwise.assignments.service import (
+    assign_accounts,
+    take_over_accounts,
+    transfer_accounts,
+    unassign_accounts,
+)
 from bookwise.http.api.common import IdempotencyKey, api_router, idempotent_responses, run_once
 from bookwise.http.api.filters import Email, SelectionIn
 from bookwise.http.api.operations import OperationResult, result_out
@@ -109,6 +115,22 @@ class TransferRequest(_Change):
         alias="from", description="The CSM whose accounts move (email or full name)."
     )
     to: Email = Field(description="The CSM who takes them (email or unique full name).")
+
+
+class TakeOverRequest(_Change):
+    """Make one CSM the only owner of the selected accounts (from whoever owns them now)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ids": ["ACME-1", "ACME-2"], "to": "ana@example.com", "dry_run": True},
+                {"not_assigned_to": "ana@example.com", "who": "others", "to": "ana@example.com"},
+            ]
+        },
+    )
+
+    to: Email = Field(description="The CSM who takes the accounts over (email or full name).")
 
 
 class InheritRequest(_Change):
@@ -245,6 +267,41 @@ def transfer(
                 to_csm=new,
                 actor=acting_user(session, caller),
                 selection=selection,
+                role=body.role,
+                reason=body.reason,
+                dry_run=body.dry_run,
+                expected_fingerprint=body.fingerprint,
+            )
+        )
+
+    return run_once(request, caller, idempotency_key, _identity(body), work)
+
+
+@post(
+    router,
+    "/assignments/take-over",
+    role="manager",
+    response_model=OperationResult,
+    summary="Take accounts over from their current CSMs",
+    responses=_RESPONSES,
+)
+def take_over(
+    request: Request,
+    caller: CallerDep,
+    body: TakeOverRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Make ``to`` the only CSM of the named (or filtered) accounts, in one operation: every
+    other current owner's row ends and ``to`` gets each account they lack (``transferred``;
+    ``already_assigned`` where ``to`` owned it alone). Undo restores every owner."""
+
+    def work(session: Session) -> OperationResult:
+        return result_out(
+            take_over_accounts(
+                session,
+                selection=body.selection(session),
+                to_csm=get_user(session, body.to),
+                actor=acting_user(session, caller),
                 role=body.role,
                 reason=body.reason,
                 dry_run=body.dry_run,
