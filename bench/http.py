@@ -6,7 +6,8 @@ clients are threads here with an httpx client each and an API token. Two measure
 * one client, one request at a time: the median of each page endpoint, beside the median of
   the same call through the service layer (``ONE_CLIENT_REPEAT`` interleaved pairs); the
   difference is what HTTP adds (routing, auth, validation, JSON);
-* 8 clients at once, a bounded number of requests spread over the four pages: p50, p95, p99.
+* 8 and 32 clients at once, a bounded number of requests spread over the four pages: p50,
+  p95, p99, against ``bookwise serve`` with its default number of workers (one per core).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bench.context import Target
 from bench.harness import Measurement, peak_rss_mib, reset_peak_rss, timed
 from bench.reads import RULE_TIER, bookwise_page
 from bookwise.auth.service import create_token
+from bookwise.cli.web import worker_count
 from bookwise.models import User
 from bookwise.segments.selection import AccountFilter
 
@@ -36,6 +38,7 @@ from bookwise.segments.selection import AccountFilter
 # at 1M, which vary by more than the 10 ms sought): 25 interleaved pairs instead of the
 # read scenarios' 5-7, so the difference is not mostly noise.
 ONE_CLIENT_REPEAT = 25
+CONCURRENT_CLIENTS = (8, 32)
 
 
 def pages(t: Target) -> list[tuple[str, dict[str, str], AccountFilter]]:
@@ -67,8 +70,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(t: Target) -> Iterator[tuple[str, str]]:
-    """Start ``bookwise serve`` on the target's database: (base URL, API token)."""
+def server(t: Target, workers: int | None = None) -> Iterator[tuple[str, str]]:
+    """Start ``bookwise serve`` on the target's database: (base URL, API token).
+
+    ``workers`` None: the command's default, one worker per core, as ``make run`` starts it.
+    """
     with t.writing() as session:
         admin = session.scalar(
             select(User)
@@ -80,6 +86,8 @@ def server(t: Target) -> Iterator[tuple[str, str]]:
     port = _free_port()
     env = {**os.environ, "BOOKWISE_DATABASE_URL": t.url}
     command = [sys.executable, "-m", "bookwise", "serve", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -107,10 +115,12 @@ def _get(client: httpx.Client, query: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def http_measurements(t: Target, *, concurrent_requests: int) -> list[Measurement]:
-    """One client: HTTP vs service layer per page; then 8 clients: p50/p95/p99."""
+def http_measurements(
+    t: Target, *, concurrent_requests: int, workers: int | None = None
+) -> list[Measurement]:
+    """One client: HTTP vs service layer per page; then 8 and 32 clients: p50/p95/p99."""
     results: list[Measurement] = []
-    with server(t) as (base, secret):
+    with server(t, workers) as (base, secret):
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             for name, query, filters in pages(t):
@@ -142,12 +152,16 @@ def http_measurements(t: Target, *, concurrent_requests: int) -> list[Measuremen
                         },
                     )
                 )
-        results.append(_concurrent(t, base, headers, concurrent_requests))
+        count = workers or worker_count()
+        for clients in CONCURRENT_CLIENTS:
+            # At least 8 requests per client, so every client is busy for most of the run.
+            requests = max(concurrent_requests, 8 * clients)
+            results.append(_concurrent(t, base, headers, requests, clients, workers=count))
     return results
 
 
 def _concurrent(
-    t: Target, base: str, headers: dict[str, str], requests: int, clients: int = 8
+    t: Target, base: str, headers: dict[str, str], requests: int, clients: int, *, workers: int
 ) -> Measurement:
     """``requests`` page requests from ``clients`` threads, round robin over the pages."""
     queries = [query for _, query, _ in pages(t)]
@@ -187,5 +201,6 @@ def _concurrent(
             "p95_ms": round(cuts[94], 1),
             "p99_ms": round(cuts[98], 1),
             "requests_per_second": round(len(latencies) / wall, 1),
+            "workers": workers,
         },
     )

@@ -66,7 +66,8 @@ def size_table(document: dict[str, Any], size: str) -> list[str]:
         if "p50_ms" in row:
             extra = (
                 f" (p50 {_ms(row['p50_ms'])}, p95 {_ms(row['p95_ms'])}, p99 "
-                f"{_ms(row['p99_ms'])}; {row['requests_per_second']} requests/s)"
+                f"{_ms(row['p99_ms'])}; {row['requests_per_second']} requests/s"
+                + (f"; {row['workers']} server workers)" if "workers" in row else ")")
             )
         rows = f"{row['rows']:,}" if row.get("rows") is not None else ""
         lines.append(

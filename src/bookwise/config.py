@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         "address (`localhost`, `127.0.0.1`, `::1`), as `make run` does. `true` or `false` "
         "forces it (see [The web app](#the-web-app)).",
     )
+    web_workers: int | None = Field(
+        None,
+        ge=1,
+        description="How many worker processes `bookwise serve` starts to answer requests. "
+        "Unset, one per CPU core the server may use. Each worker has its own database "
+        "connections and answers requests on its own, so many people are served at once; "
+        "sessions, the sign-in limit and idempotency keys live in the database, which every "
+        "worker shares. `bookwise serve --workers N` overrides it (see "
+        "[Worker processes](#worker-processes)).",
+    )
     max_body_mib: int = Field(
         1,
         ge=1,
@@ -89,7 +99,6 @@ class Settings(BaseSettings):
         "admins only), in MiB. The upload streams to a temporary file and stops at the limit "
         "with a `413`. For a bigger file, use `bookwise import accounts`, which has no limit.",
     )
-
     statement_timeout_ms: int = Field(
         30_000,
         ge=0,

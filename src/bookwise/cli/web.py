@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Annotated
 
@@ -33,29 +34,67 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", metavar="N", min=1, max=65535, help="The TCP port.")
     ] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Worker processes answering requests (default: BOOKWISE_WEB_WORKERS, else "
+            "one per CPU core).",
+        ),
+    ] = None,
 ) -> None:
     """Start the web app and the REST API, and print the address to open; Ctrl-C stops it."""
     import uvicorn  # only this command needs the server
 
     with reading() as session:  # an uninitialised database fails here, in one clear line
         cli_user(session)
+    count = worker_count(workers)
     listener = _listen(host, port)
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
+        workers=count,
         log_level="info",
         proxy_headers=True,
         server_header=False,
     )
-    say(f"bookwise is running at {_url(host, port)}  (database {database_label()}; Ctrl-C stops)")
+    plural = "worker" if count == 1 else "workers"
+    say(
+        f"bookwise is running at {_url(host, port)}  (database {database_label()}; "
+        f"{count} {plural}; Ctrl-C stops)"
+    )
     if host not in LOOPBACK_HOSTS and get_settings().cookie_secure is None:
         say(
             "note: off loopback the session cookie is Secure, so browsers sign in over HTTPS "
             "only: put a TLS proxy in front (see docs/deploying.md)"
         )
-    uvicorn.Server(config).run(sockets=[listener])
+    if count == 1:
+        uvicorn.Server(config).run(sockets=[listener])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # Each worker is a fresh (spawned, not forked) process that imports the app factory and
+    # builds its own app, engine and pools: nothing but the listening socket is shared, so
+    # every accepted connection still inherits its TCP_NODELAY. Ctrl-C (or SIGTERM) reaches
+    # this supervisor, which stops every worker and waits for them before it returns.
+    Multiprocess(config, sockets=[listener]).run()
+
+
+def worker_count(requested: int | None = None) -> int:
+    """``--workers``, else ``BOOKWISE_WEB_WORKERS``, else the CPU cores this process may use."""
+    if requested:
+        return requested
+    configured = get_settings().web_workers
+    if configured:
+        return configured
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _listen(host: str, port: int) -> socket.socket:
