@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bookwise.http.api import (
+    account_changes,
     accounts,
     assignments,
     files,
@@ -18,11 +19,13 @@ from bookwise.http.api import (
 ROUTERS: tuple[APIRouter, ...] = (
     me.router,
     accounts.router,
+    account_changes.router,
     users.router,
     users.csms_router,
     segments.router,
     rules.router,
     assignments.router,
     operations.router,
+    operations.books_router,
     files.router,
 )

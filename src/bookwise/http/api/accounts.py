@@ -9,6 +9,7 @@ from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from bookwise import models
 from bookwise.accounts.service import get_account
 from bookwise.assignments.details import children_page, describe_account
 from bookwise.assignments.history import TimelineRow, account_history
@@ -383,9 +384,13 @@ def get_account_detail(request: Request, ref: Ref) -> AccountDetail:
     """Fields, custom attributes, parent, the first 100 children with their owners, the
     inherit policy (own, default and effective) and the current owners by role."""
     with reading(request) as session:
-        account = get_account(session, ref)
-        details = describe_account(session, account, with_children=False)
-        kids = children_page(session, account, limit=CHILDREN_SHOWN)
+        return account_detail(session, get_account(session, ref))
+
+
+def account_detail(session: Session, account: models.Account) -> AccountDetail:
+    """One account in the API's shape (money as decimal strings), its first children too."""
+    details = describe_account(session, account, with_children=False)
+    kids = children_page(session, account, limit=CHILDREN_SHOWN)
     values = details.model_dump(exclude={"children"})
     values["mrr"] = format_money(details.mrr) if details.mrr is not None else None
     values["custom"] = {
