@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments.schemas import OperationOut
 from bookwise.dates import end_of_day
 from bookwise.errors import NotFound
 from bookwise.listing import Page, Sorting, fetch_page
-from bookwise.models import Account, Assignment, Operation, User
+from bookwise.models import (
+    Account,
+    Assignment,
+    Operation,
+    OwnershipChange,
+    PolicyChange,
+    User,
+)
 
 # Aliases are built once: building one per call costs more than the SQL it makes.
 _ACTOR_USER = aliased(User, name="actor")
@@ -23,19 +30,26 @@ _OWNER_USER = aliased(User, name="owner")
 class TimelineRow(BaseModel):
     """One assignment row: who, role, from, to, source, reason, actor, operations."""
 
-    account_id: int
-    external_id: str | None
-    account: str
-    user: str
-    role: str
-    started_at: datetime
-    ended_at: datetime | None
-    source: str
-    reason: str
-    actor: str
-    operation_id: int
-    ended_operation_id: int | None
-    is_primary: bool
+    account_id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's external id (CRM id), if any.")
+    account: str = Field(description="The account's name.")
+    user: str = Field(description="The owner's email.")
+    role: str = Field(description="The role the owner held (`csm` or a role a team added).")
+    started_at: datetime = Field(description="When the owner started (UTC).")
+    ended_at: datetime | None = Field(description="When the owner stopped (UTC); null: still.")
+    source: str = Field(
+        description="How the row came about: `manual`, `inherited` (follows the parent), "
+        "`import`, …"
+    )
+    reason: str = Field(description="Why, as the person who made the change wrote it.")
+    actor: str = Field(description="The email of who made the change.")
+    operation_id: int = Field(description="The operation that opened the row.")
+    ended_operation_id: int | None = Field(
+        description="The operation that closed the row; null while it is open."
+    )
+    is_primary: bool = Field(description="Whether the owner is the primary one for the role.")
+    user_name: str = Field(default="", description="The owner's full name (may be empty).")
+    actor_name: str = Field(default="", description="The full name of who made the change.")
 
 
 def _timeline_query() -> Select[*tuple[Any, ...]]:
@@ -56,6 +70,8 @@ def _timeline_query() -> Select[*tuple[Any, ...]]:
             Assignment.operation_id,
             Assignment.ended_operation_id,
             Assignment.is_primary,
+            owner.name,
+            actor.name,
         )
         .join(Account, Account.id == Assignment.account_id)
         .join(owner, owner.id == Assignment.user_id)
@@ -145,6 +161,42 @@ def owners_on(session: Session, *, account: Account, day: date) -> list[Timeline
     return _rows(session, query)
 
 
+BOOK_SORTING = Sorting(
+    columns={"account": Account.name_fold, "account_id": Assignment.account_id},
+    default="account",
+    tiebreak=Assignment.id,
+)
+
+
+def book_page(
+    session: Session,
+    *,
+    user: User,
+    day: date,
+    role: str = "csm",
+    sort: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+    counted: bool = True,
+) -> Page[TimelineRow]:
+    """A page of the accounts ``user`` owned at the end of ``day`` (by account name), and how
+    many there were: two statements, however big the book."""
+    query = _timeline_query().where(
+        Assignment.user_id == user.id, Assignment.role == role, _open_at(end_of_day(day))
+    )
+    return fetch_page(
+        session,
+        query,
+        sorting=BOOK_SORTING,
+        sort=sort,
+        convert=_row,
+        limit=limit,
+        offset=offset,
+        max_limit=MAX_HISTORY_PAGE,
+        counted=counted,
+    )
+
+
 def book_on(
     session: Session,
     *,
@@ -154,40 +206,84 @@ def book_on(
     limit: int = 1000,
     offset: int = 0,
 ) -> list[TimelineRow]:
-    """The accounts ``user`` owned at the end of ``day``, by account id."""
-    query = (
-        _timeline_query()
-        .where(Assignment.user_id == user.id, Assignment.role == role, _open_at(end_of_day(day)))
-        .order_by(Assignment.account_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return _rows(session, query)
+    """The accounts ``user`` owned at the end of ``day``, by account id (one statement)."""
+    return book_page(
+        session,
+        user=user,
+        day=day,
+        role=role,
+        sort="account_id",
+        limit=limit,
+        offset=offset,
+        counted=False,
+    ).items
 
 
 OPERATION_SORTING = Sorting(columns={"id": Operation.id}, default="-id", tiebreak=Operation.id)
 
 
+class OperationFilter(BaseModel):
+    """Which operations the log shows: a kind, who ran them, a date range (installation time
+    zone, both days included), an account they changed (its owners or its policy)."""
+
+    kind: str | None = None
+    actor_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    account_id: int | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions on ``operations``."""
+        where: list[ColumnElement[bool]] = []
+        if self.kind:
+            where.append(Operation.kind == self.kind)
+        if self.actor_id is not None:
+            where.append(Operation.actor_id == self.actor_id)
+        if self.since is not None:
+            where.append(Operation.created_at >= end_of_day(self.since - timedelta(days=1)))
+        if self.until is not None:
+            where.append(Operation.created_at < end_of_day(self.until))
+        if self.account_id is not None:
+            changed = select(OwnershipChange.operation_id).where(
+                OwnershipChange.account_id == self.account_id
+            )
+            policies = select(PolicyChange.operation_id).where(
+                PolicyChange.account_id == self.account_id
+            )
+            where.append(or_(Operation.id.in_(changed), Operation.id.in_(policies)))
+        return where
+
+
 def operations_page(
-    session: Session, *, limit: int = 50, offset: int = 0, counted: bool = True
+    session: Session,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    counted: bool = True,
+    filters: OperationFilter | None = None,
 ) -> Page[OperationOut]:
-    """Recent operations, newest first, and how many there are (``counted``): two statements."""
+    """Recent operations, newest first, and how many there are (``counted``): two statements.
+
+    Unfiltered, the total is one COUNT of the table; filtered, a COUNT of the matches.
+    """
+    where = filters.conditions() if filters is not None else []
+    query = select(Operation, User.email, User.name).join(User, User.id == Operation.actor_id)
     return fetch_page(
         session,
-        select(Operation, User.email).join(User, User.id == Operation.actor_id),
+        query.where(*where),
         sorting=OPERATION_SORTING,
         convert=_operation_row,
         limit=limit,
         offset=offset,
         max_limit=MAX_HISTORY_PAGE,
-        total=lambda: count_operations(session),
+        total=None if where else (lambda: count_operations(session)),
         counted=counted,
     )
 
 
 def _operation_row(row: Any) -> OperationOut:
-    operation, email = row
-    return _operation_out(operation, email)
+    operation, email, name = row
+    return _operation_out(operation, email, name)
 
 
 def list_operations(session: Session, *, limit: int = 50, offset: int = 0) -> list[OperationOut]:
@@ -203,24 +299,136 @@ def count_operations(session: Session) -> int:
 def get_operation(session: Session, *, operation_id: int) -> OperationOut:
     """One operation, or NotFound."""
     row = session.execute(
-        select(Operation, User.email)
+        select(Operation, User.email, User.name)
         .join(User, User.id == Operation.actor_id)
         .where(Operation.id == operation_id)
     ).first()
     if row is None:
-        raise NotFound(f"no operation {operation_id}")
-    return _operation_out(row[0], row[1])
+        raise NotFound(f"no operation {operation_id}: see `bookwise operations list`")
+    return _operation_out(row[0], row[1], row[2])
 
 
-def _operation_out(op: Operation, email: str) -> OperationOut:
+def _operation_out(op: Operation, email: str, name: str) -> OperationOut:
     return OperationOut(
         id=op.id,
         kind=op.kind,
         actor=email,
+        actor_name=name,
         created_at=op.created_at,
         accounts_changed=op.accounts_changed,
         counts=op.counts,
         parameters=op.parameters,
         undoes=op.undoes_id,
         undone_by=op.undone_by_id,
+    )
+
+
+ChangeAction = Literal["open", "close"]
+
+
+class OperationChange(BaseModel):
+    """One owner an operation opened or closed on one account."""
+
+    action: ChangeAction = Field(
+        description="`open`: the operation made the user an owner; `close`: it ended that."
+    )
+    at: datetime = Field(description="When (UTC): the row's start for `open`, its end for `close`.")
+    account_id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's external id (CRM id), if any.")
+    account: str = Field(description="The account's name.")
+    user: str = Field(description="The owner's email.")
+    user_name: str = Field(description="The owner's full name (may be empty).")
+    role: str = Field(description="The role (`csm` or a role a team added).")
+    source: str = Field(
+        description="How the row came about: `manual`, `inherited` (follows the parent), …"
+    )
+    reason: str = Field(description="The reason given with the change.")
+    is_primary: bool = Field(description="Whether the owner is the primary one for the role.")
+
+
+class ChangeFilter(BaseModel):
+    """Which of an operation's changes to show: one owner, opened or closed rows, a role, and
+    accounts whose name contains some text (or whose external id is exactly it)."""
+
+    owner_id: int | None = None
+    action: ChangeAction | None = None
+    role: str | None = None
+    account: str | None = None
+
+    def conditions(self, operation_id: int) -> list[ColumnElement[bool]]:
+        """The WHERE conditions: the operation's opened and closed rows, then the filters."""
+        opened = Assignment.operation_id == operation_id
+        closed = Assignment.ended_operation_id == operation_id
+        where: list[ColumnElement[bool]] = [
+            {"open": opened, "close": closed, None: or_(opened, closed)}[self.action]
+        ]
+        if self.owner_id is not None:
+            where.append(Assignment.user_id == self.owner_id)
+        if self.role:
+            where.append(Assignment.role == self.role)
+        text = (self.account or "").strip()
+        if text:
+            where.append(
+                or_(
+                    Account.name_fold.contains(text.casefold(), autoescape=True),
+                    Account.external_id == text,
+                )
+            )
+        return where
+
+
+CHANGE_SORTING = Sorting(
+    columns={
+        "account": Account.name_fold,
+        "external_id": Account.external_id,
+        "owner": _OWNER_USER.name_fold,
+        "role": Assignment.role,
+    },
+    default="account",
+    tiebreak=Assignment.id,
+)
+_CHANGE_KEYS = list(OperationChange.model_fields)
+
+
+def operation_changes(
+    session: Session,
+    *,
+    operation_id: int,
+    filters: ChangeFilter | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[OperationChange]:
+    """A page of the owners ``operation_id`` opened and closed, by account name, and how many
+    match: two statements, however many accounts the operation changed. An unknown operation
+    has no changes (callers check it with ``get_operation``)."""
+    owner = _OWNER_USER
+    closed = Assignment.ended_operation_id == operation_id
+    query = (
+        select(
+            case((closed, "close"), else_="open"),
+            case((closed, Assignment.ended_at), else_=Assignment.started_at),
+            Assignment.account_id,
+            Account.external_id,
+            Account.name,
+            owner.email,
+            owner.name,
+            Assignment.role,
+            Assignment.source,
+            Assignment.reason,
+            Assignment.is_primary,
+        )
+        .join(Account, Account.id == Assignment.account_id)
+        .join(owner, owner.id == Assignment.user_id)
+        .where(*(filters or ChangeFilter()).conditions(operation_id))
+    )
+    return fetch_page(
+        session,
+        query,
+        sorting=CHANGE_SORTING,
+        sort=sort,
+        convert=lambda row: OperationChange(**dict(zip(_CHANGE_KEYS, row, strict=True))),
+        limit=limit,
+        offset=offset,
+        max_limit=MAX_HISTORY_PAGE,
     )

@@ -71,6 +71,7 @@ class OperationOut(BaseModel):
     id: int
     kind: str
     actor: str
+    actor_name: str = ""
     created_at: datetime
     accounts_changed: int
     counts: dict[str, int]
