@@ -58,7 +58,8 @@ def test_operations_are_listed_newest_first_and_page(cli: Cli) -> None:
     ]
     assert (listed["total"], listed["more"]) == (3, False)
     page = cli.json("operations", "list", "--limit", "2")
-    assert ([op["id"] for op in page["items"]], page["total"], page["more"]) == ([3, 2], None, True)
+    # the total is counted (one COUNT) on every page, not only on the last
+    assert ([op["id"] for op in page["items"]], page["total"], page["more"]) == ([3, 2], 3, True)
     last = cli.json("operations", "list", "--limit", "2", "--offset", "2")
     assert ([op["id"] for op in last["items"]], last["total"]) == ([1], 3)
     rows = list(csv.DictReader(io.StringIO(cli.ok("operations", "list", "--format", "csv").stdout)))

@@ -432,3 +432,52 @@ def operation_changes(
         offset=offset,
         max_limit=MAX_HISTORY_PAGE,
     )
+
+
+def _listed(value: object) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _account_words(value: object) -> str:
+    return "top level" if value is None else f"account #{value}"
+
+
+# How each parameter an operation records reads in a sentence; a key not named here reads
+# "key: value". ``role`` csm and ``undone_kind`` (said with ``undoes``) say nothing alone.
+_PARAMETER_WORDS: dict[str, Any] = {
+    "filter": lambda v: f"selection: {v}",
+    "selection": lambda v: str(v),
+    "ids": lambda v: f"{v} accounts named" if isinstance(v, int) else f"accounts {_listed(v)}",
+    "to": lambda v: f"to {_listed(v)}",
+    "from": lambda v: f"from {_listed(v)}",
+    "role": lambda v: "" if v == "csm" else f"role {v}",
+    "source": lambda v: "" if v == "manual" else f"source {v}",
+    "policy": lambda v: f"policy {v}",
+    "account_id": lambda v: _account_words(v),
+    "old_parent_id": lambda v: f"was under {_account_words(v)}",
+    "new_parent_id": lambda v: f"now under {_account_words(v)}",
+    "user": lambda v: f"user {v}",
+    "transfer_to": lambda v: f"book to {v}",
+    "roles": lambda v: f"roles {_listed(v)}",
+    "file": lambda v: f"file {v}",
+    "scope": lambda v: f"scope {v}",
+    "undone_kind": lambda v: "",
+}
+
+
+def parameter_words(operation: OperationOut) -> list[str]:
+    """An operation's parameters as short phrases: "undoes #4 (transfer)", "to ana@…",
+    "default policy own → inherit" (the same words on the pages and the command line)."""
+    params = dict(operation.parameters)
+    words: list[str] = []
+    if "undoes" in params:
+        kind = params.get("undone_kind")
+        words.append(f"undoes #{params.pop('undoes')}" + (f" ({kind})" if kind else ""))
+    if operation.kind == "set_default_policy" and {"old", "new"} <= set(params):
+        words.append(f"default policy {params.pop('old')} → {params.pop('new')}")
+    for key, value in params.items():
+        say = _PARAMETER_WORDS.get(key)
+        text = say(value) if say else f"{key.replace('_', ' ')}: {_listed(value)}"
+        if text:
+            words.append(text)
+    return words
