@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments.schemas import OperationOut
 from bookwise.dates import end_of_day
+from bookwise.db import is_sqlite
 from bookwise.errors import NotFound
 from bookwise.listing import Page, Sorting, fetch_page
 from bookwise.models import (
@@ -390,21 +392,10 @@ CHANGE_SORTING = Sorting(
 _CHANGE_KEYS = list(OperationChange.model_fields)
 
 
-def operation_changes(
-    session: Session,
-    *,
-    operation_id: int,
-    filters: ChangeFilter | None = None,
-    sort: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[OperationChange]:
-    """A page of the owners ``operation_id`` opened and closed, by account name, and how many
-    match: two statements, however many accounts the operation changed. An unknown operation
-    has no changes (callers check it with ``get_operation``)."""
+def _changes_query(operation_id: int, filters: ChangeFilter | None) -> Select[*tuple[Any, ...]]:
     owner = _OWNER_USER
     closed = Assignment.ended_operation_id == operation_id
-    query = (
+    return (
         select(
             case((closed, "close"), else_="open"),
             case((closed, Assignment.ended_at), else_=Assignment.started_at),
@@ -422,16 +413,50 @@ def operation_changes(
         .join(owner, owner.id == Assignment.user_id)
         .where(*(filters or ChangeFilter()).conditions(operation_id))
     )
+
+
+def _change(row: Any) -> OperationChange:
+    return OperationChange(**dict(zip(_CHANGE_KEYS, row, strict=True)))
+
+
+def operation_changes(
+    session: Session,
+    *,
+    operation_id: int,
+    filters: ChangeFilter | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[OperationChange]:
+    """A page of the owners ``operation_id`` opened and closed, by account name, and how many
+    match: two statements, however many accounts the operation changed. An unknown operation
+    has no changes (callers check it with ``get_operation``)."""
     return fetch_page(
         session,
-        query,
+        _changes_query(operation_id, filters),
         sorting=CHANGE_SORTING,
         sort=sort,
-        convert=lambda row: OperationChange(**dict(zip(_CHANGE_KEYS, row, strict=True))),
+        convert=_change,
         limit=limit,
         offset=offset,
         max_limit=MAX_HISTORY_PAGE,
     )
+
+
+def all_operation_changes(
+    session: Session,
+    *,
+    operation_id: int,
+    filters: ChangeFilter | None = None,
+    sort: str | None = None,
+) -> Iterator[OperationChange]:
+    """Every matching change of ``operation_id`` in ``sort`` order, for an export: one
+    statement, its rows read in batches as they are consumed (inside the session)."""
+    ordered = _changes_query(operation_id, filters).order_by(
+        *CHANGE_SORTING.order_by(sort, sqlite=is_sqlite(session))
+    )
+    for row in session.execute(ordered.execution_options(yield_per=1000)):
+        yield _change(row)
 
 
 def _listed(value: object) -> str:

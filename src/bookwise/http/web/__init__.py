@@ -8,6 +8,7 @@ from bookwise.http.web import (
     account,
     accounts,
     assignment,
+    audit,
     mybook,
     operations,
     segments,
@@ -23,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account.router,
     segments.router,
     operations.router,
+    audit.router,
     users.router,
     mybook.router,
 )

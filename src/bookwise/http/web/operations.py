@@ -11,9 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.history import get_operation, list_operations
+from bookwise.accounts.service import get_account
+from bookwise.assignments.history import (
+    OperationFilter,
+    get_operation,
+    operations_page,
+    parameter_words,
+)
 from bookwise.assignments.schemas import OperationOut, OperationResult
 from bookwise.assignments.undo import undo_operation
+from bookwise.dates import parse_date
 from bookwise.errors import Conflict, Refused
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
@@ -29,6 +36,8 @@ from bookwise.http.web.bulk import (
 )
 from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, href, local_path
 from bookwise.http.web.templating import page
+from bookwise.models import OPERATION_KINDS
+from bookwise.users.service import get_user
 
 router = APIRouter(include_in_schema=False)
 OPERATIONS_PAGE = 50
@@ -37,39 +46,67 @@ OPERATIONS_PAGE = 50
 NOT_UNDONE_HERE = {"demo": "the demo load"}
 
 
+FilterText = Annotated[str, Query(max_length=300)]
+
+
 @get(router, "/operations", role="viewer")
-def operations(request: Request, number: PageNumber = 1) -> Any:
-    """Recent operations, newest first: who, what, when, counts, the filter; Undo."""
-    return _operations_page(request, Pager.of(number, OPERATIONS_PAGE))
+def operations(
+    request: Request,
+    kind: FilterText = "",
+    by: FilterText = "",
+    since: FilterText = "",
+    until: FilterText = "",
+    account: FilterText = "",
+    number: PageNumber = 1,
+) -> Any:
+    """Operations, newest first: who, what, when, counts, the filter; filters; Undo."""
+    shown = {"kind": kind.strip(), "by": by.strip(), "since": since.strip()}
+    shown |= {"until": until.strip(), "account": account.strip()}
+    return _operations_page(request, Pager.of(number, OPERATIONS_PAGE), shown)
 
 
-def _operations_page(request: Request, pager: Pager) -> Any:
+def _filters(session: Session, shown: dict[str, str]) -> OperationFilter:
+    kind = shown["kind"] if shown["kind"] in OPERATION_KINDS else None
+    return OperationFilter(
+        kind=kind,
+        actor_id=get_user(session, shown["by"]).id if shown["by"] else None,
+        since=parse_date(shown["since"], field="from") if shown["since"] else None,
+        until=parse_date(shown["until"], field="to") if shown["until"] else None,
+        account_id=get_account(session, shown["account"]).id if shown["account"] else None,
+    )
+
+
+def _operations_page(request: Request, pager: Pager, shown: dict[str, str]) -> Any:
+    error, rows, total = None, [], 0
     with reading(request) as session:
-        # One row more than the page: whether a next page exists, without counting them all.
-        rows = list_operations(session, limit=pager.size + 1, offset=pager.offset)
-    shown = rows[: pager.size]
-    pager = pager.showing(len(shown), None, more=len(rows) > pager.size)
+        try:
+            found = operations_page(
+                session, limit=pager.size, offset=pager.offset, filters=_filters(session, shown)
+            )
+            rows, total = found.items, found.total or 0
+        except USER_ERRORS as exc:
+            error = ShownError.of(exc)
+    params = {key: value for key, value in shown.items() if value}
     return page(
         request,
         "operations.html",
-        operations=shown,
-        pager=pager,
-        link=lambda number: href("/operations", {"page": number}),
-        describe=describe_parameters,
+        error.status if error else 200,
+        operations=rows,
+        pager=pager.showing(len(rows), total),
+        link=lambda number: href("/operations", {**params, "page": number}),
+        describe=parameter_words,
         undone_here=lambda op: op.kind not in NOT_UNDONE_HERE,
+        shown=shown,
+        filtered=bool(params),
+        kinds=OPERATION_KINDS,
+        error=error,
     )
 
 
 def describe_parameters(operation: OperationOut) -> list[tuple[str, str]]:
-    """An operation's parameters in words: the filter or rule text, ids, CSMs, role."""
-    shown = []
-    for key, value in operation.parameters.items():
-        if key == "role" and value == "csm":
-            continue
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        label = {"filter": "selection", "ids": "accounts named", "undoes": "undoes #"}.get(key, key)
-        shown.append((label.replace("_", " "), text))
-    return shown
+    """An operation's parameters in words, for a preview's details (label, text)."""
+    words = parameter_words(operation)
+    return [("Details", "; ".join(words))] if words else []
 
 
 @post(router, "/operations/apply", role="manager")
