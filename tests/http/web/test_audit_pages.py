@@ -128,6 +128,6 @@ def test_a_csms_book_and_an_accounts_owners_on_a_date(
     assert "Ana Lima" in rows(owners)[0]
     assert "No one owned" in rows(Page.of(viewer.get("/accounts/R1/owners?on=2000-01-01")))[0]
     account = Page.of(viewer.get("/accounts/R1"))
-    assert account.root.find("form", aria_label="Owners on a date").attrs["action"] == (
+    assert account.root.find("form", aria_label="See the owners on a date").attrs["action"] == (
         "/accounts/R1/owners"
     )
