@@ -89,3 +89,9 @@ def test_an_account_is_found_by_external_id_id_or_unique_name(session: Session) 
         find_account_by_name(session, "Twin")
     with pytest.raises(NotFound):
         find_account_by_name(session, "Nobody")
+
+
+def test_a_blank_mrr_clears_it_like_every_other_field(session: Session) -> None:
+    account = make_account(session, "Acme", external_id="ACME", mrr="5000")
+    update_account(session, account=account, changes={"mrr": "  "}, actor=actor(session))
+    assert account.mrr is None

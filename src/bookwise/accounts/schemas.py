@@ -83,6 +83,8 @@ class AccountFields(BaseModel):
     @field_validator("mrr", mode="before")
     @classmethod
     def _money(cls, value: Any) -> Any:
+        # This runs before _blank (pydantic runs "before" validators last-defined first).
+        value = _blank_is_none(value)
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value if value is None else to_minor_units(value, field="mrr")
         return to_minor_units(value, field="mrr")

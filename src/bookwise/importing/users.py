@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -65,9 +65,13 @@ def import_users(
     all_or_nothing: bool = False,
     dry_run: bool = False,
     errors: TextIO | None = None,
+    stream: BinaryIO | None = None,
 ) -> ImportReport:
-    """Create or update users by email; bad rows reported, good ones kept (see accounts)."""
-    source = open_csv(path, encoding=encoding)
+    """Create or update users by email; bad rows reported, good ones kept (see accounts).
+
+    ``stream`` is the file already open (an upload): ``path`` then only names it.
+    """
+    source = open_csv(path, encoding=encoding, stream=stream)
     columns = {
         i: USER_FIELDS[header_key(h)]
         for i, h in enumerate(source.header)
@@ -106,7 +110,7 @@ def import_users(
     except BaseException:
         savepoint.rollback()
         raise
-    report.errors = sink.first
+    report.errors, report.error_count = sink.first, sink.count
     report.written = not dry_run and not (all_or_nothing and report.failed)
     if report.written:
         savepoint.commit()

@@ -21,6 +21,7 @@ from bookwise.models.base import Base, utcnow
 from bookwise.models.counters import ACCOUNT_COUNT_ID, AccountCount, BookCount, CoverageCount
 from bookwise.models.importing import ImportOwner, ImportProblem, ImportRow
 from bookwise.models.segment import Segment, SegmentMembership
+from bookwise.models.upload import ImportUpload, ImportUploadChunk
 from bookwise.models.user import CLI_USER_EMAIL, USER_ROLES, User
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "ImportOwner",
     "ImportProblem",
     "ImportRow",
+    "ImportUpload",
+    "ImportUploadChunk",
     "LoginCounter",
     "Operation",
     "OwnershipChange",

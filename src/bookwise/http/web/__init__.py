@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from bookwise.http.web import (
     account,
+    account_edit,
     accounts,
     assignment,
     audit,
@@ -16,11 +17,14 @@ from bookwise.http.web import (
     users,
 )
 
-# /accounts/preview is registered before /accounts/{ref}, /segments/new before /segments/{id}.
+# /accounts/preview and /accounts/new are registered before /accounts/{ref}, /segments/new
+# before /segments/{id}.
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     assignment.router,
     accounts.router,
+    inheritance.router,
+    account_edit.router,
     account.router,
     segments.router,
     operations.router,

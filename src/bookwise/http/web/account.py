@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
@@ -68,9 +68,23 @@ def account(
     ref: str,
     children_page: SubPageNumber = 1,
     history_page: SubPageNumber = 1,
+    done: str = "",
+    operation: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Any:
-    """The account page."""
-    return render(request, ref, children_page=children_page, history_page=history_page)
+    """The account page (``done``: what the form that redirected here did)."""
+    message = DONE_WORDS.get(done)
+    notice = Notice(message=message, operation_id=operation) if message else None
+    return render(
+        request, ref, children_page=children_page, history_page=history_page, notice=notice
+    )
+
+
+DONE_WORDS = {
+    "added": "Account added.",
+    "saved": "Changes saved.",
+    "unchanged": "Nothing changed: the values were already these.",
+}
+"""What the add and edit forms did, as the page they redirect to says it (post/redirect/get)."""
 
 
 def render(

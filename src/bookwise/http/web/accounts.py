@@ -1,4 +1,5 @@
-"""The accounts list: a rule filter, sortable columns you choose, pages, and "Assign reps"."""
+"""The accounts list: a rule filter, sortable columns you choose, pages, "Assign reps", "Set
+policy" for the selection, the installation default policy, and "Add account"."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Form, Query, Request
 
 from bookwise.assignments.listing import AccountPage, list_accounts
+from bookwise.assignments.plan import default_policy
 from bookwise.assignments.roles import list_roles
 from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, reading
@@ -123,6 +125,7 @@ def render(
         except USER_ERRORS as exc:
             rule_error = ShownError.of(exc)
         csms = csm_choices(session)
+        default = default_policy(session)
     failed = error or rule_error
     return page(
         request,
@@ -136,6 +139,7 @@ def render(
         all_columns=list(COLUMNS.values()),
         chosen=set(view.column_keys),
         csms=csms,
+        default_policy=default,
         roles=roles,
         error=error,
         rule_error=rule_error,

@@ -95,6 +95,7 @@ NAV = (
     ("/segments", "Segments", "viewer"),
     ("/operations", "Operations", "viewer"),
     ("/my-book", "My book", "viewer"),
+    ("/import", "Import", "manager"),
     ("/users", "Users", "admin"),
 )
 
