@@ -10,6 +10,9 @@ from bookwise.http.web import (
     accounts,
     assignment,
     audit,
+    exports,
+    imports,
+    inheritance,
     mybook,
     operations,
     segments,
@@ -31,4 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     users.router,
     mybook.router,
+    imports.router,
+    exports.router,
 )
