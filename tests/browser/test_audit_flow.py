@@ -63,7 +63,9 @@ def test_from_the_log_to_what_an_operation_changed(page: Page, engine: Engine) -
     _look(page, "operation")
 
     page.goto("/csms/book")
-    page.get_by_label("CSM", exact=True).select_option(label=f"{book.csm_name('ana')} (ana@example.com)")
+    page.get_by_label("CSM", exact=True).select_option(
+        label=f"{book.csm_name('ana')} (ana@example.com)"
+    )
     page.get_by_role("button", name="Show the book").click()
     expect(page.get_by_role("heading", name=book.csm_name("ana"), exact=False)).to_be_visible()
     _look(page, "book")

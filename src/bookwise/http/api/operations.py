@@ -25,8 +25,6 @@ from bookwise.assignments.history import (
 )
 from bookwise.assignments.undo import undo_operation
 from bookwise.dates import today
-from bookwise.models import OPERATION_KINDS
-from bookwise.users.service import get_user
 from bookwise.http.api.common import (
     MAX_ID,
     IdempotencyKey,
@@ -39,6 +37,8 @@ from bookwise.http.api.days import Day
 from bookwise.http.api.filters import Email, Limit, Offset, RoleName
 from bookwise.http.context import CallerDep, acting_user, reading
 from bookwise.http.routing import get, post
+from bookwise.models import OPERATION_KINDS
+from bookwise.users.service import get_user
 
 router = api_router("operations")
 books_router = api_router("csms")
