@@ -14,6 +14,7 @@ from bookwise.assignments.service import assign_accounts
 from bookwise.db import write_session
 from bookwise.users.service import get_user
 from tests.browser.book import PASSWORD, make_book, sign_in
+from tests.browser.layout import layout_problems
 from tests.factories import actor
 
 pytestmark = pytest.mark.browser
@@ -134,7 +135,7 @@ def test_natero_flow_other_csms_and_an_advanced_filter_for_all_matching(
         expect(others.get_by_role("link", name=name)).to_be_visible()
     others.get_by_label("all 2 matching accounts").check()
     others.get_by_role("button", name=f"Assign to {michael}").click()
-    preview_then_apply(page, "to michael@example.com", 2)
+    preview_then_apply(page, "to Michael Chen", 2)
     expect_book_size(page, michael, 4)
     expect(page).to_have_url(re.compile(r"who=all"))  # back on the filtered tab
 
@@ -176,7 +177,7 @@ def test_unassign_ticked_accounts_from_a_rep_then_undo_on_the_result(
     mine = page.get_by_role("region", name=f"Accounts assigned to {ana}")
     mine.get_by_label("Select Stark Industries").check()
     mine.get_by_role("button", name="Unassign").click()
-    preview_then_apply(page, "Unassign ana@example.com from 1 selected account", 1, back=False)
+    preview_then_apply(page, "Unassign Ana Silva from 1 selected account", 1, back=False)
 
     second_tab = page.context.new_page()  # the same person, looking from another tab
     second_tab.goto("/assignment?rep=ana%40example.com")
@@ -198,7 +199,7 @@ def test_undo_from_the_operations_page_is_previewed_first(page: Page, engine: En
     ana = book.csm_name("ana")
     sign_in(page, book.lead)
     page.goto("/operations")
-    latest = page.get_by_role("table", name="Recent operations, newest first")
+    latest = page.get_by_role("table", name="Operations, newest first")
     newest = latest.get_by_role("row").nth(1)
     expect(newest).to_contain_text("ben@example.com")  # make_book assigns Ben's book last
     number = newest.get_by_role("cell").first.inner_text()
@@ -280,7 +281,7 @@ def test_transfer_a_whole_book(page: Page, engine: Engine) -> None:
     mine.get_by_label("all 3 matching accounts").check()
     mine.get_by_label("Transfer to").select_option(label=chloe)
     mine.get_by_role("button", name="Transfer…").click()
-    preview_then_apply(page, "from ben@example.com to chloe@example.com", 3)
+    preview_then_apply(page, "from Ben Okafor to Chloé Martin", 3)
     expect_book_size(page, ben, 0)
     expect_book_size(page, chloe, 3)
 
@@ -307,7 +308,7 @@ def test_assign_from_the_accounts_list_to_two_csms_with_the_pop_up(
     pop_up.get_by_label(book.csm_name("chloe")).check()
     pop_up.get_by_role("button", name="Preview").click()
 
-    preview_then_apply(page, "to ana@example.com, chloe@example.com", 2)
+    preview_then_apply(page, "to Ana Silva, Chloé Martin", 2)
     expect(page).to_have_url(re.compile(r"/accounts\?where="))
     expect(listing.get_by_role("link", name="Initech")).to_have_count(0)  # owned now
     page.goto("/accounts/INITECH")
@@ -462,7 +463,13 @@ PHONE_PAGES = (
 
 
 def overflow_problems(page: Page) -> list[str]:
-    """What makes this page scroll sideways or show hidden text, in words (none: fine)."""
+    """What makes this page scroll sideways, clips a value, or shows hidden text, in words
+    (none: fine). ``layout.layout_problems`` does the work; OVERFLOW stays for reference."""
+    return layout_problems(page)
+
+
+def _page_scroll_problems(page: Page) -> list[str]:
+    """The first, page-level check alone (page scroll, tables wrapped, hidden text)."""
     found = page.evaluate(OVERFLOW)
     problems = []
     if max(found["scroll"], found["body"]) > found["width"]:

@@ -112,7 +112,7 @@ def test_assign_reps_pop_up_assigns_to_two_csms(
     data = listing.form("/accounts/preview").data(refs=["Z1", "Z2"], to=[ANA, BEN])
     preview = Page.of(lead.client.post("/accounts/preview", data=data))
     assert preview.status == 200
-    assert "Assign 2 selected accounts to ana@example.com, ben@example.com" in preview.text()
+    assert "Assign 2 selected accounts to Ana Silva, Ben Okafor" in preview.text()
     assert "4 accounts would change" not in preview.text()  # 2 accounts, 4 owner rows
     assert "2 accounts would change" in preview.text()
     done = Page.of(

@@ -15,7 +15,7 @@ from bookwise.users.service import get_user
 from tests.factories import actor, make_account, make_user
 from tests.helpers import open_csms
 from tests.http.conftest import SignedIn
-from tests.http.web.page import Page
+from tests.http.web.page import Element, Page
 
 ANA, BEN, CHLOE = "ana@example.com", "ben@example.com", "chloe@example.com"
 
@@ -156,7 +156,7 @@ def test_unassign_selected_accounts_from_the_rep(
     book = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
     data = book.form("/assignment/preview").data(action="unassign", refs=["B1"])
     preview = Page.of(lead.client.post("/assignment/preview", data=data))
-    assert "Unassign ben@example.com from 1 selected account" in preview.text()
+    assert "Unassign Ben Okafor from 1 selected account" in preview.text()
     done = apply_preview(lead, preview)
     assert "changed 1 account" in done.text()
     after = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
@@ -177,8 +177,8 @@ def test_transfer_the_whole_book_to_another_csm(
     data = book.form("/assignment/preview").data(action="transfer", scope="all", to=ANA)
     preview = Page.of(lead.client.post("/assignment/preview", data=data))
     assert (
-        "Transfer all accounts (assigned to ben@example.com) from ben@example.com to "
-        "ana@example.com" in preview.text()
+        "Transfer all accounts (assigned to ben@example.com) from Ben Okafor to Ana Silva"
+        in preview.text()
     )
     done = apply_preview(lead, preview)
     assert "changed 2 accounts" in done.text()
@@ -320,7 +320,9 @@ def test_a_transfer_preview_shows_following_children_moving_with_their_parent(
         assert "refused" not in outcomes[ref].text()
         assert "refused" not in outcomes[ref].find("span").attrs["class"]
     changes = preview.root.find("table", id="changes").text()
-    assert "Kid K1 K1 chloe@example.com + gets the account follows its parent" in changes
+    assert re.search(
+        r"Kid K1 K1 \S+ \d+ chloe@example.com \+ gets the account follows its parent", changes
+    )
     counts = preview.root.find("table", id="counts").text()
     assert "refused" not in counts
     assert "follow their parent: owners added 2" in counts
@@ -330,3 +332,168 @@ def test_a_transfer_preview_shows_following_children_moving_with_their_parent(
     counts = book_preview.root.find("table", id="counts").text()
     assert "refused" not in counts  # the whole book: the children move with their parent
     assert "follow their parent: owners added 2" in counts
+
+
+# --- issue 15: landing on what changed, sorting, names, the live count, take over -----------
+
+
+def section(page: Page, heading_id: str) -> Element:
+    """The card whose heading has this id."""
+    return page.root.find("section", aria_labelledby=heading_id)
+
+
+def test_every_link_that_changes_a_list_lands_on_that_list(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    lead = as_role("manager")
+    chosen = Page.of(lead.client.get("/assignment", params={"rep": BEN}))
+    others = section(chosen, "others-title")
+    assert others.attrs["id"] == "others"
+    assert section(chosen, "book-title").attrs["id"] == "book"
+    tabs = [a.attrs["href"] for a in others.find("nav", class_="tabs").find_all("a")]
+    assert tabs
+    assert all(link.endswith("#others") for link in tabs)
+    headers = [a.attrs["href"] for a in others.find("thead").find_all("a")]
+    assert headers
+    assert all(link.endswith("#others") for link in headers)
+    book_headers = [
+        a.attrs["href"] for a in section(chosen, "book-title").find("thead").find_all("a")
+    ]
+    assert book_headers
+    assert all(link.endswith("#book") for link in book_headers)
+    assert chosen.form("/assignment/preview", index=1).data()["back"][0].endswith("#others")
+    assert chosen.form("/assignment/preview").data()["back"][0].endswith("#book")
+    advanced = Page.of(lead.client.get("/assignment", params={"rep": BEN, "who": "all"}))
+    assert (
+        advanced.root.find("form", method="get", class_="stack rule-form").attrs["action"]
+        == "/assignment#others"
+    )
+
+
+def test_both_lists_sort_by_their_column_headers(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    with write_session(engine) as session:
+        make_account(session, "Small", external_id="S1", mrr=10, tier=3)
+    viewer = as_role("viewer")
+    page = Page.of(
+        viewer.client.get(
+            "/assignment", params={"rep": ANA, "sort": "-mrr", "book_sort": "-external_id"}
+        )
+    )
+    assert page.status == 200
+    others = section(page, "others-title")
+    rows = [row.find_all("td")[0].text() for row in others.find("tbody").find_all("tr")]
+    assert (rows[0], rows[-1], len(rows)) == ("Tier one", "Small", 5)
+    mrr = others.find("th", aria_sort="descending")
+    assert "MRR" in mrr.text()
+    assert "sort=mrr" in mrr.find("a").attrs["href"]  # the next click sorts ascending
+    assert "book_sort=-external_id" in mrr.find("a").attrs["href"]  # the other list's order
+    bad = Page.of(viewer.client.get("/assignment", params={"rep": ANA, "sort": "colour"}))
+    assert bad.status == 422
+    assert "colour" in section(bad, "others-title").text()
+
+
+def test_owners_are_shown_by_name_with_the_email_secondary(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    viewer = as_role("viewer")
+    page = Page.of(viewer.client.get("/assignment", params={"rep": ANA, "who": "others"}))
+    owner = section(page, "others-title").find("span", class_="owner")
+    assert owner.attrs["title"] == BEN
+    assert owner.text() == f"Ben Okafor ({BEN})"  # the email for screen readers
+
+
+def test_a_refused_assign_is_shown_beside_the_list_with_the_ticks_kept(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    with write_session(engine) as session:
+        get_user(session, ANA).csm_seat = False
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    data = tab.form("/assignment/preview", index=1).data(
+        action="assign", scope="all", refs=["U1", "U3"]
+    )
+    data["scope"] = ["selected"]
+    answer = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert answer.status == 200  # a preview with the refusal in it
+    nothing = Page.of(
+        lead.client.post(
+            "/assignment/preview",
+            data=tab.form("/assignment/preview", index=1).data(action="assign", where="tier = "),
+        )
+    )
+    assert nothing.status == 422
+    others = section(nothing, "others-title")
+    assert "data-land" in others.attrs
+    assert others.find(role="alert")
+    assert not section(nothing, "book-title").find_all(role="alert")
+    assert len(nothing.root.find("main").find_all(role="alert")) == 1  # not at the top too
+    ticked = Page.of(
+        lead.client.get("/assignment", params={"rep": ANA, "who": "others", "ticked": ["U1"]})
+    )
+    assert ticked.status == 200
+    again = Page.of(lead.client.get("/assignment", params={"rep": ANA, "ticked": ["U1", "U3"]}))
+    boxes = {
+        e.attrs["value"]: "checked" in e.attrs
+        for e in section(again, "others-title").find_all("input", name="refs")
+    }
+    assert boxes == {"U1": True, "U2": False, "U3": True, "T1": False}
+
+
+def test_the_live_count_under_the_advanced_filter_is_the_lists_count(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    viewer = as_role("viewer")
+    rule = "mrr > 100"  # Ben's two accounts and the four no-one owns
+    tab = Page.of(
+        viewer.client.get("/assignment", params={"rep": BEN, "who": "all", "where": rule})
+    )
+    box = tab.root.find("textarea", name="where")
+    listed = badge(tab, "others-title")
+    assert listed == 4
+    counted = viewer.client.get(box.attrs["data-count-url"] + "&where=" + rule)
+    assert counted.status_code == 200
+    assert counted.json()["matches"] == listed
+    token = tab.root.find("meta", name="csrf-token").attrs["content"]
+    everywhere = viewer.client.post(
+        "/api/v1/rules/check", json={"rule": rule}, headers={"X-CSRF-Token": token}
+    )
+    assert everywhere.json()["matches"] == 6  # what the box used to show
+    bad = viewer.client.get(box.attrs["data-count-url"] + "&where=tier%20%3D")
+    assert bad.status_code == 422
+
+
+def test_take_over_from_the_other_csms_tab_previews_then_applies(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    with write_session(engine) as session:
+        assign_accounts(
+            session,
+            selection=AccountRefs(["B1"]),
+            csms=[get_user(session, CHLOE)],
+            actor=actor(session),
+        )
+    lead = as_role("manager")
+    tab = Page.of(lead.client.get("/assignment", params={"rep": ANA, "who": "others"}))
+    assert "Take over for Ana Silva…" in section(tab, "others-title").text()
+    no_one = Page.of(lead.client.get("/assignment", params={"rep": ANA}))
+    assert "Take over" not in section(no_one, "others-title").text()  # nothing to take
+    data = tab.form("/assignment/preview", index=1).data(action="take_over", refs=["B1", "B2"])
+    preview = Page.of(lead.client.post("/assignment/preview", data=data))
+    assert preview.status == 200
+    assert "Take over 2 selected accounts for Ana Silva" in preview.text()
+    assert "2 accounts would change" in preview.text()
+    done = apply_preview(lead, preview)
+    assert "changed 2 accounts" in done.text()
+    with read_session(engine) as session:
+        for ref in ("B1", "B2"):
+            assert open_csms(session, get_account(session, ref)) == {ANA}
+    back = done.root.find("a", class_="button primary").attrs["href"]
+    assert back.endswith("#others")

@@ -1,8 +1,13 @@
 """Account assignment: every CSM with their book; a rep's accounts and the accounts NOT theirs.
 
 Natero's page, done better: the not-assigned list has the tabs No-one / Other CSMs / Advanced
-filter (a rule), rows can be ticked or "all N matching" chosen, and every Assign, Unassign or
-Transfer goes through a preview with the exact counts before it is applied, then can be undone.
+filter (a rule), rows can be ticked or "all N matching" chosen, and every Assign, Take over,
+Unassign or Transfer goes through a preview with the exact counts before it is applied, then
+can be undone.
+
+Every link that changes one list (a tab, a filter, a page, a column header) lands on that list
+(``#book``, ``#others``), and a refused action is shown beside the control that made it, with
+the ticks kept: the rep's own book can be long, and the user must not lose their place.
 """
 
 from __future__ import annotations
@@ -12,16 +17,17 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.listing import AccountPage
+from bookwise.assignments.listing import AccountPage, count_accounts
 from bookwise.assignments.overview import csm_overview
 from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
 from bookwise.http.web.bulk import BulkForm
-from bookwise.http.web.columns import COLUMNS
+from bookwise.http.web.columns import COLUMNS, owner_names
 from bookwise.http.web.common import (
     USER_ERRORS,
     PageNumber,
@@ -54,11 +60,13 @@ class AssignmentView:
     where: str = ""
     page: int = 1
     book_page: int = 1
+    sort: str = "name"
+    book_sort: str = "name"
 
-    def link(self, **changes: Any) -> str:
-        """This page with some values changed."""
+    def link(self, section: str = "", **changes: Any) -> str:
+        """This page with some values changed, landing on ``section`` (``book``, ``others``)."""
         view = replace(self, **changes)
-        return href(
+        path = href(
             "/assignment",
             {
                 "rep": view.rep,
@@ -66,12 +74,31 @@ class AssignmentView:
                 "where": view.where,
                 "page": view.page if view.page > 1 else None,
                 "book_page": view.book_page if view.book_page > 1 else None,
+                "sort": view.sort if view.sort != "name" else None,
+                "book_sort": view.book_sort if view.book_sort != "name" else None,
             },
         )
+        return f"{path}#{section}" if section else path
 
     def tab(self, who: str) -> str:
         """The link of a tab: the rule stays with the Advanced filter tab only."""
-        return self.link(who=who, page=1, where=self.where if who == "all" else "")
+        return self.link("others", who=who, page=1, where=self.where if who == "all" else "")
+
+    def others_page(self, number: int) -> str:
+        """A page of the accounts not the rep's."""
+        return self.link("others", page=number)
+
+    def book_page_link(self, number: int) -> str:
+        """A page of the rep's book."""
+        return self.link("book", book_page=number)
+
+    def others_sorted(self, key: str) -> str:
+        """The accounts not the rep's, sorted by ``key``, from the first page."""
+        return self.link("others", sort=key, page=1)
+
+    def book_sorted(self, key: str) -> str:
+        """The rep's book sorted by ``key``, from the first page."""
+        return self.link("book", book_sort=key, book_page=1)
 
     @staticmethod
     def from_url(url: str) -> AssignmentView:
@@ -84,6 +111,8 @@ class AssignmentView:
             where=query.get("where", ""),
             page=page_number(query.get("page")),
             book_page=page_number(query.get("book_page")),
+            sort=query.get("sort", "name") or "name",
+            book_sort=query.get("book_sort", "name") or "name",
         )
 
 
@@ -95,10 +124,39 @@ def assignment(
     where: str = "",
     number: PageNumber = 1,
     book_page: SubPageNumber = 1,
+    sort: str = "name",
+    book_sort: str = "name",
+    ticked: Annotated[list[str] | None, Query()] = None,
 ) -> Any:
-    """The CSM overview; with ``rep``, their accounts and the accounts not theirs."""
-    view = AssignmentView(rep=rep.strip(), who=who, where=where, page=number, book_page=book_page)
-    return render(request, view)
+    """The CSM overview; with ``rep``, their accounts and the accounts not theirs.
+
+    ``ticked``: the rows ticked before a filter or tab change (app.js sends them), ticked again.
+    """
+    view = AssignmentView(
+        rep=rep.strip(),
+        who=who,
+        where=where,
+        page=number,
+        book_page=book_page,
+        sort=sort.strip() or "name",
+        book_sort=book_sort.strip() or "name",
+    )
+    return render(request, view, checked=ticked or ())
+
+
+@get(router, "/assignment/count", role="viewer")
+def count(request: Request, rep: str = "", who: str = "all", where: str = "") -> Any:
+    """How many accounts the "not assigned" list shows for this rule: the live rule check
+    under the Advanced filter counts with the tab's own filter, so the two numbers agree."""
+    with reading(request) as session:
+        try:
+            wanted = Filters(not_assigned_to=rep.strip(), who=who, where=where)
+            conditions, described = wanted.conditions(session)
+            matches = count_accounts(session, where=conditions)
+        except USER_ERRORS as exc:
+            shown = ShownError.of(exc)
+            return JSONResponse({"detail": shown.message}, status_code=shown.status)
+    return {"matches": matches, "described": described}
 
 
 @dataclass
@@ -108,10 +166,12 @@ class RepLists:
     rep: dict[str, Any] | None = None
     book: AccountPage | None = None
     book_pager: Pager = field(default_factory=Pager.of)
+    book_error: ShownError | None = None
     others: AccountPage | None = None
     others_pager: Pager = field(default_factory=Pager.of)
     described: str = ""
     rule_error: ShownError | None = None
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def render(
@@ -119,9 +179,11 @@ def render(
     view: AssignmentView,
     *,
     error: ShownError | None = None,
+    section: str = "",
     checked: Collection[str] = (),
 ) -> Any:
-    """The page for ``view``; ``error`` (from a refused action) is shown at the top."""
+    """The page for ``view``; ``error`` (from a refused action) is shown beside the controls
+    of ``section`` (``book``, ``others``), or at the top without one."""
     lists = RepLists()
     with reading(request) as session:
         overview = csm_overview(session)
@@ -133,7 +195,10 @@ def render(
             else:
                 lists = _rep_lists(session, view, user)
     rep = lists.rep
-    failed = error or lists.rule_error
+    failed = error or lists.rule_error or lists.book_error
+    if rep is None or section not in ("book", "others"):
+        section = ""
+    land = section or ("others" if lists.rule_error else "")
     return page(
         request,
         "assignment.html",
@@ -144,15 +209,19 @@ def render(
         targets=[row for row in overview.items if rep is None or row.email != rep["email"]],
         book=lists.book,
         book_pager=lists.book_pager,
-        book_link=lambda number: view.link(book_page=number),
+        book_error=lists.book_error,
         others=lists.others,
         others_pager=lists.others_pager,
-        others_link=lambda number: view.link(page=number),
         described=lists.described,
         tabs=TABS,
         columns=ASSIGNMENT_COLUMNS,
-        error=error,
+        error=None if section else error,
+        book_action_error=error if section == "book" else None,
+        others_action_error=error if section == "others" else None,
+        land=land,
+        count_url=href("/assignment/count", {"rep": rep["email"], "who": "all"}) if rep else "",
         rule_error=lists.rule_error,
+        names=lists.names,
         checked=set(checked),
     )
 
@@ -169,8 +238,14 @@ def _rep_lists(session: Session, view: AssignmentView, user: User) -> RepLists:
     )
     pager = Pager.of(view.book_page)
     mine = Filters(assigned_to=user.email).account_filter()
-    lists.book, _ = list_selected(session, mine, limit=pager.size, offset=pager.offset)
-    lists.book_pager = pager.showing(len(lists.book.items), lists.book.total)
+    try:
+        lists.book, _ = list_selected(
+            session, mine, sort=view.book_sort, limit=pager.size, offset=pager.offset
+        )
+    except USER_ERRORS as exc:  # an unknown sort key
+        lists.book_error = ShownError.of(exc)
+    else:
+        lists.book_pager = pager.showing(len(lists.book.items), lists.book.total)
     try:
         lists.others, lists.described = _not_assigned(session, view, user)
     except USER_ERRORS as exc:
@@ -179,6 +254,7 @@ def _rep_lists(session: Session, view: AssignmentView, user: User) -> RepLists:
         lists.others_pager = Pager.of(view.page).showing(
             len(lists.others.items), lists.others.total
         )
+    lists.names = owner_names(session, lists.book, lists.others)
     return lists
 
 
@@ -190,16 +266,22 @@ def _not_assigned(session: Session, view: AssignmentView, user: User) -> tuple[A
     """
     wanted = Filters(not_assigned_to=user.email, who=view.who, where=view.where)
     pager = Pager.of(view.page)
-    return list_selected(session, wanted.account_filter(), limit=pager.size, offset=pager.offset)
+    return list_selected(
+        session, wanted.account_filter(), sort=view.sort, limit=pager.size, offset=pager.offset
+    )
 
 
 @post(router, "/assignment/preview", role="manager")
 def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
-    """Preview Assign, Unassign or Transfer (a dry run): counts, per-id outcomes, sample."""
+    """Preview Assign, Take over, Unassign or Transfer (a dry run): counts, per-id outcomes,
+    a sample; refused, the page again with the message beside the list's buttons."""
     view = AssignmentView.from_url(form.back_path())
+    section = "others" if form.not_assigned_to else "book"
     return bulk.preview(
         request,
         caller,
         form,
-        refused=lambda error: render(request, view, error=error, checked=form.refs),
+        refused=lambda error: render(
+            request, view, error=error, section=section, checked=form.refs
+        ),
     )

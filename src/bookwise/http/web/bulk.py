@@ -20,9 +20,15 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.schemas import OperationResult
-from bookwise.assignments.service import assign_accounts, transfer_accounts, unassign_accounts
+from bookwise.assignments.service import (
+    assign_accounts,
+    take_over_accounts,
+    transfer_accounts,
+    unassign_accounts,
+)
 from bookwise.errors import InvalidInput
-from bookwise.http.context import Caller, acting_user, writing
+from bookwise.http.context import Caller, acting_user, reading, writing
+from bookwise.http.web.columns import people_names
 from bookwise.http.web.common import USER_ERRORS, ShownError, href, local_path, outcome_label
 from bookwise.http.web.selecting import Filters, selection_of
 from bookwise.http.web.templating import page
@@ -35,7 +41,7 @@ class BulkForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    action: Literal["assign", "unassign", "transfer"]
+    action: Literal["assign", "unassign", "transfer", "take_over"]
     to: list[str] = []
     from_csm: str = ""
     refs: list[str] = []
@@ -107,11 +113,16 @@ def run_bulk(
             raise InvalidInput("choose at least one CSM to assign the accounts to")
         csms = get_users(session, emails)
         result = assign_accounts(session, selection=selection, csms=csms, **options)
-        headline = f"Assign {described} to {', '.join(u.email for u in csms)}"
+        headline = f"Assign {described} to {', '.join(person(u) for u in csms)}"
     elif form.action == "unassign":
         csm = _named(session, form.from_csm, "choose the CSM to unassign")
         result = unassign_accounts(session, selection=selection, csm=csm, **options)
-        headline = f"Unassign {csm.email} from {described}"
+        headline = f"Unassign {person(csm)} from {described}"
+    elif form.action == "take_over":
+        targets = form.targets()
+        target = _named(session, targets[0] if targets else "", "choose the CSM who takes over")
+        result = take_over_accounts(session, selection=selection, to_csm=target, **options)
+        headline = f"Take over {described} for {person(target)}: their other CSMs lose them"
     else:
         source = _named(session, form.from_csm, "choose the CSM whose accounts move")
         targets = form.targets()
@@ -119,8 +130,23 @@ def run_bulk(
         result = transfer_accounts(
             session, from_csm=source, to_csm=target, selection=selection, **options
         )
-        headline = f"Transfer {described} from {source.email} to {target.email}"
+        headline = f"Transfer {described} from {person(source)} to {person(target)}"
     return BulkOutcome(result=result, headline=headline, selection=described)
+
+
+def person(user: User) -> str:
+    """A user as a title names them: the name (people think in names), else the email."""
+    return user.name or user.email
+
+
+def result_names(request: Request, result: OperationResult) -> dict[str, str]:
+    """The names of the CSMs a preview or result lists (its per-id outcomes and changes)."""
+    emails = {item.user for item in result.items or () if item.user}
+    emails |= {change.user for change in result.sample or () if change.user}
+    if not emails:
+        return {}
+    with reading(request) as session:
+        return people_names(session, sorted(emails))
 
 
 def dry_run(request: Request, caller: Caller, form: BulkForm) -> BulkOutcome:
@@ -205,6 +231,7 @@ def show_preview(
         status,
         preview=preview,
         counts=counts_shown(preview.result) if preview else [],
+        names=result_names(request, preview.result) if preview else {},
         error=error,
         back=back,
     )
@@ -246,6 +273,7 @@ def result_page(
         result=result,
         headline=headline,
         counts=counts_shown(result),
+        names=result_names(request, result),
         back=back,
         undoable=undoable and result.operation_id is not None,
         undo_href=undo_href(result.operation_id, back),

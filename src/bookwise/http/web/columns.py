@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bookwise.assignments.listing import SORT_COLUMNS
+from sqlalchemy.orm import Session
+
+from bookwise.assignments.listing import SORT_COLUMNS, AccountPage
+from bookwise.users.service import get_users
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,19 @@ def chosen_columns(keys: Iterable[str], *, role: str = "csm") -> list[Column]:
         for key, column in COLUMNS.items()
         if key in wanted
     ]
+
+
+def owner_names(session: Session, *pages: AccountPage | None) -> dict[str, str]:
+    """Each owner's name by email, for the owners listed on ``pages`` (one query): people
+    think in names, so the owners column shows the name first and the email second."""
+    emails = sorted(
+        {email for listing in pages if listing for row in listing.items for email in row.csms}
+    )
+    return people_names(session, emails)
+
+
+def people_names(session: Session, emails: Sequence[str]) -> dict[str, str]:
+    """The name of each user by email (the email itself for one without a name)."""
+    if not emails:
+        return {}
+    return {user.email: user.name or user.email for user in get_users(session, list(emails))}

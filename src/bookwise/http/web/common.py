@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query
 from sqlalchemy.orm import Session
 
+from bookwise.assignments.overview import csm_overview
 from bookwise.errors import BookwiseError, Conflict, InvalidInput, InvalidRule, NotFound, Refused
 from bookwise.errors import RequestTooLarge as TooLarge
-from bookwise.users.service import list_users
 
 PAGE_SIZE = 50
 MAX_PAGE_NUMBER = 1_000_000
@@ -166,10 +166,15 @@ def outcome_label(outcome: str) -> str:
     return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
 
 
-def csm_choices(session: Session) -> list[dict[str, str]]:
-    """The users a page offers as CSMs: active, with a CSM seat (email and name to show)."""
+def csm_choices(session: Session) -> list[dict[str, Any]]:
+    """The users a page offers as CSMs: active, with a CSM seat (email and name to show, and
+    their current book: accounts and MRR, from the counters), by name."""
     return [
-        {"email": user.email, "name": user.name or user.email}
-        for user in list_users(session, include_inactive=False)
-        if user.csm_seat
+        {
+            "email": row.email,
+            "name": row.name or row.email,
+            "accounts": row.accounts,
+            "mrr": row.mrr,
+        }
+        for row in csm_overview(session).items
     ]
