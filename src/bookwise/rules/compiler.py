@@ -31,7 +31,7 @@ from bookwise.dates import today
 from bookwise.db import text_fold
 from bookwise.errors import InvalidInput, InvalidRule
 from bookwise.models import Account, Assignment
-from bookwise.money import to_minor_units
+from bookwise.money import MAX_MINOR_UNITS, currency_decimals, to_minor_units
 from bookwise.rules import ast
 from bookwise.rules.budget import ANCESTOR_DEPTH, GROUP_DEPTH, SUBQUERY_DEPTH, Spending
 from bookwise.rules.registry import Catalog, FieldSpec, resolve_field
@@ -263,16 +263,27 @@ class _Compiler:
         column = getattr(table, spec.column or spec.name)
         return text_fold(column) if spec.text_match == "fold" else column
 
+    def minor_units(self, amount: Decimal, value: ast.Value, spec: FieldSpec) -> Decimal:
+        """An amount of money in minor units, as the column stores it.
+
+        An amount beyond what any account can store (64-bit minor units) compares like the
+        nearest value past that range, so ``mrr < 1e20`` matches every amount and
+        ``mrr = 1e20`` none, without asking the database about a 20-digit literal.
+        """
+        if abs(amount.scaleb(currency_decimals())) > MAX_MINOR_UNITS:
+            return Decimal(MAX_MINOR_UNITS + 1).copy_sign(amount)
+        try:
+            return Decimal(to_minor_units(format(amount, "f"), field=spec.name))
+        except InvalidInput as exc:
+            raise InvalidRule(exc.message, span=value.span) from None
+
     def typed(self, value: ast.Value, spec: FieldSpec) -> Any:
         """A rule value converted to what the field's column stores."""
         if spec.type in ("number", "count", "money"):
             # Exact Decimals for integer columns (see compare); custom numbers are floats.
             amount = as_decimal(value, spec)
             if spec.type == "money":
-                try:
-                    amount = Decimal(to_minor_units(format(amount, "f"), field=spec.name))
-                except InvalidInput as exc:
-                    raise InvalidRule(exc.message, span=value.span) from None
+                amount = self.minor_units(amount, value, spec)
             return float(amount) if spec.kind == "custom" else amount
         if spec.type == "date":
             day = self.date(value, spec)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from pathlib import Path
 
 from bookwise.errors import InvalidRule
 from bookwise.rules import ast
@@ -31,6 +32,9 @@ from bookwise.rules.registry import (
 )
 
 REGENERATE = "python -m bookwise.rules.reference > docs/rule-language.md"
+# The rule budget (rules.budget) and the statement time limit: the numbers and why. Kept as
+# Markdown beside this module, since its tables are wider than a line of code.
+LIMITS = (Path(__file__).parent / "limits.md").read_text(encoding="utf-8")
 
 EXAMPLES = (
     "tier = 1 and health_score < 50",
@@ -196,6 +200,7 @@ def render_rule_reference() -> str:
         "property test checks this over random trees).",
         "",
         COST,
+        LIMITS,
         "## Grammar",
         "",
         "The grammar bookwise parses with ([Lark](https://github.com/lark-parser/lark), LALR),",
