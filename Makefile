@@ -12,9 +12,10 @@ PYTEST_ARGS ?=
 DEMO_ACCOUNTS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck layers pytest lock bench bench-quick bench-demo bench-concurrency clean
+.PHONY: help run test lint typecheck layers pytest lock bench bench-quick bench-demo bench-concurrency bench-cli clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -74,13 +75,13 @@ The web app starts now. Sign in with the demo admin below, and stop it with Ctrl
 endef
 export HOW_TO_USE
 
-run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, demo data if empty, demo admin; start the web app.
+run: $(VENV)/.installed  ## Create/upgrade ./bookwise.db, demo data if empty, demo admin; start the web app (WORKERS=N).
 	$(BIN)/bookwise init
 	$(BIN)/bookwise demo --accounts $(DEMO_ACCOUNTS) --if-empty
 	$(BIN)/bookwise csms
 	@echo "$$HOW_TO_USE"
 	$(BIN)/bookwise demo-admin
-	$(BIN)/bookwise serve --host $(HOST) --port $(PORT)
+	$(BIN)/bookwise serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 # --- checks ---------------------------------------------------------------------------------
 
@@ -131,6 +132,9 @@ bench: $(VENV)/.installed-dev  ## 100k and 1M on SQLite and PostgreSQL; rewrites
 
 bench-concurrency: $(VENV)/.installed-dev  ## Concurrent writers on PostgreSQL (127.0.0.1:5432): throughput, p99, deadlocks.
 	$(BIN)/python -m bench.concurrency --clients 1 8 32 --seconds 20
+
+bench-cli: $(VENV)/.installed-dev  ## CLI start-up: bookwise --help and csms, median of 11 runs, import offenders.
+	$(BIN)/python -m bench.cli_startup --runs 11
 
 BENCH_DEMO_URL ?= sqlite:///bench-demo.db
 BENCH_DEMO_ACCOUNTS ?= 1000000

@@ -30,7 +30,18 @@ TOKEN_PREFIX = "bw_"  # noqa: S105 - a label that marks bookwise tokens, not a s
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown email as slow as a wrong password (no user probing).
-_DUMMY_HASH = _hasher.hash("bookwise-dummy-password")
+# Made on first use, not at import: hashing takes a third of a second, which every CLI command
+# importing this module (tokens, users) paid before it did anything. The web app makes it when
+# it starts, so that no sign-in is the one that pays for it.
+_DUMMY_HASH: str | None = None
+
+
+def dummy_password_hash() -> str:
+    """The hash an unknown email's password is checked against (the web app makes it early)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("bookwise-dummy-password")
+    return _DUMMY_HASH
 
 
 class SignInFailed(BookwiseError):
@@ -136,7 +147,7 @@ def check_password(session: Session, *, email: str, password: str, address: str)
     if len(email_key(email)) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise SignInFailed("wrong email or password")
     user = session.scalar(select(User).where(User.email_fold == email_key(email)))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = (user.password_hash if user is not None else None) or dummy_password_hash()
     good: bool
     try:
         good = _hasher.verify(stored, password)

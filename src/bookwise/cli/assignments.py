@@ -8,15 +8,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from bookwise.assignments.inheritance import reconcile_inheritance, set_default_policy
 from bookwise.assignments.overview import csm_overview
 from bookwise.assignments.schemas import OperationResult
-from bookwise.assignments.service import (
-    assign_accounts,
-    take_over_accounts,
-    transfer_accounts,
-    unassign_accounts,
-)
 from bookwise.cli.options import AsOption, DryRunOption, FingerprintOption
 from bookwise.cli.output import (
     Column,
@@ -42,7 +35,9 @@ from bookwise.cli.selecting import (
     build_selection,
     read_refs,
 )
-from bookwise.users.service import get_user, get_users
+
+# The write path (assignments.service, .inheritance) and users.service are imported inside the
+# commands that write: `bookwise csms` starts without them (bench/cli_startup.py).
 
 ReasonOption = Annotated[
     str, typer.Option("--reason", metavar="TEXT", help="Why (stored on every assignment row).")
@@ -111,6 +106,9 @@ def assign(
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
+        from bookwise.assignments.service import assign_accounts
+        from bookwise.users.service import get_users
+
         selection = build_selection(session, chosen, filters, required=True)
         return assign_accounts(
             session,
@@ -152,6 +150,9 @@ def unassign(
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
+        from bookwise.assignments.service import unassign_accounts
+        from bookwise.users.service import get_user
+
         selection = build_selection(session, chosen, filters, required=True)
         return unassign_accounts(
             session,
@@ -203,6 +204,9 @@ def transfer(
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
+        from bookwise.assignments.service import transfer_accounts
+        from bookwise.users.service import get_users
+
         selection = build_selection(session, chosen, filters, required=False)
         old, new = get_users(session, [from_, to])
         return transfer_accounts(
@@ -253,6 +257,9 @@ def take_over(
     chosen = read_refs(refs, ids_from)
 
     def work(session: Session) -> OperationResult:
+        from bookwise.assignments.service import take_over_accounts
+        from bookwise.users.service import get_user
+
         return take_over_accounts(
             session,
             selection=build_selection(session, chosen, filters, required=True),
@@ -294,6 +301,8 @@ def inherit(
     """
 
     def work(session: Session) -> OperationResult:
+        from bookwise.assignments.inheritance import reconcile_inheritance, set_default_policy
+
         acting = resolve_actor(session, actor)
         if default is None:
             return reconcile_inheritance(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from bookwise.config import get_settings
 from bookwise.db import get_engine, read_session, run_write
 from bookwise.errors import BookwiseError, Refused
-from bookwise.models import User
-from bookwise.users.service import cli_user, get_user
+
+if TYPE_CHECKING:
+    from bookwise.models import User
 
 T = TypeVar("T")
 
@@ -60,6 +61,8 @@ def resolve_actor(session: Session, explicit: str | None = None, *, admin: bool 
 
     Ownership changes need a manager or admin; user, attribute and role management an admin.
     """
+    from bookwise.users.service import cli_user, get_user  # writes only: email validation
+
     email = explicit or global_actor() or get_settings().actor
     if not email:
         return cli_user(session)

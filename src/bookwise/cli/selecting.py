@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bookwise.errors import InvalidInput
-from bookwise.segments.selection import AccountFilter, build_selection
+
+if TYPE_CHECKING:
+    from bookwise.segments.selection import AccountFilter, build_selection
+else:
+    # Imported when a command builds a selection, not when the CLI starts: the selection
+    # pulls in the rule language (its grammar and parser), which most commands never use.
+
+    def AccountFilter(*args: Any, **kwargs: Any) -> Any:
+        """segments.selection.AccountFilter, imported on first use."""
+        from bookwise.segments.selection import AccountFilter as real
+
+        return real(*args, **kwargs)
+
+    def build_selection(*args: Any, **kwargs: Any) -> Any:
+        """segments.selection.build_selection, imported on first use."""
+        from bookwise.segments.selection import build_selection as real
+
+        return real(*args, **kwargs)
+
 
 __all__ = ["FilterArgs", "WhoChoice", "build_selection", "read_refs"]
 

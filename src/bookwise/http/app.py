@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from bookwise.auth.service import dummy_password_hash
 from bookwise.db import get_engine
 from bookwise.http import problems
 from bookwise.http.api import ROUTERS as API_ROUTERS
@@ -41,6 +42,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         dependencies=[Depends(authorize)],
     )
     app.state.engine = engine or get_engine()
+    dummy_password_hash()  # now, not during the first sign-in of an unknown email (timing)
     templates = Jinja2Templates(directory=str(files("bookwise").joinpath("templates")))
     configure_templates(templates)
     app.state.templates = templates

@@ -1,0 +1,157 @@
+"""The CLI starts without what a command does not use (issue 15: start-up time).
+
+Structural checks, never timings: which modules a fresh interpreter has imported after
+``import bookwise.cli`` and after running a command (bench/cli_startup.py measures the time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer._click.utils import make_default_short_help
+
+from bookwise.cli import app
+from bookwise.cli.app import LAZY_COMMANDS
+
+HEAVY = ("fastapi", "uvicorn", "starlette", "lark", "jinja2", "argon2", "httpx")
+
+# Run in a fresh interpreter, print the top-level packages and bookwise modules imported.
+PROBE = """
+import json, sys
+{setup}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after(setup: str, env: dict[str, str] | None = None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(setup=setup)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _packages(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_importing_the_cli_imports_no_service_nor_database_layer() -> None:
+    loaded = _modules_after("import bookwise.cli")
+    assert not _packages(loaded) & {*HEAVY, "sqlalchemy", "pydantic", "rich"}
+    assert {name for name in loaded if name.startswith("bookwise.")} <= {
+        "bookwise.cli",
+        "bookwise.cli.app",
+    }
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    setup = (
+        "from bookwise.cli import main\n"
+        "sys.argv = ['bookwise', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    loaded = _modules_after(setup)
+    assert not _packages(loaded) & {*HEAVY, "sqlalchemy", "pydantic", "rich"}
+    assert not [
+        name
+        for name in loaded
+        if name.startswith("bookwise.cli.") and name not in ("bookwise.cli.app",)
+    ]
+
+
+def test_a_read_command_loads_neither_the_web_server_nor_the_rule_grammar(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'startup.db'}"
+    env = {"BOOKWISE_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "bookwise", "init"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    setup = (
+        "import contextlib, io\n"
+        "from bookwise.cli import main\n"
+        "sys.argv = ['bookwise', 'csms']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main()\n    except SystemExit as exit:\n        assert not exit.code"
+    )
+    loaded = _modules_after(setup, env)
+    assert "bookwise.assignments.overview" in loaded  # it did run
+    assert not _packages(loaded) & set(HEAVY)
+    assert "bookwise.assignments.service" not in loaded  # the write path
+    assert "bookwise.segments.selection" not in loaded
+
+
+@pytest.mark.parametrize("name", list(LAZY_COMMANDS))
+def test_each_summary_is_the_first_paragraph_of_its_command_help(name: str) -> None:
+    # bookwise --help shows the registered summary; the command's own help must say the same.
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    summary = LAZY_COMMANDS[name].summary
+    for limit in (45, 60, 80, 200):
+        assert make_default_short_help(summary, limit) == command.get_short_help_str(limit), (
+            f"update the summary of {name!r} in src/bookwise/cli/__init__.py"
+        )
+
+
+def test_the_help_lists_the_commands_in_their_order() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bookwise", "--help"], capture_output=True, text=True, check=True
+    )
+    listed = [
+        line.split()[0]
+        for line in done.stdout.split("Commands:")[1].splitlines()
+        if line.startswith("  ") and not line.startswith("   ")
+    ]
+    assert listed == list(LAZY_COMMANDS)
+
+
+def test_a_mistyped_command_is_still_suggested() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bookwise", "acounts"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "No such command 'acounts'. Did you mean 'accounts'" in done.stderr
+
+
+def test_the_sign_in_service_hashes_nothing_when_imported() -> None:
+    # `bookwise tokens list` and `users list` import it; a password hash costs ~0.3 s.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import bookwise.auth.service as auth; print(auth._DUMMY_HASH)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "None"
+
+
+def test_the_web_app_makes_the_dummy_hash_when_it_starts(tmp_path: Path) -> None:
+    # So that the first sign-in of an unknown email is not slower than a wrong password.
+    probe = (
+        "import bookwise.auth.service as auth\n"
+        "from bookwise.http.app import create_app\n"
+        "create_app()\n"
+        "print(auth._DUMMY_HASH is not None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "BOOKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    )
+    assert done.stdout.strip() == "True"
