@@ -166,6 +166,10 @@ def posts(segment_id: int, operation_id: int) -> dict[str, dict[str, str]]:
         "/users/activate": {"email": CSM},
         "/users/tokens": {"email": CSM, "name": "x"},
         "/users/tokens/revoke": {"token_id": "1"},
+        "/import": {"kind": "accounts"},
+        "/import/x/options": {"map": "Owner=csms"},
+        "/import/x/apply": {},
+        "/import/x/cancel": {},
     }
 
 
