@@ -520,3 +520,85 @@ def test_deactivating_a_csm_previews_the_move_of_their_book(page: Page, engine: 
     expect(page.get_by_role("status")).to_contain_text(
         "Deactivated ben@example.com; 3 accounts moved to ana@example.com"
     )
+
+
+def test_take_over_from_other_csms_lands_back_on_the_list(page: Page, engine: Engine) -> None:
+    """Issue 15: Other CSMs offers Take over (previewed), and every step lands on the list."""
+    book = make_book(engine)
+    michael = book.csm_name("michael")
+    sign_in(page, book.lead)
+    page.goto("/assignment?rep=michael%40example.com")
+    others = page.get_by_role("region", name=f"Accounts NOT assigned to {michael}")
+    others.get_by_role("link", name="Other CSMs").click()
+    expect(page).to_have_url(re.compile(r"who=others.*#others$"))
+    expect(others).to_be_in_viewport()
+    wayne = others.get_by_role("row").filter(has_text="Wayne Enterprises")
+    expect(wayne.get_by_role("cell", name="Ben Okafor")).to_be_visible()  # a name, not an email
+    others.get_by_role("link", name="MRR").click()  # sorted by a header, still on the list
+    expect(page).to_have_url(re.compile(r"sort=mrr.*#others$"))
+    others.get_by_role("link", name="MRR").click()
+    expect(others.get_by_role("row").nth(1)).to_contain_text("Stark Industries")
+
+    others.get_by_label("Select Wayne Enterprises").check()
+    others.get_by_role("button", name=f"Take over for {michael}…").click()
+    preview_then_apply(page, f"Take over 1 selected account for {michael}", 1)
+    expect(page).to_have_url(re.compile(r"#others$"))
+    expect(others).to_be_in_viewport()
+    expect(others.get_by_role("link", name="Wayne Enterprises")).to_have_count(0)
+    mine = page.get_by_role("region", name=f"Accounts assigned to {michael}")
+    expect(mine.get_by_role("link", name="Wayne Enterprises")).to_be_visible()
+    expect_book_size(page, book.csm_name("ben"), 2)
+
+
+def test_a_refused_assign_is_shown_beside_the_list_with_the_ticks_kept(
+    page: Page, engine: Engine
+) -> None:
+    book = make_book(engine)
+    with write_session(engine) as session:  # a long book pushes the list below the fold
+        assign_accounts(
+            session,
+            selection=AccountRefs(["INITECH", "HOOLI", "SOYLENT", "ACME", "CYBERDYNE"]),
+            csms=[get_user(session, "michael@example.com")],
+            actor=actor(session),
+        )
+    michael = book.csm_name("michael")
+    sign_in(page, book.lead)
+    page.set_viewport_size({"width": 1280, "height": 600})
+    page.goto("/assignment?rep=michael%40example.com")
+    others = page.get_by_role("region", name=f"Accounts NOT assigned to {michael}")
+    others.get_by_role("link", name="Advanced filter").click()
+    others.get_by_label("Select Pied Piper").check()
+    rule = others.get_by_label("Advanced filter (a rule)")
+    rule.fill("tier = 3")
+    # The live check counts what the list will show (6 accounts are tier 3; 2 are Michael's).
+    expect(page.locator("#where-status")).to_contain_text(f"4 matching, not assigned to {michael}")
+    others.get_by_role("button", name="Apply filter").click()
+    expect(page).to_have_url(re.compile(r"#others$"))
+    expect(others.get_by_role("heading", level=2)).to_have_text(
+        f"Accounts NOT assigned to {michael} 4"
+    )
+    expect(others.get_by_label("Select Pied Piper")).to_be_checked()  # the tick survived
+    expect(others.get_by_label("Select Vandelay Industries")).not_to_be_checked()
+    others.get_by_label("Select Pied Piper").uncheck()
+    others.get_by_role("button", name=f"Assign to {michael}").click()  # nothing ticked
+    alert = others.get_by_role("alert")
+    expect(alert).to_contain_text("select at least one account")
+    expect(alert).to_be_in_viewport()
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_the_assign_reps_pop_up_shows_books_and_searches(page: Page, engine: Engine) -> None:
+    book = make_book(engine)
+    sign_in(page, book.lead)
+    page.goto("/accounts")
+    page.get_by_role("button", name="Assign reps…").click()
+    pop_up = page.get_by_role("dialog", name="Assign reps")
+    expect(pop_up.get_by_text("ana@example.com · now 3 accounts, MRR 24,200.00")).to_be_visible()
+    search = pop_up.get_by_label("Search")
+    search.fill("chlo")
+    expect(pop_up.get_by_label(book.csm_name("chloe"))).to_be_visible()
+    expect(pop_up.get_by_label(book.csm_name("ana"))).to_be_hidden()
+    search.press("Enter")  # does not submit the form
+    expect(pop_up).to_be_visible()
+    search.fill("")
+    expect(pop_up.get_by_label(book.csm_name("ana"))).to_be_visible()
