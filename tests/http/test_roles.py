@@ -16,6 +16,7 @@ token, so a route that signs out or revokes a token cannot spoil the calls after
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from bookwise.auth.service import create_token, start_session
 from bookwise.db import write_session
 from bookwise.http.context import CSRF_HEADER, SESSION_COOKIE
 from bookwise.http.roles import RANK, ROUTE_ROLES, declare
+from bookwise.importing.uploads import UploadOptions, store_upload
 from bookwise.segments.service import create_segment
 from bookwise.users.service import cli_user, get_user
 from tests.factories import make_account, make_user
@@ -150,6 +152,14 @@ def build_world(engine: Engine) -> World:
         declare_attribute(session, name="plan", type="text", actor=robot)
         add_role(session, name="onboarding", actor=robot)
         token = create_token(session, user=target, name="target's script", actor=target).token
+        upload = store_upload(
+            session,
+            stream=io.BytesIO(b"external_id,name\nX-1,Upload\n"),
+            filename="accounts.csv",
+            kind="accounts",
+            options=UploadOptions(),
+            actor=target,
+        )
         values = {
             # accounts
             "ref": parent.external_id or "",
@@ -189,6 +199,8 @@ def build_world(engine: Engine) -> World:
             "roles/name": "onboarding",
             "token_id": str(token.id),
             "tokens/id": str(token.id),
+            # a file uploaded on the import page
+            "import/token": upload.token,
         }
     return World(values=values)
 
