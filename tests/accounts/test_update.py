@@ -73,7 +73,7 @@ def test_bad_values_are_refused_and_nothing_changes(session: Session) -> None:
         update_account(session, account=account, changes={"inherit_policy": "own"}, actor=me)
     with pytest.raises(Conflict, match="OTHER"):
         update_account(session, account=account, changes={"external_id": "OTHER"}, actor=me)
-    with pytest.raises(InvalidInput, match="custom.nope"):
+    with pytest.raises(InvalidInput, match=r"custom\.nope"):
         update_account(session, account=account, changes={}, custom={"nope": "1"}, actor=me)
     assert (account.name, account.external_id, account.health_score) == ("Acme", "ACME", None)
 

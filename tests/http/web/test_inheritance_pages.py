@@ -136,3 +136,16 @@ def test_viewers_see_no_inheritance_controls(
     assert "/accounts/C/parent" not in Page.of(viewer.client.get("/accounts/C")).actions()
     assert "/accounts/default-policy" not in Page.of(viewer.client.get("/accounts")).actions()
     assert viewer.post("/accounts/default-policy", data={"policy": "inherit"}).status_code == 403
+
+
+def test_a_move_that_changes_no_owner_can_still_be_applied(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    _family(engine)
+    manager = as_role("manager")
+    preview = Page.of(manager.post("/accounts/L/parent", data={"parent": "P2"}))  # L owns: none
+    assert "No owner would change" in preview.text()
+    assert "Move" in preview.buttons()
+    Page.of(manager.post("/accounts/L/parent", data=preview.form("/accounts/L/parent").data()))
+    with write_session(engine) as session:
+        assert get_account(session, "L").parent_id == get_account(session, "P2").id

@@ -48,6 +48,8 @@ class Change:
     result: OperationResult
     back: str
     details: tuple[tuple[str, str], ...] = ()
+    applicable: bool | None = None
+    """Whether Apply would do anything; by default whether an owner or a policy changes."""
 
 
 Work = Callable[[Session, bool, str | None], Change]
@@ -78,7 +80,9 @@ def _preview_or_apply(
             back=change.back,
             details=change.details,
             apply_label=apply_label,
-            applicable=change.result.accounts_changed > 0 or change.result.policies_changed > 0,
+            applicable=change.applicable
+            if change.applicable is not None
+            else change.result.accounts_changed > 0 or change.result.policies_changed > 0,
         )
         return show_preview(request, shown, back=change.back, error=error)
 
@@ -99,6 +103,7 @@ def _preview_or_apply(
 def _move_work(caller: Caller, ref: str, parent: str, top_level: bool) -> Work:
     def work(session: Session, dry_run: bool, fingerprint: str | None) -> Change:
         account = get_account(session, ref)
+        old_parent = account.parent_id
         if top_level:
             new_parent = None
         elif parent.strip():
@@ -121,6 +126,8 @@ def _move_work(caller: Caller, ref: str, parent: str, top_level: bool) -> Work:
             headline=f"Move {account.name} {where}",
             result=result,
             back=here,
+            # A move changes the hierarchy even where no owner changes (the same CSMs above).
+            applicable=(new_parent.id if new_parent else None) != old_parent,
             details=(
                 ("Account", label(account)),
                 ("New parent", label(new_parent) if new_parent else "none (top level)"),
@@ -253,10 +260,7 @@ def change_policies(
             headline=f"Set {described} to {POLICY_WORDS[form.policy]}",
             result=result,
             back=form.back_path(),
-            details=(
-                ("Selection", described),
-                ("Policies that change", f"{result.policies_changed:,}"),
-            ),
+            details=(("Selection", described),),
         )
 
     view = accounts_page.AccountsView.from_url(form.back_path())
