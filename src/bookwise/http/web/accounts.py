@@ -18,7 +18,7 @@ from bookwise.http.context import CallerDep, reading
 from bookwise.http.routing import get, post
 from bookwise.http.web import bulk
 from bookwise.http.web.bulk import BulkForm
-from bookwise.http.web.columns import COLUMNS, DEFAULT_COLUMNS, chosen_columns
+from bookwise.http.web.columns import COLUMNS, DEFAULT_COLUMNS, chosen_columns, owner_names
 from bookwise.http.web.common import (
     USER_ERRORS,
     PageNumber,
@@ -126,6 +126,7 @@ def render(
             rule_error = ShownError.of(exc)
         csms = csm_choices(session)
         default = default_policy(session)
+        names = owner_names(session, listing)
     failed = error or rule_error
     return page(
         request,
@@ -139,6 +140,7 @@ def render(
         all_columns=list(COLUMNS.values()),
         chosen=set(view.column_keys),
         csms=csms,
+        names=names,
         default_policy=default,
         roles=roles,
         error=error,
