@@ -37,7 +37,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         version="1",
         description=API_DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # Swagger UI loads from a CDN: the OpenAPI document is served instead
+        docs_url=None,  # FastAPI's loads Swagger UI from a CDN: http/api/openapi.py serves ours
         redoc_url=None,
         dependencies=[Depends(authorize)],
     )

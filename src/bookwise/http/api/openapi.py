@@ -1,14 +1,17 @@
-"""The API's OpenAPI document: errors as problem+json, the authentication schemes, the tags."""
+"""The API's OpenAPI document (errors as problem+json, the authentication schemes, the tags),
+and the interactive reference that renders it at /api/v1/docs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from bookwise.http.api.common import PREFIX
 from bookwise.http.context import SESSION_COOKIE
+from bookwise.http.routing import get
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -64,7 +67,9 @@ def api_document(app: FastAPI) -> dict[str, Any]:
             "type": "apiKey",
             "in": "cookie",
             "name": SESSION_COOKIE,
-            "description": "The web app's session (writes also need the X-CSRF-Token header).",
+            "description": "The web app's session, for its pages' own scripts (writes also "
+            "need the X-CSRF-Token header). Try it out in the reference at /api/v1/docs never "
+            "sends it: authorize there with bearerAuth.",
         },
     }
     document["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
@@ -84,6 +89,48 @@ def _problem_json(responses: dict[str, Any]) -> None:
         content[PROBLEM_JSON] = body
 
 
+DOCS_PATH = PREFIX + "/docs"
+SWAGGER = "/static/swagger-ui/"
+# Swagger UI 5 (static/swagger-ui/NOTICE), served by bookwise: no CDN, and no inline script or
+# style, so the page keeps the strict Content-Security-Policy of every other answer.
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>API reference · bookwise</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="{SWAGGER}swagger-ui.css">
+  <link rel="stylesheet" href="{SWAGGER}bookwise-docs.css">
+  <script src="{SWAGGER}swagger-ui-bundle.js" defer></script>
+  <script src="{SWAGGER}bookwise-docs.js" defer></script>
+</head>
+<body>
+  <header class="docs">
+    <a class="brand" href="/">bookwise</a>
+    <p>API reference. To try a call: <strong>Authorize</strong> with an API token
+    (<code>bw_…</code>: an admin creates one on the Users page or with
+    <code>bookwise tokens create</code>), then
+    <strong>Try it out</strong>. The calls act as the token's user, on this installation's
+    data. The document itself: <a href="{PREFIX}/openapi.json">{PREFIX}/openapi.json</a>.</p>
+  </header>
+  <main id="swagger-ui"></main>
+  <noscript>The API reference needs JavaScript; the OpenAPI document is at
+  <a href="{PREFIX}/openapi.json">{PREFIX}/openapi.json</a>.</noscript>
+</body>
+</html>
+"""
+
+docs_router = APIRouter()
+
+
+@get(docs_router, DOCS_PATH, role="public", include_in_schema=False, response_class=HTMLResponse)
+def api_reference() -> HTMLResponse:
+    """The interactive API reference: public, like the OpenAPI document it renders."""
+    return HTMLResponse(DOCS_PAGE)
+
+
 def install(app: FastAPI) -> None:
-    """Serve :func:`api_document` at /api/v1/openapi.json."""
+    """Serve :func:`api_document` at /api/v1/openapi.json and the reference at /api/v1/docs."""
     app.openapi = lambda: api_document(app)  # type: ignore[method-assign]
+    app.include_router(docs_router)
