@@ -69,6 +69,7 @@ def _path_values(engine: Engine, admin: TestClient) -> dict[str, str]:
         "email": "ana@example.com",
         "name": "big",
         "operation_id": str(assign.json()["operation_id"]),
+        "ref": "A1",
     }
 
 
