@@ -177,7 +177,7 @@ class AccountChanged(BaseModel):
     response_model=AccountAdded,
     status_code=201,
     summary="Add an account",
-    responses=problems(404, 409),
+    responses=problems(400, 404, 409),
 )
 def add_account(request: Request, caller: CallerDep, body: NewAccount) -> AccountAdded:
     """Add an account, checked as ``bookwise accounts add`` checks it (a 409 if the external
@@ -205,7 +205,7 @@ def add_account(request: Request, caller: CallerDep, body: NewAccount) -> Accoun
     role="manager",
     response_model=AccountChanged,
     summary="Edit an account, or move it under another parent",
-    responses=problems(404, 409),
+    responses=problems(400, 404, 409),
 )
 def change_account(
     request: Request, caller: CallerDep, ref: Ref, body: AccountChanges

@@ -274,7 +274,7 @@ def result_out(result: schemas.OperationResult) -> OperationResult:
     role="viewer",
     response_model=OperationList,
     summary="List operations",
-    responses=problems(),
+    responses=problems(404),
 )
 def list_recent_operations(
     request: Request,
