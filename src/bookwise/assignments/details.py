@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import children, is_parent, list_attributes
@@ -23,9 +23,9 @@ from bookwise.models import Account
 class AccountBrief(BaseModel):
     """An account named in another's details: its parent or a child."""
 
-    id: int
-    external_id: str | None
-    name: str
+    id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's id in the CRM, if it has one.")
+    name: str = Field(description="The account's name.")
 
 
 class CurrentOwner(BaseModel):

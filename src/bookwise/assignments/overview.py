@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pydantic import BaseModel, field_serializer
+from pydantic import BaseModel, Field, field_serializer
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,14 @@ from bookwise.money import from_minor_units
 class CsmRow(BaseModel):
     """One active CSM-seat user with the size of their book."""
 
-    email: str
-    name: str
-    accounts: int
-    mrr: Decimal
+    email: str = Field(description="The CSM's email (secondary: people are named by `name`).")
+    name: str = Field(description="The CSM's name.")
+    accounts: int = Field(
+        description="How many accounts the CSM owns (co-owned ones count in full)."
+    )
+    mrr: Decimal = Field(
+        description="The MRR of those accounts, a decimal string in currency units."
+    )
 
     @field_serializer("mrr")
     def _money(self, value: Decimal) -> str:
@@ -34,12 +38,15 @@ class CsmRow(BaseModel):
 class CsmOverview(BaseModel):
     """Every active CSM-seat user's book, plus team totals counted once per account."""
 
-    items: list[CsmRow]
-    total: int
-    team_accounts: int
-    team_mrr: Decimal
-    unassigned_accounts: int
-    counting: str = "each co-owner gets full credit; team totals count distinct accounts"
+    items: list[CsmRow] = Field(description="One row per active user with a CSM seat.")
+    total: int = Field(description="How many CSMs there are (all pages).")
+    team_accounts: int = Field(description="How many distinct accounts the CSMs own together.")
+    team_mrr: Decimal = Field(description="The MRR of those distinct accounts.")
+    unassigned_accounts: int = Field(description="How many accounts no active user owns.")
+    counting: str = Field(
+        default="each co-owner gets full credit; team totals count distinct accounts",
+        description="How co-owned accounts are counted, in words.",
+    )
 
     @field_serializer("team_mrr")
     def _money(self, value: Decimal) -> str:

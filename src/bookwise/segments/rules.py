@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -175,10 +175,10 @@ def segment_selection(session: Session, name: str) -> AccountQuery:
 class RuleCheck(BaseModel):
     """A checked rule: canonical text, English, JSON form and how many accounts match now."""
 
-    text: str
-    english: str
-    rule: dict[str, Any]
-    matches: int
+    text: str = Field(description="The rule as text.")
+    english: str = Field(description="The rule in words.")
+    rule: dict[str, Any] = Field(description="The rule as JSON.")
+    matches: int = Field(description="How many accounts match it now.")
 
 
 def check_rule(session: Session, rule: RuleInput) -> RuleCheck:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from contextlib import suppress
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select, update
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -228,12 +228,12 @@ class RefreshResult(BaseModel):
     and ``refreshed_at`` is still its last refresh (None: never refreshed).
     """
 
-    segment: str
-    entered: int
-    left: int
-    members: int
-    refreshed_at: datetime | None
-    error: str | None = None
+    segment: str = Field(description="The segment's name.")
+    entered: int = Field(description="Accounts that became members.")
+    left: int = Field(description="Accounts that stopped being members.")
+    members: int = Field(description="How many members it has now.")
+    refreshed_at: datetime | None = Field(description="When it was refreshed (UTC).")
+    error: str | None = Field(default=None, description="Why the refresh failed, if it did.")
 
 
 def refresh_segments(

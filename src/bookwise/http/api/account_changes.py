@@ -34,17 +34,27 @@ class _Fields(BaseModel):
     """The standard fields and custom attributes a person may set on an account."""
 
     external_id: str | None = Field(default=None, max_length=100, description="The CRM id.")
-    domain: str | None = Field(default=None, max_length=255)
+    domain: str | None = Field(
+        default=None, max_length=255, description="The account's web domain (example.com)."
+    )
     mrr: str | None = Field(
         default=None, max_length=40, description="Monthly recurring revenue, a decimal string."
     )
     health_score: int | None = Field(default=None, description="0 to 100.")
     tier: int | str | None = Field(default=None, description="1, 2, … or 'Tier 1'.")
-    lifecycle_stage: str | None = Field(default=None, max_length=50)
+    lifecycle_stage: str | None = Field(
+        default=None,
+        max_length=50,
+        description="Where the customer is in its lifecycle (onboarding, adopted, ...).",
+    )
     nps: int | None = Field(default=None, description="-100 to 100.")
     csm_rating: int | None = Field(default=None, description="1 to 5.")
-    region: str | None = Field(default=None, max_length=50)
-    renewal_date: date | None = None
+    region: str | None = Field(
+        default=None, max_length=50, description="The account's region (EMEA, NA, ...)."
+    )
+    renewal_date: date | None = Field(
+        default=None, description="The next renewal date (YYYY-MM-DD)."
+    )
     custom: dict[str, CustomValue] = Field(
         default_factory=dict,
         max_length=200,
@@ -85,7 +95,7 @@ class NewAccount(_Fields):
         },
     )
 
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, description="The account's name.")
     parent: str | None = Field(
         default=None, max_length=100, description="The parent's external id or id."
     )
@@ -121,7 +131,9 @@ class AccountChanges(_Fields):
         },
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=300, description="A new name for the account."
+    )
     parent: str | None = Field(
         default=None,
         max_length=100,
@@ -167,7 +179,7 @@ class AccountChanged(BaseModel):
     move: OperationResult | None = Field(
         description="The move's result (owners it changed); null when the parent was not given."
     )
-    dry_run: bool
+    dry_run: bool = Field(description="True for a preview: nothing was written.")
 
 
 @post(

@@ -71,20 +71,24 @@ class Account(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_ACCOUNT_EXAMPLE]})
 
-    id: int
-    external_id: str | None
-    name: str
-    parent_id: int | None
+    id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's id in the CRM, if it has one.")
+    name: str = Field(description="The account's name.")
+    parent_id: int | None = Field(
+        description="The id of the parent account; null for a top-level account."
+    )
     depth: int = Field(description="0 at the top of the hierarchy.")
-    tier: int | None
-    lifecycle_stage: str | None
+    tier: int | None = Field(description="The account's tier (1 is the highest).")
+    lifecycle_stage: str | None = Field(
+        description="Where the customer is in its lifecycle (onboarding, adopted, ...)."
+    )
     mrr: str | None = Field(description="Monthly recurring revenue, a decimal string.")
-    health_score: int | None
-    nps: int | None
-    csm_rating: int | None
-    region: str | None
-    renewal_date: date | None
-    created_at: datetime
+    health_score: int | None = Field(description="The health score, 0 to 100.")
+    nps: int | None = Field(description="The net promoter score, -100 to 100.")
+    csm_rating: int | None = Field(description="The CSM's rating of the account.")
+    region: str | None = Field(description="The account's region (EMEA, NA, ...).")
+    renewal_date: date | None = Field(description="The next renewal date (YYYY-MM-DD).")
+    created_at: datetime = Field(description="When the account was added to bookwise (UTC).")
     inherit_policy: Literal["inherit", "own"] | None = Field(
         description="The account's own policy; null follows the installation default."
     )
@@ -109,10 +113,10 @@ class AccountList(BaseModel):
         }
     )
 
-    items: list[Account]
-    total: int
-    limit: int
-    offset: int
+    items: list[Account] = Field(description="This page's accounts.")
+    total: int = Field(description="How many accounts match (all pages).")
+    limit: int = Field(description="The page size asked for.")
+    offset: int = Field(description="How many matches come before this page.")
     filter: str = Field(description="What selected the accounts, in words.")
 
 
@@ -132,10 +136,13 @@ class AccountSearch(OwnershipFilters):
         },
     )
 
-    rule: RuleValue | None = None
+    rule: RuleValue | None = Field(
+        default=None,
+        description="A rule (text or JSON) the accounts must match; none: every account.",
+    )
     sort: str = Field(default="name", min_length=1, max_length=40, description=SORT_DESCRIPTION)
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0, le=MAX_ID)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_PAGE_SIZE, description="The page size.")
+    offset: int = Field(default=0, ge=0, le=MAX_ID, description="How many matches to skip.")
 
 
 class AccountBrief(BaseModel):
@@ -145,9 +152,9 @@ class AccountBrief(BaseModel):
         json_schema_extra={"examples": [{"id": 17, "external_id": "ACME-1", "name": "Acme Corp"}]}
     )
 
-    id: int
-    external_id: str | None
-    name: str
+    id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's id in the CRM, if it has one.")
+    name: str = Field(description="The account's name.")
 
 
 class Owner(BaseModel):
@@ -167,11 +174,11 @@ class Owner(BaseModel):
         }
     )
 
-    email: str
-    since: datetime
+    email: str = Field(description="The owner's email.")
+    since: datetime = Field(description="Since when they own the account (UTC).")
     source: str = Field(description="manual, inherited, import, undo, rule, playbook, balancer")
-    reason: str
-    primary: bool
+    reason: str = Field(description="The reason given when they were made owner (may be empty).")
+    primary: bool = Field(description="True for the account's primary owner.")
 
 
 class ChildList(BaseModel):
@@ -181,9 +188,9 @@ class ChildList(BaseModel):
         json_schema_extra={"examples": [{"items": [_ACCOUNT_EXAMPLE], "total": 1, "limit": 100}]}
     )
 
-    items: list[Account]
-    total: int
-    limit: int
+    items: list[Account] = Field(description="The first children of the account.")
+    total: int = Field(description="How many children the account has.")
+    limit: int = Field(description="How many children are listed at most.")
 
 
 class AccountDetail(BaseModel):
@@ -233,27 +240,39 @@ class AccountDetail(BaseModel):
         }
     )
 
-    id: int
-    external_id: str | None
-    name: str
-    domain: str | None
-    mrr: str | None
-    health_score: int | None
-    tier: int | None
-    lifecycle_stage: str | None
-    nps: int | None
-    csm_rating: int | None
-    region: str | None
-    renewal_date: date | None
-    created_at: datetime
-    depth: int
+    id: int = Field(description="The account's id.")
+    external_id: str | None = Field(description="The account's id in the CRM, if it has one.")
+    name: str = Field(description="The account's name.")
+    domain: str | None = Field(description="The account's web domain (example.com).")
+    mrr: str | None = Field(
+        description="Monthly recurring revenue, a decimal string in currency units."
+    )
+    health_score: int | None = Field(description="The health score, 0 to 100.")
+    tier: int | None = Field(description="The account's tier (1 is the highest).")
+    lifecycle_stage: str | None = Field(
+        description="Where the customer is in its lifecycle (onboarding, adopted, ...)."
+    )
+    nps: int | None = Field(description="The net promoter score, -100 to 100.")
+    csm_rating: int | None = Field(description="The CSM's rating of the account.")
+    region: str | None = Field(description="The account's region (EMEA, NA, ...).")
+    renewal_date: date | None = Field(description="The next renewal date (YYYY-MM-DD).")
+    created_at: datetime = Field(description="When the account was added to bookwise (UTC).")
+    depth: int = Field(description="How deep the account sits in its family (0: top level).")
     is_parent: bool = Field(description="Has at least one child (Custify: company level 1).")
     is_child: bool = Field(description="Has a parent (Custify: company level 0).")
-    policy: Literal["inherit", "own", "default"]
-    default_policy: Literal["inherit", "own"]
-    effective_policy: Literal["inherit", "own"]
+    policy: Literal["inherit", "own", "default"] = Field(
+        description="The account's own inherit policy; `default` follows the installation's."
+    )
+    default_policy: Literal["inherit", "own"] = Field(
+        description="The installation's default inherit policy."
+    )
+    effective_policy: Literal["inherit", "own"] = Field(
+        description="The policy that applies: `inherit` follows the parent's owners."
+    )
     custom: dict[str, Any] = Field(description="Custom attributes (money as decimal strings).")
-    parent: AccountBrief | None
+    parent: AccountBrief | None = Field(
+        description="The parent account; null for a top-level account."
+    )
     children: ChildList
     owners: dict[str, list[Owner]] = Field(description="Current owners by role.")
 
@@ -301,11 +320,11 @@ class AccountHistory(BaseModel):
         }
     )
 
-    items: list[TimelineEntry]
-    total: int
-    limit: int
-    offset: int
-    on: date | None
+    items: list[TimelineEntry] = Field(description="This page of the account's ownership timeline.")
+    total: int = Field(description="How many entries the timeline has (all pages).")
+    limit: int = Field(description="The page size asked for.")
+    offset: int = Field(description="How many entries come before this page.")
+    on: date | None = Field(description="The day asked for, if the history was read as of a date.")
 
 
 def account_out(row: AccountRow) -> Account:

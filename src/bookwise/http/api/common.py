@@ -137,8 +137,8 @@ class FieldError(BaseModel):
         json_schema_extra={"examples": [{"loc": ["body", "to"], "msg": "Field required"}]}
     )
 
-    loc: list[str]
-    msg: str
+    loc: list[str] = Field(description="Where the problem is: the path to the field.")
+    msg: str = Field(description="What is wrong with it.")
 
 
 class Problem(BaseModel):

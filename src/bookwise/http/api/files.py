@@ -45,8 +45,8 @@ class ColumnMapping(BaseModel):
         json_schema_extra={"examples": [{"column": "ARR (USD)", "field": "mrr"}]}
     )
 
-    column: str
-    field: str
+    column: str = Field(description="The CSV file's column.")
+    field: str = Field(description="The account field it fills.")
 
 
 class ImportProblem(BaseModel):
@@ -60,10 +60,10 @@ class ImportProblem(BaseModel):
         }
     )
 
-    line: int
-    column: str
+    line: int = Field(description="The file's line number.")
+    column: str = Field(description="The column at fault.")
     value: str = Field(description="As in the file (formula-like text is prefixed with ').")
-    reason: str
+    reason: str = Field(description="What is wrong, and how to fix it.")
 
 
 class ImportReport(BaseModel):
@@ -114,19 +114,21 @@ class ImportReport(BaseModel):
         },
     )
 
-    file: str
-    encoding: str
-    delimiter: str
-    mapping: list[ColumnMapping]
-    ignored_columns: list[str]
-    rows_read: int
-    created: int
-    updated: int
-    unchanged: int
-    failed: int
-    written: bool
-    dry_run: bool
-    operation_id: int | None
+    file: str = Field(description="The uploaded file's name.")
+    encoding: str = Field(description="The text encoding the file was read with.")
+    delimiter: str = Field(description="The column delimiter the file was read with.")
+    mapping: list[ColumnMapping] = Field(description="Which column fills which field.")
+    ignored_columns: list[str] = Field(description="Columns that fill no field.")
+    rows_read: int = Field(description="How many data rows were read.")
+    created: int = Field(description="Accounts created (or that would be, in a dry run).")
+    updated: int = Field(description="Accounts updated (or that would be).")
+    unchanged: int = Field(description="Rows that change nothing.")
+    failed: int = Field(description="Rows refused (see `errors`).")
+    written: bool = Field(description="True when the import was saved.")
+    dry_run: bool = Field(description="True for a dry run: nothing was written.")
+    operation_id: int | None = Field(
+        description="The ownership operation the import ran, if it changed owners."
+    )
     owners: dict[str, int] = Field(description="Owner changes by outcome (owner columns only).")
     has_owner_column: bool = Field(
         description="False when no column names owners: the owners were left unchanged."
@@ -138,8 +140,8 @@ class ImportReport(BaseModel):
         description="What not to miss, e.g. `owners unchanged: no owner column` and how to map "
         "an ignored owner-like column."
     )
-    errors: list[ImportProblem]
-    error_count: int
+    errors: list[ImportProblem] = Field(description="The first problems, one per row and column.")
+    error_count: int = Field(description="How many problems there are in all.")
 
 
 class ImportForm(BaseModel):

@@ -109,7 +109,10 @@ class SelectionIn(OwnershipFilters):
         "use a filter). Each gets its own outcome, in this order.",
         json_schema_extra={"maxItems": MAX_EXPLICIT_IDS},
     )
-    filter: RuleValue | None = None
+    filter: RuleValue | None = Field(
+        default=None,
+        description="A rule (text or JSON) the accounts must match, instead of `ids`.",
+    )
 
     def names_accounts(self) -> bool:
         """True when ids or a filter were given."""

@@ -29,9 +29,9 @@ class Me(BaseModel):
         }
     )
 
-    email: str
-    role: str
-    csm_seat: bool
+    email: str = Field(description="Your email.")
+    role: str = Field(description="Your role: viewer, manager or admin.")
+    csm_seat: bool = Field(description="True when you have a CSM seat (you can own accounts).")
 
 
 _TOKEN_EXAMPLE: dict[str, Any] = {
@@ -48,11 +48,11 @@ class Token(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_TOKEN_EXAMPLE]})
 
-    id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
+    id: int = Field(description="The token's id (to revoke it).")
+    name: str = Field(description="What the token is for.")
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    created_at: datetime = Field(description="When it was created (UTC).")
+    revoked_at: datetime | None = Field(description="When it was revoked; null while it works.")
 
 
 class NewToken(Token):
@@ -62,7 +62,7 @@ class NewToken(Token):
         json_schema_extra={"examples": [{**_TOKEN_EXAMPLE, "token": "bw_Xk3P9aQ…"}]},
     )
 
-    token: str
+    token: str = Field(description="The token itself: shown this once, never stored.")
 
 
 class TokenToCreate(BaseModel):
@@ -73,7 +73,12 @@ class TokenToCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "nightly sync"}]},
     )
 
-    name: str = Field(min_length=1, max_length=100, examples=["nightly sync"])
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        examples=["nightly sync"],
+        description="What the token is for.",
+    )
 
 
 class TokenList(BaseModel):
@@ -83,8 +88,8 @@ class TokenList(BaseModel):
         json_schema_extra={"examples": [{"items": [_TOKEN_EXAMPLE], "total": 1}]}
     )
 
-    items: list[Token]
-    total: int
+    items: list[Token] = Field(description="The tokens.")
+    total: int = Field(description="How many tokens there are.")
 
 
 def _out(row: ApiToken) -> Token:

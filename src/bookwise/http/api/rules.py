@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bookwise.http.api.common import api_router, problems
 from bookwise.http.api.filters import RULE_EXAMPLES, RuleValue
@@ -76,10 +76,10 @@ class RuleField(BaseModel):
         }
     )
 
-    field: str
-    type: str
-    operators: list[str]
-    meaning: str
+    field: str = Field(description="The field's name in a rule.")
+    type: str = Field(description="Its type (text, number, money, date, ...).")
+    operators: list[str] = Field(description="The operators it accepts.")
+    meaning: str = Field(description="What it means, in words.")
 
 
 class RuleFieldList(BaseModel):
@@ -104,9 +104,9 @@ class RuleFieldList(BaseModel):
         }
     )
 
-    items: list[RuleField]
-    total: int
-    operators: list[str]
+    items: list[RuleField] = Field(description="The fields rules may use.")
+    total: int = Field(description="How many fields there are.")
+    operators: list[str] = Field(description="Every operator of the rule language.")
 
 
 @post(

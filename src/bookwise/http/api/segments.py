@@ -54,12 +54,14 @@ class Segment(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_SEGMENT_EXAMPLE]})
 
-    id: int
-    name: str
+    id: int = Field(description="The segment's id.")
+    name: str = Field(description="The segment's name.")
     rule: str = Field(description="The rule in canonical text.")
-    description: str
+    description: str = Field(description="What the segment is for.")
     members: int = Field(description="Members at the last refresh (0 before the first).")
-    refreshed_at: datetime | None
+    refreshed_at: datetime | None = Field(
+        description="When its members were last refreshed (UTC); null if never."
+    )
 
 
 class SegmentDetail(Segment):
@@ -95,7 +97,7 @@ class SegmentDetail(Segment):
         }
     )
 
-    english: str
+    english: str = Field(description="The rule in words.")
     rule_ast: dict[str, Any] = Field(description="The rule's JSON form.")
     live_members: int = Field(description="Members right now (the rule evaluated live).")
     used_by: list[str] = Field(description="Segments whose rules refer to this one.")
@@ -108,8 +110,8 @@ class SegmentList(BaseModel):
         json_schema_extra={"examples": [{"items": [_SEGMENT_EXAMPLE], "total": 1}]}
     )
 
-    items: list[Segment]
-    total: int
+    items: list[Segment] = Field(description="The segments.")
+    total: int = Field(description="How many segments there are.")
 
 
 class NewSegment(BaseModel):
@@ -128,9 +130,9 @@ class NewSegment(BaseModel):
         },
     )
 
-    name: SegmentName
+    name: SegmentName = Field(description="The segment's name.")
     rule: RuleValue
-    description: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=1000, description="What the segment is for.")
 
 
 class SegmentChanges(BaseModel):
@@ -143,9 +145,9 @@ class SegmentChanges(BaseModel):
         },
     )
 
-    name: SegmentName | None = None
-    rule: RuleValue | None = None
-    description: str | None = Field(default=None, max_length=1000)
+    name: SegmentName | None = Field(default=None, description="A new name.")
+    rule: RuleValue | None = Field(default=None, description="A new rule (text or JSON).")
+    description: str | None = Field(default=None, max_length=1000, description="A new description.")
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -161,7 +163,9 @@ class RefreshRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"names": ["Enterprise EMEA"]}, {}]}
     )
 
-    names: list[SegmentName] | None = Field(default=None, max_length=1000)
+    names: list[SegmentName] | None = Field(
+        default=None, max_length=1000, description="The segments to refresh; none: every segment."
+    )
 
 
 class RefreshResult(service.RefreshResult):
@@ -192,8 +196,8 @@ class RefreshList(BaseModel):
         }
     )
 
-    items: list[RefreshResult]
-    total: int
+    items: list[RefreshResult] = Field(description="One result per segment refreshed.")
+    total: int = Field(description="How many segments were refreshed.")
 
 
 def _summary(segment: models.Segment, members: int) -> Segment:

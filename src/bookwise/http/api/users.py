@@ -60,11 +60,11 @@ class User(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_USER_EXAMPLE]})
 
-    email: str
-    name: str
-    role: UserRole
+    email: str = Field(description="The user's email (sign-in name).")
+    name: str = Field(description="The user's name.")
+    role: UserRole = Field(description="The user's role: viewer, manager or admin.")
     csm_seat: bool = Field(description="Only users with a CSM seat can receive accounts.")
-    active: bool
+    active: bool = Field(description="False once deactivated: cannot sign in or own accounts.")
     external_id: str | None = Field(description="The user's id in the CRM (OwnerId).")
     accounts: int = Field(description="Accounts the user owns now (role csm).")
 
@@ -76,8 +76,8 @@ class UserList(BaseModel):
         json_schema_extra={"examples": [{"items": [_USER_EXAMPLE], "total": 1}]}
     )
 
-    items: list[User]
-    total: int
+    items: list[User] = Field(description="The users.")
+    total: int = Field(description="How many users there are.")
 
 
 class NewUser(BaseModel):
@@ -98,12 +98,16 @@ class NewUser(BaseModel):
         },
     )
 
-    email: Email
-    name: str = Field(default="", max_length=200)
-    role: UserRole = "viewer"
-    csm_seat: bool = False
-    active: bool = True
-    external_id: str | None = Field(default=None, min_length=1, max_length=100)
+    email: Email = Field(description="The user's email (sign-in name).")
+    name: str = Field(default="", max_length=200, description="The user's name.")
+    role: UserRole = Field(
+        default="viewer", description="The user's role: viewer, manager or admin."
+    )
+    csm_seat: bool = Field(default=False, description="True to let the user own accounts.")
+    active: bool = Field(default=True, description="False to create the user deactivated.")
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The user's id in the CRM, if any."
+    )
     password: str | None = Field(
         default=None,
         max_length=1000,
@@ -131,9 +135,11 @@ class UserChanges(BaseModel):
         },
     )
 
-    role: UserRole | None = None
-    csm_seat: bool | None = None
-    active: bool | None = None
+    role: UserRole | None = Field(default=None, description="A new role.")
+    csm_seat: bool | None = Field(default=None, description="Give or take the CSM seat.")
+    active: bool | None = Field(
+        default=None, description="False deactivates the user (their accounts lose them as owner)."
+    )
     transfer_to: Email | None = Field(
         default=None, description="With active=false: who takes the user's accounts."
     )
@@ -168,8 +174,10 @@ class UserChange(BaseModel):
     )
 
     user: User
-    deactivation: OperationResult | None
-    dry_run: bool
+    deactivation: OperationResult | None = Field(
+        description="What deactivating did to the user's accounts; null if not deactivated."
+    )
+    dry_run: bool = Field(description="True for a preview: nothing was written.")
 
 
 class NewPassword(BaseModel):
