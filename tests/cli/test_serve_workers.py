@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,13 +82,14 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 time.sleep(0.1)
         yield Served(child, base, log, url)
     finally:
-        if child.poll() is None:
+        # The whole group, even when the supervisor is gone: no worker outlives the test.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 @pytest.mark.slow
@@ -149,3 +151,17 @@ def test_serve_refuses_zero_workers(cli: Cli) -> None:
     result = cli.run("serve", "--workers", "0")
     assert result.exit_code == 2
     assert "--workers" in result.stderr
+
+
+@pytest.mark.slow
+def test_workers_end_when_their_supervisor_is_killed_outright(served: Served) -> None:
+    # kill -9 or the OOM killer: no signal handler runs in the supervisor, and orphaned
+    # workers would go on serving the port with nobody to stop them.
+    workers = _workers(served.process.pid)
+    assert len(workers) == 2
+    served.process.kill()
+    served.process.wait(timeout=SERVE_TIMEOUT)
+    deadline = time.monotonic() + SERVE_TIMEOUT
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived its supervisor"

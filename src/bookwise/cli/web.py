@@ -19,6 +19,7 @@ from bookwise.users.service import cli_user
 # The CLI and the HTTP layer are siblings that never import each other: uvicorn loads the app
 # by name, in the process this command starts.
 APP_FACTORY = "bookwise.http.app:create_app"
+WORKER_APP_FACTORY = "bookwise.http.app:create_worker_app"  # ends with its supervisor
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -53,7 +54,7 @@ def serve(
     count = worker_count(workers)
     listener = _listen(host, port)
     config = uvicorn.Config(
-        APP_FACTORY,
+        APP_FACTORY if count == 1 else WORKER_APP_FACTORY,
         factory=True,
         host=host,
         port=port,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
 from importlib.resources import files
 
 from fastapi import Depends, FastAPI
@@ -57,3 +62,21 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         "/static", StaticFiles(directory=str(files("bookwise").joinpath("static"))), name="static"
     )
     return app
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def create_worker_app() -> FastAPI:
+    """The app in one worker process of ``bookwise serve --workers N`` (N > 1).
+
+    The worker ends with its supervisor: if the supervisor is killed outright (``kill -9``,
+    the OOM killer), its workers get SIGTERM and shut down instead of serving on, orphaned.
+    """
+    supervisor = multiprocessing.parent_process()
+    if sys.platform == "linux" and supervisor is not None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != supervisor.pid:  # it died before the line above: end now
+            os.kill(os.getpid(), signal.SIGTERM)
+    return create_app()
