@@ -53,6 +53,7 @@ RUNS: dict[tuple[str, ...], list[str]] = {
     ("csms",): ["csms"],
     ("history",): ["history", "A0"],
     ("operations", "list"): ["operations", "list"],
+    ("operations", "show"): ["operations", "show", "1"],  # the assign in _book
     ("rules", "fields"): ["rules", "fields"],
     ("segments", "list"): ["segments", "list"],
     ("segments", "members"): ["segments", "members", "=seg"],
