@@ -37,6 +37,7 @@ class CurrentOwner(BaseModel):
     source: str
     reason: str
     primary: bool
+    name: str = Field(default="", description="The owner's full name (may be empty).")
 
 
 class CustomValue(BaseModel):
@@ -92,6 +93,7 @@ def owners_by_role(session: Session, account: Account) -> dict[str, list[Current
                 source=row.source,
                 reason=row.reason,
                 primary=row.is_primary,
+                name=row.user_name,
             )
         )
     return owners
