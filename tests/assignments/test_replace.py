@@ -83,3 +83,27 @@ def test_inheriting_accounts_and_ineligible_users_are_refused(session: Session) 
         "refused_inherits": 1,
     }
     assert open_csms(session, child) == {x.email}  # follows the parent, not the file
+
+
+def test_an_inheriting_account_whose_cell_names_what_it_inherits_is_not_refused(
+    session: Session,
+) -> None:
+    """Refused only where the import would have changed it, as for assign and transfer."""
+    me = actor(session)
+    x, y = make_user(session), make_user(session)
+    parent = make_account(session)
+    same = make_account(session, parent=parent, inherit_policy="inherit")
+    other = make_account(session, parent=parent, inherit_policy="inherit")
+    replace_owners(
+        session,
+        accounts=select(Account.id).where(Account.id == parent.id),
+        wanted=pairs((parent.id, x.id)),
+        actor=me,
+    )
+    result = replace_owners(
+        session,
+        accounts=select(Account.id).where(Account.id.in_([same.id, other.id])),
+        wanted=pairs((same.id, x.id), (other.id, y.id)),
+        actor=me,
+    )
+    assert result.counts == {"opened": 0, "closed": 0, "refused_inherits": 1}

@@ -229,18 +229,11 @@ def _targets_state(ctx: OperationContext) -> str:
     return f"targets:{row[0]}:{row[1]}"
 
 
-def count_targets(ctx: OperationContext) -> tuple[int, int]:
-    """How many accounts the operation selected, and how many of them inherit."""
-    row = ctx.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((inherits(Account, ctx.default_policy), 1), else_=0)), 0),
-        )
-        .select_from(TargetRow)
-        .join(Account, Account.id == TargetRow.account_id)
-        .where(TargetRow.operation_id == ctx.op_id, TargetRow.follower.is_(False))
-    ).one()
-    return int(row[0]), int(row[1])
+def count_targets(ctx: OperationContext) -> int:
+    """How many accounts the operation selected."""
+    return int(
+        ctx.session.scalar(select(func.count()).select_from(selected_targets(ctx).subquery())) or 0
+    )
 
 
 def lock_accounts(ctx: OperationContext, ids: Select[Any]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.assignments import plan
@@ -86,7 +86,9 @@ def replace_owners(
         )
         plan.insert_plan(ctx, opens)
         propagate(ctx, inheritable=role_row.inheritable)
-        return Extra(counts=_counts(ctx, pairs, targets, report_inheriting=role_row.inheritable))
+        return Extra(
+            counts=_counts(ctx, pairs, targets, role, report_inheriting=role_row.inheritable)
+        )
 
     return run_operation(
         session,
@@ -101,7 +103,7 @@ def replace_owners(
 
 
 def _counts(
-    ctx: OperationContext, pairs: Any, targets: Select[Any], *, report_inheriting: bool
+    ctx: OperationContext, pairs: Any, targets: Select[Any], role: str, *, report_inheriting: bool
 ) -> dict[str, int]:
     """Opened/closed, plus what was refused and why (one statement)."""
     summary = plan.summarise(ctx)
@@ -119,7 +121,38 @@ def _counts(
         counts["refused_inactive"] = int(refused[0])
     if refused[1]:
         counts["refused_no_seat"] = int(refused[1])
-    _, inheriting = plan.count_targets(ctx)
-    if report_inheriting and inheriting:
+    if report_inheriting and (inheriting := _refused_inherits(ctx, pairs, role)):
         counts["refused_inherits"] = inheriting
     return counts
+
+
+def _refused_inherits(ctx: OperationContext, pairs: Any, role: str) -> int:
+    """Selected inheriting accounts whose wanted owners are not the ones they now have: the
+    import would have changed them (an inheriting account whose cell names exactly what it
+    inherits is not refused, as for assign and transfer)."""
+    account = _ACCOUNT
+    wanted_missing = exists().where(
+        pairs.c.account_id == account.id,
+        ~exists().where(
+            Assignment.account_id == account.id,
+            Assignment.user_id == pairs.c.user_id,
+            Assignment.role == role,
+            plan.is_open(),
+        ),
+    )
+    unwanted_open = exists().where(
+        Assignment.account_id == account.id,
+        Assignment.role == role,
+        plan.is_open(),
+        ~exists().where(pairs.c.account_id == account.id, pairs.c.user_id == Assignment.user_id),
+    )
+    count = ctx.session.scalar(
+        select(func.count())
+        .select_from(account)
+        .where(
+            account.id.in_(plan.selected_targets(ctx)),
+            plan.inherits(account, ctx.default_policy),
+            or_(wanted_missing, unwanted_open),
+        )
+    )
+    return int(count or 0)

@@ -97,7 +97,7 @@ def _selection_counts(
     """
     summary = plan.summarise(ctx)
     counts = {done: summary.closed if done in {"unassigned", "transferred"} else summary.opened}
-    targets, _ = plan.count_targets(ctx)
+    targets = plan.count_targets(ctx)
     for outcome in refused.values():
         counts[outcome] = counts.get(outcome, 0) + targets
     if report_inheriting:
@@ -374,7 +374,7 @@ def take_over_accounts(
         summary = plan.summarise(ctx)
         counts = {"transferred": summary.accounts_changed - _followers_changed(ctx)}
         if refused_outcome is not None:
-            counts[refused_outcome] = plan.count_targets(ctx)[0]
+            counts[refused_outcome] = plan.count_targets(ctx)
         elif role_row.inheritable:
             inheriting = outcomes.refused_inherits_count(
                 ctx, user_ids=[to_csm.id], role=role, action="open"
