@@ -245,3 +245,21 @@ def test_a_stale_deactivation_preview_shows_the_fresh_one(
     with read_session(engine) as session:
         assert get_user(session, "gil@example.com").active
         assert open_csms(session, get_account(session, "K2")) == {"gil@example.com"}
+
+
+def test_deactivating_a_user_who_owns_nothing_needs_no_preview(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    with write_session(engine) as session:
+        make_user(session, "gil@example.com", name="Gil")
+        make_user(session, "hana@example.com", name="Hana")
+    admin = as_role("admin")
+    done = Page.of(
+        admin.post(  # type: ignore[arg-type]
+            "/users/deactivate",
+            data={"email": "gil@example.com", "transfer_to": "hana@example.com"},
+        )
+    )
+    assert "Deactivated gil@example.com (they owned no accounts)." in done.text()
+    with read_session(engine) as session:
+        assert not get_user(session, "gil@example.com").active

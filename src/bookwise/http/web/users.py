@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from bookwise.assignments.offboarding import deactivate_user
 from bookwise.assignments.overview import book_sizes
-from bookwise.assignments.schemas import OperationResult
 from bookwise.auth.service import (
     create_token,
     list_tokens_with_owners,
@@ -204,7 +203,9 @@ def deactivate(
     fingerprint (a stale one shows a fresh preview with the reason).
     """
     if transfer_to.strip() and not previewed:
-        return _preview_deactivation(request, caller, email, transfer_to, error=None)
+        shown = _preview_deactivation(request, caller, email, transfer_to, error=None)
+        if shown is not None:  # None: they own nothing, so there is nothing to preview
+            return shown
 
     def work(session: Session) -> str:
         user = get_user(session, email)
@@ -231,9 +232,10 @@ def deactivate(
     try:
         notice = writing(request, work)
     except Conflict as exc:
+        fresh = None
         if previewed:  # a stale preview: show the fresh one, with the reason
-            return _preview_deactivation(request, caller, email, transfer_to, ShownError.of(exc))
-        return _users_page(request, error=ShownError.of(exc))
+            fresh = _preview_deactivation(request, caller, email, transfer_to, ShownError.of(exc))
+        return fresh if fresh is not None else _users_page(request, error=ShownError.of(exc))
     except USER_ERRORS as exc:
         return _users_page(request, error=ShownError.of(exc))
     return _users_page(request, notice=notice)
@@ -242,9 +244,10 @@ def deactivate(
 def _preview_deactivation(
     request: Request, caller: Caller, email: str, transfer_to: str, error: ShownError | None
 ) -> Any:
-    """The preview page of moving a leaving user's accounts, with Deactivate as its Apply."""
+    """The preview page of moving a leaving user's accounts, with Deactivate as its Apply;
+    None when they own nothing (the deactivation then needs no preview)."""
 
-    def work(session: Session) -> Preview:
+    def work(session: Session) -> Preview | None:
         user = get_user(session, email)
         _not_yourself(caller, user.email)
         target = get_user(session, transfer_to)
@@ -255,10 +258,12 @@ def _preview_deactivation(
             transfer_to=target,
             dry_run=True,
         )
+        if result is None:
+            return None
         who, to = user.name or user.email, target.name or target.email
         return Preview(
             headline=f"Deactivate {who} and move their accounts to {to}",
-            result=result or _nothing_to_move(),
+            result=result,
             apply_to="/users/deactivate",
             fields=[("email", user.email), ("transfer_to", target.email), ("previewed", "1")],
             back="/users",
@@ -278,27 +283,9 @@ def _preview_deactivation(
         preview = writing(request, work)
     except USER_ERRORS as exc:
         return show_preview(request, None, back="/users", error=ShownError.of(exc))
+    if preview is None:
+        return None
     return show_preview(request, preview, back="/users", error=error)
-
-
-def _nothing_to_move() -> OperationResult:
-    """The preview of a deactivation that moves nothing (the user owns no accounts)."""
-    return OperationResult(
-        operation_id=None,
-        kind="deactivate",
-        dry_run=True,
-        accounts_changed=0,
-        opened=0,
-        closed=0,
-        inherited_opened=0,
-        inherited_closed=0,
-        policies_changed=0,
-        counts={},
-        items=None,
-        sample=[],
-        fingerprint="",
-        messages=["they own no accounts: nothing moves"],
-    )
 
 
 def _not_yourself(caller: Caller, email: str) -> None:
