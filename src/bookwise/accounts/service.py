@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,16 +12,19 @@ from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bookwise.accounts.hierarchy import shift_child_counts
+from bookwise.accounts.history import record_value_changes
 from bookwise.accounts.schemas import STANDARD_FIELDS, AccountFields
 from bookwise.audit import AuditAction, record_event
 from bookwise.errors import Conflict, InvalidInput, NotFound, Refused, invalid_input
 from bookwise.models import (
     ACCOUNT_COUNT_ID,
     ATTRIBUTE_TYPES,
+    VALUE_HISTORY_FIELDS,
     Account,
     AccountCount,
     AttributeDefinition,
     User,
+    utcnow,
 )
 from bookwise.money import to_minor_units
 
@@ -83,8 +86,11 @@ def create_account(
     parent: Account | None = None,
     custom: Mapping[str, str] | None = None,
     actor: User,
+    source: str = "create",
 ) -> Account:
-    """Add one account under an optional parent; inheritance is applied by the caller."""
+    """Add one account under an optional parent; inheritance is applied by the caller.
+
+    Its first values start its value history (``source``: ``create``, or ``api``)."""
     if fields.external_id is not None and session.scalar(
         select(exists().where(Account.external_id == fields.external_id))
     ):
@@ -102,6 +108,7 @@ def create_account(
     session.flush()
     if parent is not None:
         shift_child_counts(session, children=select(literal(account.id)), by=1)
+    _record_values(session, account, actor=actor, source=source, now=account.created_at)
     record_event(
         session,
         actor=actor,
@@ -125,12 +132,14 @@ def update_account(
     changes: Mapping[str, Any],
     custom: Mapping[str, str] | None = None,
     actor: User,
+    source: str = "edit",
 ) -> dict[str, Any]:
     """Change standard fields (``changes``, validated as on create) and custom attributes.
 
     A blank value clears a field (the name cannot be cleared), and a blank custom value removes
     the attribute. Returns the values that changed (new values, as stored); when any did, an
-    ``account.updated`` audit event records them.
+    ``account.updated`` audit event records them, and the value history (``source``: ``edit``
+    or ``api``) the report fields among them.
     """
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
@@ -171,6 +180,8 @@ def update_account(
             account.custom = merged
     if changed:
         session.flush()
+        if not set(changed).isdisjoint(VALUE_HISTORY_FIELDS):
+            _record_values(session, account, actor=actor, source=source, now=utcnow())
         record_event(
             session,
             actor=actor,
@@ -219,10 +230,19 @@ def children(session: Session, account: Account) -> list[Account]:
     return list(session.scalars(query))
 
 
-def set_parent(session: Session, *, account: Account, parent: Account | None, actor: User) -> None:
+def set_parent(
+    session: Session,
+    *,
+    account: Account,
+    parent: Account | None,
+    actor: User,
+    operation_id: int | None = None,
+    source: str = "move",
+) -> None:
     """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right.
 
-    A move that changes the parent is recorded as an ``account.moved`` audit event by ``actor``.
+    A move that changes the parent is recorded as an ``account.moved`` audit event by ``actor``
+    and in the value history (``parent_id``, with the ``operation_id`` that moved it).
     """
     serialise_hierarchy_changes(session)
     if parent is not None:
@@ -245,6 +265,9 @@ def set_parent(session: Session, *, account: Account, parent: Account | None, ac
     shift_child_counts(session, children=moved, by=1)
     _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
     if old_parent_id != new_parent_id:
+        _record_values(
+            session, account, actor=actor, source=source, now=utcnow(), operation_id=operation_id
+        )
         record_event(
             session,
             actor=actor,
@@ -253,6 +276,26 @@ def set_parent(session: Session, *, account: Account, parent: Account | None, ac
             subject_key=account.id,
             details={"old_parent_id": old_parent_id, "new_parent_id": new_parent_id},
         )
+
+
+def _record_values(
+    session: Session,
+    account: Account,
+    *,
+    actor: User,
+    source: str,
+    now: datetime,
+    operation_id: int | None = None,
+) -> None:
+    """Write the value history of one account's changed fields (``accounts.history``)."""
+    record_value_changes(
+        session,
+        accounts=select(literal(account.id)),
+        actor_id=actor.id,
+        source=source,
+        now=now,
+        operation_id=operation_id,
+    )
 
 
 HIERARCHY_LOCK_KEY = 0x626F6F6B  # "book": one advisory lock for every re-parenting

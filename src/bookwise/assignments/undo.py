@@ -278,7 +278,14 @@ def _restore_kind_specific(ctx: OperationContext, target: Operation) -> None:
         old_parent_id = target.parameters.get("old_parent_id")
         if account is not None:
             parent = session.get(Account, old_parent_id) if old_parent_id else None
-            set_parent(session, account=account, parent=parent, actor=ctx.actor)
+            set_parent(
+                session,
+                account=account,
+                parent=parent,
+                actor=ctx.actor,
+                operation_id=ctx.op_id,
+                source="undo",
+            )
     elif target.kind == "set_default_policy":
         store_default(session, str(target.parameters["old"]))
         ctx.default_policy = str(target.parameters["old"])

@@ -169,6 +169,7 @@ def _merge(m: Merge, report: ImportReport) -> None:
     merge.update_existing(m)
     if m.mapping.has(PARENT):
         merge.move_accounts(m)
+    merge.record_values(m)
     merge.record_audit(m)
     if has_owners:
         result = replace_owners(

@@ -33,13 +33,21 @@ from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.hierarchy import shift_child_counts
+from bookwise.accounts.history import record_value_changes
 from bookwise.accounts.schemas import VALUE_FIELDS
 from bookwise.audit import AuditAction
 from bookwise.db import is_sqlite
 from bookwise.importing.cycles import refuse_cycles
 from bookwise.importing.mapping import PARENT, FileMapping
 from bookwise.importing.staging import table_of
-from bookwise.models import Account, AuditEvent, ImportOwner, ImportRow, User
+from bookwise.models import (
+    VALUE_HISTORY_FIELDS,
+    Account,
+    AuditEvent,
+    ImportOwner,
+    ImportRow,
+    User,
+)
 from bookwise.models.base import JSONType, UTCDateTime
 
 ROWS = table_of(ImportRow)
@@ -419,6 +427,25 @@ WHERE down.id = accounts.id AND accounts.depth <> down.d
 )
 
 
+def record_values(m: Merge) -> None:
+    """The value history of the created and updated accounts, in two statements for the
+    whole file: only the fields whose value differs from the open history row get a row
+    (``accounts.history``), marked with this import's id. A file without a history field
+    writes none."""
+    if not any(m.mapping.has(f) for f in (*VALUE_HISTORY_FIELDS, PARENT)):
+        return
+    record_value_changes(
+        m.session,
+        accounts=select(ROWS.c.account_id).where(
+            m.good(), ROWS.c.status.in_(("created", "updated"))
+        ),
+        actor_id=m.actor.id,
+        source="import",
+        now=m.now,
+        import_id=m.import_id,
+    )
+
+
 def record_audit(m: Merge) -> None:
     """One audit event per created or updated account, in one statement."""
     action = case(
@@ -431,7 +458,7 @@ def record_audit(m: Merge) -> None:
         action,
         literal("account"),
         cast(ROWS.c.account_id, String),
-        literal({"source": "import"}, JSONType),
+        literal({"source": "import", "import_id": m.import_id}, JSONType),
     ).where(m.good(), ROWS.c.status.in_(("created", "updated")))
     m.session.execute(
         insert(table_of(AuditEvent)).from_select(

@@ -1,6 +1,7 @@
 """ORM models: one module per aggregate; import from here."""
 
 from bookwise.models.account import ATTRIBUTE_TYPES, INHERIT_POLICIES, Account, AttributeDefinition
+from bookwise.models.account_value import VALUE_HISTORY_FIELDS, VALUE_SOURCES, AccountValue
 from bookwise.models.assignment import (
     OPERATION_KINDS,
     SOURCES,
@@ -32,8 +33,11 @@ __all__ = [
     "OPERATION_KINDS",
     "SOURCES",
     "USER_ROLES",
+    "VALUE_HISTORY_FIELDS",
+    "VALUE_SOURCES",
     "Account",
     "AccountCount",
+    "AccountValue",
     "ApiToken",
     "Assignment",
     "AssignmentRole",
