@@ -2,7 +2,8 @@
 
 Each section sits between two HTML comments in its page, ``<!-- BEGIN GENERATED: name -->`` and
 ``<!-- END GENERATED: name -->``, and is rewritten from the registry it documents: the audit
-actions (``bookwise.audit.AuditAction``) and the settings (``bookwise.config``).
+actions (``bookwise.audit.AuditAction``), the settings (``bookwise.config``) and the CLI, API
+and web parity table (``bookwise.parity``).
 ``tests/test_docs_generated.py`` fails when a section is stale. Run from the repository root.
 """
 
@@ -14,12 +15,14 @@ from pathlib import Path
 
 from bookwise.audit import audit_actions_markdown
 from bookwise.config import settings_markdown
+from bookwise.parity import parity_markdown
 
 REGENERATE = "python -m bookwise.docsections"
 
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "audit-actions": ("docs/concepts.md", audit_actions_markdown),
     "settings": ("docs/deploying.md", settings_markdown),
+    "parity": ("docs/api.md", parity_markdown),
 }
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from bookwise.audit import AuditAction, record_event
 from bookwise.csvsafe import restore
-from bookwise.errors import BookwiseError, InvalidInput
+from bookwise.errors import BookwiseError, InvalidInput, Refused
 from bookwise.importing.mapping import header_key
 from bookwise.importing.reading import Record, open_csv
-from bookwise.importing.report import ErrorSink, ImportReport
+from bookwise.importing.report import SCREEN_ERRORS, ErrorSink, ImportReport
 from bookwise.importing.values import Problem, check_cell, shown
 from bookwise.models import Assignment, User, utcnow
 from bookwise.models.user import salesforce_18
@@ -66,11 +66,15 @@ def import_users(
     dry_run: bool = False,
     errors: TextIO | None = None,
     stream: BinaryIO | None = None,
+    keep_errors: int = SCREEN_ERRORS,
 ) -> ImportReport:
     """Create or update users by email; bad rows reported, good ones kept (see accounts).
 
-    ``stream`` is the file already open (an upload): ``path`` then only names it.
+    ``stream`` is the file already open (an upload): ``path`` then only names it. Only an
+    admin may import users (a file can make anyone an admin), whichever transport calls.
     """
+    if actor.role != "admin":
+        raise Refused(f"importing users needs the admin role; {actor.email} is a {actor.role}")
     source = open_csv(path, encoding=encoding, stream=stream)
     columns = {
         i: USER_FIELDS[header_key(h)]
@@ -88,7 +92,7 @@ def import_users(
         ignored,
         dry_run=dry_run,
     )
-    sink = ErrorSink(errors)
+    sink = ErrorSink(errors, keep=keep_errors)
     seen: dict[str, int] = {}
     savepoint = session.begin_nested()
     try:

@@ -14,6 +14,7 @@ from bookwise.http.api import (
     rules,
     segments,
     users,
+    users_import,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     operations.router,
     operations.books_router,
     files.router,
+    users_import.router,
 )

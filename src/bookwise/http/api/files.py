@@ -203,7 +203,7 @@ def safe_filename(name: str | None) -> str:
     return base or "upload.csv"
 
 
-def _digest(upload: UploadFile) -> str:
+def upload_digest(upload: UploadFile) -> str:
     """The upload's SHA-256 (what makes a retry the same), read where the upload is.
 
     The import reads the upload's own spooled file too: a copy under /tmp outlived an import
@@ -254,7 +254,7 @@ def import_accounts_csv(
         keep_errors=ERRORS_SHOWN,
     )
     filename = safe_filename(form.file.filename)
-    digest = _digest(form.file)
+    digest = upload_digest(form.file)
 
     def work(session: Session) -> ImportReport:
         report = import_accounts(

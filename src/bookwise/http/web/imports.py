@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from bookwise.errors import InvalidInput
 from bookwise.http.api.files import safe_filename
-from bookwise.http.context import CallerDep, acting_user, reading, writing
+from bookwise.http.context import CallerDep, Forbidden, acting_user, reading, writing
+from bookwise.http.roles import allows
 from bookwise.http.routing import get, post
 from bookwise.http.web.bulk import undo_href
 from bookwise.http.web.common import USER_ERRORS, ShownError, href
@@ -82,6 +83,8 @@ def upload_file(
             map_text=map_text,
             all_or_nothing=all_or_nothing,
         )
+        if kind == "users" and not allows(caller.role, "admin"):
+            raise Forbidden(f"importing users needs the admin role; you are a {caller.role}")
         if file is None or not file.filename:
             raise InvalidInput("choose the CSV file to import")
         upload = file
