@@ -9,12 +9,14 @@ page costs two statements whatever the size of the table (see CONVENTIONS.md, "L
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bookwise.db import is_sqlite
@@ -77,6 +79,51 @@ class Sorting:
         return (ordered.nulls_last() if needs_nulls_last else ordered), tiebreak
 
 
+_LIMIT, _OFFSET = "page_limit", "page_offset"
+T = TypeVar("T")
+
+
+class BoundedCache(Generic[T]):
+    """A thread-safe least-recently-used cache of at most ``size`` built values.
+
+    For values that cost more to build than to look up and that never change once built:
+    SQLAlchemy statements (immutable) and compiled rules. A value is built outside the
+    lock; two threads missing the same key at once both build it, and one result stays.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The value kept for ``key``, else ``build()`` kept (the oldest goes past the size)."""
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None:
+                self._values.move_to_end(key)
+                return found
+        value = build()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._values.clear()
+
+
+# Page statements by (query key, sort, fence, dialect). Reusing the statement object also
+# spares SQLAlchemy matching a new statement's columns to its cached compiled form.
+PAGE_STATEMENTS: BoundedCache[Select[*tuple[Any, ...]]] = BoundedCache(256)
+
+
 def check_window(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> None:
     """Refuse a page size outside 1…``max_limit`` or a negative offset."""
     if not 1 <= limit <= max_limit:
@@ -88,12 +135,12 @@ def check_window(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> 
 def count_rows(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     """How many rows ``query`` selects: one ``COUNT`` over it, its ORDER BY dropped."""
     counted = select(func.count()).select_from(query.order_by(None).subquery())
-    return int(session.scalar(counted) or 0)
+    return int(session.connection().scalar(counted) or 0)
 
 
 def fetch_page(
     session: Session,
-    query: Select[*tuple[Any, ...]],
+    query: Select[*tuple[Any, ...]] | Callable[[], Select[*tuple[Any, ...]]],
     *,
     sorting: Sorting,
     convert: Callable[[Row[Any]], Item],
@@ -104,28 +151,50 @@ def fetch_page(
     total: int | Callable[[], int | None] | None = None,
     counted: bool = True,
     fence: bool = False,
+    key: Hashable | None = None,
 ) -> Page[Item]:
-    """A page of ``query``'s rows in ``sort`` order, each made an item by ``convert``, and
-    the total: two statements.
+    """A page of ``query``'s rows (a Select, or a function that builds it) in ``sort``
+    order, each made an item by ``convert``, and the total: two statements.
+
+    ``key`` names the query (equal keys: the same statement): the ordered page statement is
+    then built once and kept in ``PAGE_STATEMENTS``, its window bound as parameters.
 
     ``total`` gives the total when the caller knows it (a number, or a function that reads
-    it, e.g. from a counter); otherwise it is counted, unless ``counted`` is false.
+    it, e.g. from a counter); otherwise it is counted. With ``counted`` false there is no
+    total at all (None), and neither ``total`` is called nor anything counted.
     ``fence``: see ``fenced``.
     """
     check_window(limit, offset, max_limit=max_limit)
     sqlite = is_sqlite(session)
-    ordered = (
-        fenced(query, sorting=sorting, sort=sort, sqlite=sqlite)
-        if fence
-        else query.order_by(*sorting.order_by(sort, sqlite=sqlite))
-    )
-    rows: Sequence[Row[Any]] = session.execute(ordered.limit(limit).offset(offset)).all()
-    if callable(total):
+    given = query
+
+    def selected() -> Select[*tuple[Any, ...]]:
+        return given() if callable(given) else given
+
+    def build() -> Select[*tuple[Any, ...]]:
+        ordered = (
+            fenced(selected(), sorting=sorting, sort=sort, sqlite=sqlite)
+            if fence
+            else selected().order_by(*sorting.order_by(sort, sqlite=sqlite))
+        )
+        return ordered.limit(bindparam(_LIMIT, type_=Integer)).offset(
+            bindparam(_OFFSET, type_=Integer)
+        )
+
+    statement = build() if key is None else PAGE_STATEMENTS.get((key, sort, fence, sqlite), build)
+    # Core, not the ORM: these are plain column rows, and the ORM's execution machinery cost
+    # more than the statement on a 50-row page (docs/performance.md, "The fixed cost of a
+    # page").
+    connection = session.connection()
+    rows: Sequence[Row[Any]] = connection.execute(statement, {_LIMIT: limit, _OFFSET: offset}).all()
+    if not counted:
+        found = None
+    elif callable(total):
         found = total()
     elif total is not None:
         found = total
     else:
-        found = count_rows(session, query) if counted else None
+        found = count_rows(session, selected())
     return page_of([convert(row) for row in rows], total=found, limit=limit, offset=offset)
 
 

@@ -7,6 +7,7 @@ knows, for the shapes the counters can answer, how many accounts it selects with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import Session
@@ -22,6 +23,37 @@ from bookwise.errors import InvalidInput
 from bookwise.models import User
 
 
+@lru_cache(maxsize=1024)
+def _ownership_conditions(
+    assigned_to: int | None,
+    not_assigned_to: tuple[int, bool] | None,
+    who: Who,
+    unassigned: bool,
+    role: str,
+) -> tuple[ColumnElement[bool], ...]:
+    # Built once per filter (users by id): the same condition objects let a listing keep its
+    # built statements (``bookwise.listing.PAGE_STATEMENTS``), and SQL expressions never
+    # change once built. Bounded: the least recently used filter goes.
+    found: list[ColumnElement[bool]] = []
+    if assigned_to is not None:
+        found.append(owned_by(assigned_to, role))
+    if unassigned:
+        found.append(~owned_by_anyone_active(role))
+    if not_assigned_to is not None:
+        user_id, active = not_assigned_to
+        mine = owned_by(user_id, role)
+        anyone = owned_by_anyone_active(role)
+        if who == "no-one":
+            found.append(~anyone)
+        elif who == "others":
+            found.append(and_(anyone, ~mine))
+        elif active:
+            found.append(~mine)
+        else:
+            found.append(or_(~anyone, and_(anyone, ~mine)))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class OwnershipFilter:
     """The assignment screen's filters; all of them narrow, none widens."""
@@ -33,26 +65,20 @@ class OwnershipFilter:
     role: str = "csm"
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions on ``Account`` for this filter."""
-        found: list[ColumnElement[bool]] = []
+        """SQL conditions on ``Account`` for this filter (the same objects for the same
+        filter: ``_ownership_conditions``)."""
         if self.who not in WHO_CHOICES:
             raise InvalidInput(f"who must be one of {', '.join(WHO_CHOICES)}, not {self.who!r}")
-        if self.assigned_to is not None:
-            found.append(owned_by(self.assigned_to.id, self.role))
-        if self.unassigned:
-            found.append(~owned_by_anyone_active(self.role))
-        if self.not_assigned_to is not None:
-            mine = owned_by(self.not_assigned_to.id, self.role)
-            anyone = owned_by_anyone_active(self.role)
-            if self.who == "no-one":
-                found.append(~anyone)
-            elif self.who == "others":
-                found.append(and_(anyone, ~mine))
-            elif self.not_assigned_to.active:
-                found.append(~mine)
-            else:
-                found.append(or_(~anyone, and_(anyone, ~mine)))
-        return found
+        other = self.not_assigned_to
+        return list(
+            _ownership_conditions(
+                self.assigned_to.id if self.assigned_to is not None else None,
+                (other.id, other.active) if other is not None else None,
+                self.who,
+                self.unassigned,
+                self.role,
+            )
+        )
 
     def counted_total(self, session: Session) -> int | None:
         """How many accounts this filter selects, read from the counters (no scan), or None

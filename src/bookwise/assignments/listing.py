@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, field_serializer
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.overview import account_total
@@ -21,6 +21,7 @@ from bookwise.db import is_sqlite
 from bookwise.listing import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    BoundedCache,
     Page,
     Sorting,
     fetch_page,
@@ -131,7 +132,8 @@ def list_accounts(
     # each row cost more than the query (50 rows: ~5 ms against a 1 ms statement).
     rows: Page[Row[Any]] = fetch_page(
         session,
-        select(*_ROW_COLUMNS).where(*where),
+        lambda: select(*_ROW_COLUMNS).where(*where),
+        key=("accounts", *where),
         sorting=ACCOUNT_SORTING,
         convert=_itself,
         sort=sort,
@@ -144,17 +146,32 @@ def list_accounts(
     owners = _owners_of(session, [row.id for row in rows.items], role)
     items = []
     for row in rows.items:
-        listed = owners.get(row.id, [])
+        listed = owners.get(row.id, ())
         active = [email for email, is_active in listed if is_active]
         inactive = [email for email, is_active in listed if not is_active]
-        items.append(
-            AccountRow.model_construct(
-                **row._mapping,
-                csms=active + inactive,
-                owner_inactive=bool(inactive) and not active,
-            )
-        )
+        values = dict(zip(_ROW_NAMES, row, strict=True))
+        values["csms"] = active + inactive
+        values["owner_inactive"] = bool(inactive) and not active
+        items.append(_account_row(values))
     return page_of(items, total=rows.total, limit=limit, offset=offset, model=AccountPage)
+
+
+_ROW_NAMES = tuple(column.key for column in _ROW_COLUMNS)
+_ROW_FIELDS = frozenset(AccountRow.model_fields)
+
+
+def _account_row(values: dict[str, Any]) -> AccountRow:
+    """An AccountRow of ``values`` (every field, typed by the database), as pydantic's
+    ``model_construct`` makes one but without its per-field loop for aliases and defaults,
+    which AccountRow has none of: that loop was a sixth of a 50-row page (docs/performance.md,
+    "The fixed cost of a page"). tests/assignments/test_listing_rows.py holds it to
+    ``model_construct``."""
+    row = AccountRow.__new__(AccountRow)
+    object.__setattr__(row, "__dict__", values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(_ROW_FIELDS))
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
 
 
 def _itself(row: Row[Any]) -> Row[Any]:
@@ -165,7 +182,30 @@ def count_accounts(session: Session, *, where: list[ColumnElement[bool]]) -> int
     """Number of accounts matching ``where`` (all of them: the counter, not a scan)."""
     if not where:
         return account_total(session)
-    return int(session.scalar(select(func.count()).select_from(Account).where(*where)) or 0)
+    counted = COUNT_STATEMENTS.get(
+        tuple(where), lambda: select(func.count()).select_from(Account).where(*where)
+    )
+    return int(session.connection().scalar(counted) or 0)
+
+
+# Keyed by the conditions themselves (SQLAlchemy elements compare here by identity): the
+# same compiled rule (``bookwise.rules.compiler``) or ownership filter
+# (``OwnershipFilter.conditions``) is the same object from one request to the next.
+COUNT_STATEMENTS: BoundedCache[Select[int]] = BoundedCache(256)
+
+
+# Built once: the 50 ids go in as one expanding parameter, so every page, whatever its ids,
+# is the same statement with the same cache key (and one compiled form per dialect).
+_OWNERS = (
+    select(Assignment.account_id, User.email, User.active)
+    .join(User, User.id == Assignment.user_id)
+    .where(
+        Assignment.account_id.in_(bindparam("ids", expanding=True)),
+        Assignment.role == bindparam("role"),
+        Assignment.ended_at.is_(None),
+    )
+    .order_by(Assignment.account_id, Assignment.started_at, Assignment.id)
+)
 
 
 def _owners_of(
@@ -173,16 +213,7 @@ def _owners_of(
 ) -> dict[int, list[tuple[str, bool]]]:
     if not account_ids:
         return {}
-    rows = session.execute(
-        select(Assignment.account_id, User.email, User.active)
-        .join(User, User.id == Assignment.user_id)
-        .where(
-            Assignment.account_id.in_(account_ids),
-            Assignment.role == role,
-            Assignment.ended_at.is_(None),
-        )
-        .order_by(Assignment.account_id, Assignment.started_at, Assignment.id)
-    ).all()
+    rows = session.connection().execute(_OWNERS, {"ids": account_ids, "role": role})
     owners: dict[int, list[tuple[str, bool]]] = defaultdict(list)
     for account_id, email, active in rows:
         owners[account_id].append((email, bool(active)))

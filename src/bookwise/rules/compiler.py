@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import itertools
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,9 +27,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement as Col
 
 from bookwise.assignments.predicates import active_owner_count, owned_by_anyone_active
+from bookwise.config import get_settings
 from bookwise.dates import today
 from bookwise.db import text_fold
 from bookwise.errors import InvalidInput, InvalidRule
+from bookwise.listing import BoundedCache
 from bookwise.models import Account, Assignment
 from bookwise.money import MAX_MINOR_UNITS, currency_decimals, to_minor_units
 from bookwise.rules import ast
@@ -54,13 +56,48 @@ from bookwise.rules.values import as_choice, as_decimal, as_level, as_text, as_t
 MAX_SEGMENT_DEPTH = 50
 
 
+COMPILED_CACHE_SIZE = 256
+
+
 def compile_rule(rule: ast.Rule, catalog: Catalog) -> Predicate:
     """The rule as a WHERE condition on ``Account``; raises InvalidRule on a type error.
 
     The rule, with what its segment references expand to, must fit the budget of
     ``bookwise.rules.budget``; past it, the InvalidRule points at the first node too many.
+    A rule compiled once against the same catalog is not compiled again (``_COMPILED``).
     """
-    return _Compiler(catalog).predicate(rule, Account, negate=False)
+    return _COMPILED.get(
+        _compile_key(rule, catalog),
+        lambda: _Compiler(catalog).predicate(rule, Account, negate=False),
+    )
+
+
+# Pages ask for the same few rules over and over, and compiling one that refers to a segment
+# (aliases, subqueries) cost more than its page's three statements (0.6 ms for scenario 3b,
+# docs/performance.md). The key is everything the compiled SQL depends on: the rule's JSON
+# (its spans, which only errors use, left out), what the catalog resolved it against (so a
+# segment edited, a user renamed or an attribute retyped is a new key), the day that
+# relative dates count from and the currency that money is scaled by. A SQLAlchemy
+# expression is immutable, so one compiled condition serves every session and thread, and
+# the same object each time lets listings keep their statements (``bookwise.listing``).
+# Errors are raised, never stored.
+_COMPILED: BoundedCache[Predicate] = BoundedCache(COMPILED_CACHE_SIZE)
+
+
+def _compile_key(rule: ast.Rule, catalog: Catalog) -> tuple[Hashable, ...]:
+    segments = sorted(
+        (key, info.id, info.name, info.rule.model_dump_json())
+        for key, info in catalog.segments.items()
+    )
+    return (
+        rule.model_dump_json(),
+        tuple(sorted(catalog.attributes.items())),
+        catalog.roles,
+        tuple(sorted((key, tuple(users)) for key, users in catalog.users.items())),
+        tuple(segments),
+        catalog.today or today(),
+        get_settings().currency,
+    )
 
 
 @dataclass
