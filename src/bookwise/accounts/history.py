@@ -111,7 +111,10 @@ def _current_values(accounts: Select[*tuple[Any, ...]] | None) -> Any:
         *[(fields.c.field == f, stored_text(f, getattr(Account, f))) for f in VALUE_HISTORY_FIELDS]
     )
     query = select(
-        Account.id.label("account_id"), fields.c.field, value.label("value")
+        Account.id.label("account_id"),
+        fields.c.field,
+        value.label("value"),
+        Account.created_at.label("created_at"),
     ).select_from(Account.__table__.join(fields, literal(True)))
     if accounts is not None:
         query = query.where(Account.id.in_(accounts))
@@ -124,24 +127,29 @@ def record_value_changes(
     accounts: Select[*tuple[Any, ...]] | None,
     actor_id: int | None,
     source: str,
-    now: datetime,
+    now: datetime | None,
     operation_id: int | None = None,
     import_id: int | None = None,
 ) -> None:
     """Close and open history rows for every field of ``accounts`` (a Select of ids; None:
-    every account) whose value differs from its open row, in two statements."""
+    every account) whose value differs from its open row, in two statements.
+
+    ``now`` None starts the history of accounts that have none yet (a bulk load), each
+    valid from its account's ``created_at``.
+    """
     current = _current_values(accounts)
-    differs = exists().where(
-        current.c.account_id == AccountValue.account_id,
-        current.c.field == AccountValue.field,
-        current.c.value.is_distinct_from(AccountValue.value),
-    )
-    session.execute(
-        update(AccountValue)
-        .where(AccountValue.valid_to.is_(None), differs)
-        .values(valid_to=now)
-        .execution_options(synchronize_session=False)
-    )
+    if now is not None:
+        differs = exists().where(
+            current.c.account_id == AccountValue.account_id,
+            current.c.field == AccountValue.field,
+            current.c.value.is_distinct_from(AccountValue.value),
+        )
+        session.execute(
+            update(AccountValue)
+            .where(AccountValue.valid_to.is_(None), differs)
+            .values(valid_to=now)
+            .execution_options(synchronize_session=False)
+        )
     mine = and_(
         AccountValue.account_id == current.c.account_id, AccountValue.field == current.c.field
     )
@@ -155,7 +163,7 @@ def record_value_changes(
         current.c.field,
         current.c.value,
         latest.limit(1).scalar_subquery(),
-        literal(now, UTCDateTime),
+        current.c.created_at if now is None else literal(now, UTCDateTime),
         literal(source),
         literal(actor_id, Integer),
         literal(operation_id, Integer),

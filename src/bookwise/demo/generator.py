@@ -20,6 +20,7 @@ from sqlalchemy import Engine, exists, func, insert, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bookwise.accounts.hierarchy import recount_children
+from bookwise.accounts.history import record_value_changes
 from bookwise.assignments.counters import recount_book_totals
 from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
@@ -103,6 +104,16 @@ def generate_demo(
             child_policy="own" if default_policy(session) == "inherit" else None,
         )
         tally = write_book(session, spec, progress)
+        # Each demo account's values start its value history (valid from its creation), in
+        # one statement.
+        record_value_changes(
+            session,
+            accounts=None,
+            actor_id=actor.id,
+            source="demo",
+            now=None,
+            operation_id=operation_id,
+        )
         record_counts(session, operation_id, tally, users=len(team))
         # The load wrote no child counts: count them before ANALYZE, whose statistics would
         # otherwise say that no account has children (is_parent then planned for 1 row).

@@ -200,7 +200,12 @@ def add_account(request: Request, caller: CallerDep, body: NewAccount) -> Accoun
         actor = acting_user(session, caller)
         parent = get_account(session, body.parent) if body.parent is not None else None
         account = create_account(
-            session, fields=fields, parent=parent, custom=body.custom_text(), actor=actor
+            session,
+            fields=fields,
+            parent=parent,
+            custom=body.custom_text(),
+            actor=actor,
+            source="api",
         )
         inherited = inherit_into_new_account(session, account=account, actor=actor)
         return AccountAdded(
@@ -244,6 +249,7 @@ def change_account(
                 changes=body.changes(),
                 custom=body.custom_text(),
                 actor=actor,
+                source="api",
             )
             moved = None
             if body.moves():
