@@ -66,7 +66,46 @@ class ImportProblem(BaseModel):
     reason: str = Field(description="What is wrong, and how to fix it.")
 
 
-class ImportReport(BaseModel):
+class ImportCounts(BaseModel):
+    """What every import reports: the file as read, the counts, and the first problems."""
+
+    file: str = Field(description="The uploaded file's name.")
+    encoding: str = Field(description="The text encoding the file was read with.")
+    delimiter: str = Field(description="The column delimiter the file was read with.")
+    mapping: list[ColumnMapping] = Field(description="Which column fills which field.")
+    ignored_columns: list[str] = Field(description="Columns that fill no field.")
+    rows_read: int = Field(description="How many data rows were read.")
+    created: int = Field(description="Rows created (or that would be, in a dry run).")
+    updated: int = Field(description="Rows updated (or that would be).")
+    unchanged: int = Field(description="Rows that change nothing.")
+    failed: int = Field(description="Rows refused (see `errors`).")
+    written: bool = Field(description="True when the import was saved.")
+    dry_run: bool = Field(description="True for a dry run: nothing was written.")
+    errors: list[ImportProblem] = Field(description="The first problems, one per row and column.")
+    error_count: int = Field(description="How many problems there are in all.")
+
+
+def import_counts(report: reports.ImportReport, filename: str) -> dict[str, Any]:
+    """The fields of :class:`ImportCounts`, from the service's report."""
+    return {
+        "file": filename,
+        "encoding": report.encoding,
+        "delimiter": report.delimiter,
+        "mapping": [ColumnMapping(column=c, field=f) for c, f in report.mapping],
+        "ignored_columns": report.ignored,
+        "rows_read": report.rows_read,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "failed": report.failed,
+        "written": report.written,
+        "dry_run": report.dry_run,
+        "errors": [ImportProblem(**problem.__dict__) for problem in report.errors],
+        "error_count": report.error_count,
+    }
+
+
+class ImportReport(ImportCounts):
     """What an import read, created, updated and refused, line by line.
 
     ``created + updated + unchanged + failed == rows_read``. ``written`` is false for a dry run
@@ -114,18 +153,6 @@ class ImportReport(BaseModel):
         },
     )
 
-    file: str = Field(description="The uploaded file's name.")
-    encoding: str = Field(description="The text encoding the file was read with.")
-    delimiter: str = Field(description="The column delimiter the file was read with.")
-    mapping: list[ColumnMapping] = Field(description="Which column fills which field.")
-    ignored_columns: list[str] = Field(description="Columns that fill no field.")
-    rows_read: int = Field(description="How many data rows were read.")
-    created: int = Field(description="Accounts created (or that would be, in a dry run).")
-    updated: int = Field(description="Accounts updated (or that would be).")
-    unchanged: int = Field(description="Rows that change nothing.")
-    failed: int = Field(description="Rows refused (see `errors`).")
-    written: bool = Field(description="True when the import was saved.")
-    dry_run: bool = Field(description="True for a dry run: nothing was written.")
     operation_id: int | None = Field(
         description="The ownership operation the import ran, if it changed owners."
     )
@@ -140,8 +167,6 @@ class ImportReport(BaseModel):
         description="What not to miss, e.g. `owners unchanged: no owner column` and how to map "
         "an ignored owner-like column."
     )
-    errors: list[ImportProblem] = Field(description="The first problems, one per row and column.")
-    error_count: int = Field(description="How many problems there are in all.")
 
 
 class ImportForm(BaseModel):
@@ -175,25 +200,12 @@ class ImportForm(BaseModel):
 
 def _report_out(report: reports.ImportReport, filename: str) -> ImportReport:
     return ImportReport(
-        file=filename,
-        encoding=report.encoding,
-        delimiter=report.delimiter,
-        mapping=[ColumnMapping(column=c, field=f) for c, f in report.mapping],
-        ignored_columns=report.ignored,
-        rows_read=report.rows_read,
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        failed=report.failed,
-        written=report.written,
-        dry_run=report.dry_run,
+        **import_counts(report, filename),
         operation_id=report.operation_id,
         owners=report.owner_counts,
         has_owner_column=bool(report.has_owner_column),
         ignored_owner_columns=report.ignored_owner_columns,
         warnings=report.owner_warnings,
-        errors=[ImportProblem(**problem.__dict__) for problem in report.errors],
-        error_count=report.error_count,
     )
 
 

@@ -17,20 +17,19 @@ from sqlalchemy.orm import Session
 from bookwise.http.api.common import IdempotencyKey, api_router, idempotent_responses, run_once
 from bookwise.http.api.files import (
     ERRORS_SHOWN,
-    ColumnMapping,
-    ImportProblem,
+    ImportCounts,
+    import_counts,
     safe_filename,
     upload_digest,
 )
 from bookwise.http.context import CallerDep, acting_user
 from bookwise.http.routing import post
-from bookwise.importing import report as reports
 from bookwise.importing.users import import_users
 
 router = api_router("import and export")
 
 
-class UsersImportReport(BaseModel):
+class UsersImportReport(ImportCounts):
     """What a users import read, created, updated and refused, line by line.
 
     ``created + updated + unchanged + failed == rows_read``. ``written`` is false for a dry run
@@ -72,21 +71,6 @@ class UsersImportReport(BaseModel):
         },
     )
 
-    file: str = Field(description="The uploaded file's name.")
-    encoding: str = Field(description="The text encoding the file was read with.")
-    delimiter: str = Field(description="The column delimiter the file was read with.")
-    mapping: list[ColumnMapping] = Field(description="Which column fills which user field.")
-    ignored_columns: list[str] = Field(description="Columns that fill no field.")
-    rows_read: int = Field(description="How many data rows were read.")
-    created: int = Field(description="Users created (or that would be, in a dry run).")
-    updated: int = Field(description="Users updated (or that would be).")
-    unchanged: int = Field(description="Rows that change nothing.")
-    failed: int = Field(description="Rows refused (see `errors`).")
-    written: bool = Field(description="True when the import was saved.")
-    dry_run: bool = Field(description="True for a dry run: nothing was written.")
-    errors: list[ImportProblem] = Field(description="The first problems, one per row and column.")
-    error_count: int = Field(description="How many problems there are in all.")
-
 
 class UsersImportForm(BaseModel):
     """A users CSV upload (``multipart/form-data``) and how to read it."""
@@ -104,25 +88,6 @@ class UsersImportForm(BaseModel):
     )
     all_or_nothing: bool = Field(default=False, description="Write nothing if any row is bad.")
     dry_run: bool = Field(default=False, description="Read and check the file; write nothing.")
-
-
-def _report_out(report: reports.ImportReport, filename: str) -> UsersImportReport:
-    return UsersImportReport(
-        file=filename,
-        encoding=report.encoding,
-        delimiter=report.delimiter,
-        mapping=[ColumnMapping(column=c, field=f) for c, f in report.mapping],
-        ignored_columns=report.ignored,
-        rows_read=report.rows_read,
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        failed=report.failed,
-        written=report.written,
-        dry_run=report.dry_run,
-        errors=[ImportProblem(**problem.__dict__) for problem in report.errors],
-        error_count=report.error_count,
-    )
 
 
 @post(
@@ -159,7 +124,7 @@ def import_users_csv(
             stream=form.file.file,  # read from its start, also when the write is retried
             keep_errors=ERRORS_SHOWN,
         )
-        return _report_out(report, filename)
+        return UsersImportReport(**import_counts(report, filename))
 
     identity = {
         "sha256": digest,
