@@ -13,17 +13,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, String, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bookwise.config import get_settings
+
+if TYPE_CHECKING:
+    # The ORM is imported when a session is made: `bookwise csms` reads through a bare
+    # Connection and starts without it (read_connection; docs/performance.md).
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -90,7 +94,11 @@ def normalise_url(url: str) -> str:
 
 def is_sqlite(engine_or_conn: Engine | Connection | Session) -> bool:
     """True when the bound database is SQLite."""
-    bind = engine_or_conn.get_bind() if isinstance(engine_or_conn, Session) else engine_or_conn
+    bind = (
+        engine_or_conn
+        if isinstance(engine_or_conn, Engine | Connection)
+        else engine_or_conn.get_bind()
+    )
     return bind.dialect.name == "sqlite"
 
 
@@ -266,6 +274,8 @@ def read_session(engine: Engine, *, timeout_ms: int | None = None) -> Iterator[S
     ``timeout_ms``: each statement of the transaction may run that long, then it is cancelled
     (``is_statement_timeout``); web and API requests pass it, CLI commands do not.
     """
+    from sqlalchemy.orm import Session
+
     with Session(engine, expire_on_commit=False) as session:
         if timeout_ms:
             session.connection(execution_options=_options(write=False, timeout_ms=timeout_ms))
@@ -276,9 +286,25 @@ def read_session(engine: Engine, *, timeout_ms: int | None = None) -> Iterator[S
 
 
 @contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A bare connection for reads (SQLAlchemy Core, no ORM); rolled back at the end.
+
+    For a read that needs no model, such as the CSM overview: importing the ORM and the models
+    costs a command about 0.1 s of start-up before its first statement.
+    """
+    with engine.connect() as connection:
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+@contextmanager
 def write_session(engine: Engine, *, timeout_ms: int | None = None) -> Iterator[Session]:
     """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed when the block ends
     (``timeout_ms``: as for ``read_session``)."""
+    from sqlalchemy.orm import Session
+
     with Session(engine, expire_on_commit=False) as session:
         session.connection(execution_options=_options(write=True, timeout_ms=timeout_ms))
         try:

@@ -2,20 +2,57 @@
 
 Each function here is one or two statements whose cost grows with the number of users, not
 of accounts (``models.counters``; "How the overview counts stay exact" in docs/concepts.md).
+
+The statements are SQLAlchemy Core over the few columns they read, named below, so that
+``bookwise csms`` runs without the ORM and the models (about 0.1 s of start-up,
+docs/performance.md "CLI start-up"). They take a Session or a bare Connection alike;
+tests/assignments/test_overview_tables.py checks each column against the models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, field_serializer
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, and_, column, func, select
+from sqlalchemy import table as table_clause
 
-from bookwise.assignments.predicates import Who
-from bookwise.models import ACCOUNT_COUNT_ID, AccountCount, BookCount, CoverageCount, User
 from bookwise.money import from_minor_units
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bookwise.assignments.predicates import Who
+    from bookwise.models import User
+
+ACCOUNT_COUNT_ID = 1  # the one row of ``account_count`` (models.counters.ACCOUNT_COUNT_ID)
+
+# The columns read here, by name (the tables are defined in bookwise.models).
+USERS = table_clause(
+    "users",
+    column("id", Integer),
+    column("email", String),
+    column("email_fold", String),
+    column("name", String),
+    column("active", Boolean),
+    column("csm_seat", Boolean),
+)
+BOOK_COUNTS = table_clause(
+    "book_counts",
+    column("user_id", Integer),
+    column("role", String),
+    column("accounts", Integer),
+    column("mrr", BigInteger),
+)
+COVERAGE_COUNTS = table_clause(
+    "coverage_counts",
+    column("role", String),
+    column("accounts", Integer),
+    column("mrr", BigInteger),
+)
+ACCOUNT_COUNT = table_clause("account_count", column("id", Integer), column("accounts", Integer))
 
 
 class CsmRow(BaseModel):
@@ -53,23 +90,24 @@ class CsmOverview(BaseModel):
         return str(value)
 
 
-def csm_overview(session: Session, *, role: str = "csm") -> CsmOverview:
+def csm_overview(session: Session | Connection, *, role: str = "csm") -> CsmOverview:
     """Accounts and MRR per active CSM-seat user, and the team's totals.
 
     Read from the counters the triggers keep (``models.counters``): two statements whose
     cost grows with the number of users, not of accounts.
     """
+    users, books = USERS.c, BOOK_COUNTS.c
     rows = session.execute(
         select(
-            User.email,
-            User.name,
-            func.coalesce(BookCount.accounts, 0),
-            func.coalesce(BookCount.mrr, 0),
+            users.email,
+            users.name,
+            func.coalesce(books.accounts, 0),
+            func.coalesce(books.mrr, 0),
         )
-        .select_from(User)
-        .outerjoin(BookCount, and_(BookCount.user_id == User.id, BookCount.role == role))
-        .where(User.active.is_(True), User.csm_seat.is_(True))
-        .order_by(User.email_fold)
+        .select_from(USERS)
+        .outerjoin(BOOK_COUNTS, and_(books.user_id == users.id, books.role == role))
+        .where(users.active.is_(True), users.csm_seat.is_(True))
+        .order_by(users.email_fold)
     ).all()
     team = team_totals(session, role=role)
     return CsmOverview(
@@ -90,16 +128,15 @@ class TeamTotals:
     unassigned_accounts: int
 
 
-def team_totals(session: Session, *, role: str = "csm") -> TeamTotals:
+def team_totals(session: Session | Connection, *, role: str = "csm") -> TeamTotals:
     """The team's totals from the counters: one statement."""
     # One row of scalars; a missing counter row reads as NULL, that is 0.
+    coverage, counted = COVERAGE_COUNTS.c, ACCOUNT_COUNT.c
     team_accounts, team_mrr, total_accounts = session.execute(
         select(
-            select(CoverageCount.accounts).where(CoverageCount.role == role).scalar_subquery(),
-            select(CoverageCount.mrr).where(CoverageCount.role == role).scalar_subquery(),
-            select(AccountCount.accounts)
-            .where(AccountCount.id == ACCOUNT_COUNT_ID)
-            .scalar_subquery(),
+            select(coverage.accounts).where(coverage.role == role).scalar_subquery(),
+            select(coverage.mrr).where(coverage.role == role).scalar_subquery(),
+            select(counted.accounts).where(counted.id == ACCOUNT_COUNT_ID).scalar_subquery(),
         )
     ).one()
     team = int(team_accounts or 0)
@@ -114,20 +151,18 @@ def _units(minor: object) -> Decimal:
 
 def book_sizes(session: Session, *, role: str = "csm") -> dict[int, int]:
     """Open accounts per user in ``role`` (users who own none are left out): the counters."""
+    books = BOOK_COUNTS.c
     rows = session.execute(
-        select(BookCount.user_id, BookCount.accounts).where(
-            BookCount.role == role, BookCount.accounts > 0
-        )
+        select(books.user_id, books.accounts).where(books.role == role, books.accounts > 0)
     ).all()
     return {int(user_id): int(count) for user_id, count in rows}
 
 
 def book_totals(session: Session, *, user_id: int, role: str = "csm") -> tuple[int, Decimal]:
     """How many accounts ``user_id`` owns in ``role``, and their MRR: one counter row."""
+    books = BOOK_COUNTS.c
     found = session.execute(
-        select(BookCount.accounts, BookCount.mrr).where(
-            BookCount.user_id == user_id, BookCount.role == role
-        )
+        select(books.accounts, books.mrr).where(books.user_id == user_id, books.role == role)
     ).one_or_none()
     count, mrr = found if found is not None else (0, 0)
     return int(count), _units(mrr)
@@ -135,7 +170,8 @@ def book_totals(session: Session, *, user_id: int, role: str = "csm") -> tuple[i
 
 def account_total(session: Session) -> int:
     """How many accounts there are: the counter, not a scan."""
-    total = select(AccountCount.accounts).where(AccountCount.id == ACCOUNT_COUNT_ID)
+    counted = ACCOUNT_COUNT.c
+    total = select(counted.accounts).where(counted.id == ACCOUNT_COUNT_ID)
     return int(session.scalar(total) or 0)
 
 

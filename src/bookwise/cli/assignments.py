@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from bookwise.assignments.overview import csm_overview
-from bookwise.assignments.schemas import OperationResult
 from bookwise.cli.options import AsOption, DryRunOption, FingerprintOption
 from bookwise.cli.output import (
     Column,
@@ -20,7 +18,7 @@ from bookwise.cli.output import (
     emit_listing,
     emit_result,
 )
-from bookwise.cli.runtime import reading, resolve_actor, writing
+from bookwise.cli.runtime import reading_rows, resolve_actor, writing
 from bookwise.cli.selecting import (
     AssignedToOption,
     FilterArgs,
@@ -36,8 +34,14 @@ from bookwise.cli.selecting import (
     read_refs,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bookwise.assignments.schemas import OperationResult
+
 # The write path (assignments.service, .inheritance) and users.service are imported inside the
-# commands that write: `bookwise csms` starts without them (bench/cli_startup.py).
+# commands that write, and csms reads through a bare connection: `bookwise csms` starts
+# without the ORM and the models (bench/cli_startup.py, docs/performance.md).
 
 ReasonOption = Annotated[
     str, typer.Option("--reason", metavar="TEXT", help="Why (stored on every assignment row).")
@@ -46,8 +50,8 @@ ReasonOption = Annotated[
 
 def csms(fmt: FormatOption = OutputFormat.table) -> None:
     """Every active CSM-seat user with the number of accounts they own and their MRR."""
-    with reading() as session:
-        overview = csm_overview(session)
+    with reading_rows() as connection:
+        overview = csm_overview(connection)
     data = overview.model_dump(mode="json")
     items = data.pop("items")
     data.pop("total")

@@ -8,15 +8,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from bookwise.assignments.schemas import OperationResult
 from bookwise.csvsafe import SafeCsvWriter
+
+if TYPE_CHECKING:
+    # Rich is imported when something is printed through it (csv and json output never are).
+    from rich.console import Console
+    from rich.text import Text
+
+    from bookwise.assignments.schemas import OperationResult
 
 
 class OutputFormat(StrEnum):
@@ -56,6 +59,8 @@ class Column:
 
     def text(self, item: Mapping[str, Any]) -> Text:
         """The cell for ``item``; times are shortened to minutes (UTC) for tables."""
+        from rich.text import Text
+
         raw = item.get(self.key)
         if self.pairs and isinstance(raw, dict):
             return Text(", ".join(f"{k} {cell(v)}" for k, v in raw.items()))
@@ -70,6 +75,8 @@ PIPE_WIDTH = 160
 
 def console() -> Console:
     """A console on the current stdout (looked up per call so test runners can capture it)."""
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=False)
     if not out.is_terminal and "COLUMNS" not in os.environ:
         # Rich assumes 80 columns off a terminal; a log or a pager is usually wider.
@@ -79,6 +86,8 @@ def console() -> Console:
 
 def error_console() -> Console:
     """A console on the current stderr."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -149,6 +158,8 @@ def emit_table(
     items: Sequence[Mapping[str, Any]], *, columns: Sequence[Column], title: str | None = None
 ) -> None:
     """Print the items as a Rich table."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column.header, justify="right" if column.numeric else "left")

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
 
 from bookwise.config import get_settings
-from bookwise.db import get_engine, read_session, run_write
+from bookwise.db import get_engine, read_connection, read_session, run_write
 from bookwise.errors import BookwiseError, Refused
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
     from bookwise.models import User
 
 T = TypeVar("T")
@@ -39,6 +41,13 @@ def reading() -> Iterator[Session]:
     """A read-only session on the configured database."""
     with read_session(engine()) as session:
         yield session
+
+
+@contextmanager
+def reading_rows() -> Iterator[Connection]:
+    """A read-only connection without the ORM, for a command that reads no model (csms)."""
+    with read_connection(engine()) as connection:
+        yield connection
 
 
 def writing(work: Callable[[Session], T]) -> T:
