@@ -8,21 +8,28 @@ from it (``python -m bookwise.docsections``), so no setting goes undocumented.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ENV_PREFIX = "BOOKWISE_"
 
 
-class Settings(BaseSettings):
-    """Installation settings; every field can be set as ``BOOKWISE_<NAME>``."""
+class Settings(BaseModel):
+    """Installation settings; every field can be set as ``BOOKWISE_<NAME>``.
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    A plain pydantic model filled from the environment by ``from_environment``, as
+    pydantic-settings would (names without regard to case, values validated and converted the
+    same way, defaults validated too): importing pydantic-settings cost every command about
+    25 ms of start-up, for a feature set (dotenv files, secrets, nested values) bookwise does
+    not use (docs/performance.md, "CLI start-up").
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     database_url: str = Field(
         "sqlite:///bookwise.db",
@@ -129,6 +136,16 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """The settings the ``BOOKWISE_<NAME>`` environment variables give (any case)."""
+        given = {
+            key[len(ENV_PREFIX) :].lower(): value
+            for key, value in os.environ.items()
+            if key.upper().startswith(ENV_PREFIX)
+        }
+        return cls.model_validate({name: given[name] for name in cls.model_fields if name in given})
+
     @property
     def zone(self) -> ZoneInfo:
         """The installation's time zone."""
@@ -138,7 +155,7 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
-    return Settings()
+    return Settings.from_environment()
 
 
 @dataclass(frozen=True)
