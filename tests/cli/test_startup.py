@@ -68,12 +68,10 @@ def test_help_lists_every_command_without_importing_one() -> None:
     ]
 
 
-def test_csms_loads_neither_the_orm_nor_the_models_nor_the_web_server(tmp_path: Path) -> None:
-    # bookwise csms reads four counter tables through SQLAlchemy Core: the ORM, the models
-    # (and the PostgreSQL dialect their partial indexes load), the write path, the rule
-    # grammar and the web server are each tens of milliseconds it has no use for.
-    url = f"sqlite:///{tmp_path / 'startup.db'}"
-    env = {"BOOKWISE_DATABASE_URL": url}
+def _modules_of_command(tmp_path: Path, args: list[str]) -> set[str]:
+    """The modules a fresh interpreter has loaded after ``bookwise ARGS`` ran on an empty
+    database (it must succeed)."""
+    env = {"BOOKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'startup.db'}"}
     subprocess.run(
         [sys.executable, "-m", "bookwise", "init"],
         env={**os.environ, **env},
@@ -83,12 +81,20 @@ def test_csms_loads_neither_the_orm_nor_the_models_nor_the_web_server(tmp_path: 
     setup = (
         "import contextlib, io\n"
         "from bookwise.cli import main\n"
-        "sys.argv = ['bookwise', 'csms']\n"
+        f"sys.argv = ['bookwise', *{args!r}]\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n        main()\n    except SystemExit as exit:\n        assert not exit.code"
     )
-    loaded = _modules_after(setup, env)
+    return _modules_after(setup, env)
+
+
+def test_csms_loads_neither_the_orm_nor_the_models_nor_the_web_server(tmp_path: Path) -> None:
+    # bookwise csms reads four counter tables through SQLAlchemy Core: the ORM, the models
+    # (and the PostgreSQL dialect their partial indexes load), the write path, the rule
+    # grammar and the web server are each tens of milliseconds it has no use for.
+    loaded = _modules_of_command(tmp_path, ["csms"])
     assert "bookwise.assignments.overview" in loaded  # it did run
+    assert "rich.table" in loaded  # the table people read
     assert not _packages(loaded) & {*HEAVY, "pydantic_settings"}
     unused = {
         "sqlalchemy.orm",
@@ -99,6 +105,13 @@ def test_csms_loads_neither_the_orm_nor_the_models_nor_the_web_server(tmp_path: 
         "bookwise.segments.selection",
     }
     assert not unused & loaded
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_csms_for_tools_prints_without_rich(tmp_path: Path, fmt: str) -> None:
+    loaded = _modules_of_command(tmp_path, ["csms", "--format", fmt])
+    assert "bookwise.assignments.overview" in loaded
+    assert "rich" not in _packages(loaded)
 
 
 @pytest.mark.parametrize("name", list(LAZY_COMMANDS))
