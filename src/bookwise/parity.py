@@ -120,6 +120,11 @@ PARITY: tuple[Parity, ...] = (
     ),
     Parity("accounts show", api=("GET /api/v1/accounts/{ref}",), web=("GET /accounts/{ref}",)),
     Parity(
+        "accounts values",
+        api=("GET /api/v1/accounts/{ref}/values",),
+        web=("GET /accounts/{ref}",),
+    ),
+    Parity(
         "accounts set-parent",
         api=("PATCH /api/v1/accounts/{ref}",),
         web=("POST /accounts/{ref}/parent",),

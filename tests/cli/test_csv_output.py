@@ -61,6 +61,7 @@ RUNS: dict[tuple[str, ...], list[str]] = {
     ("tokens", "list"): ["tokens", "list"],
     ("users", "list"): ["users", "list"],
     ("accounts", "list"): ["accounts", "list"],
+    ("accounts", "values"): ["accounts", "values", "A0"],  # region "=EMEA"
     ("attributes", "list"): ["attributes", "list"],
     ("roles", "list"): ["roles", "list"],
 }

@@ -269,8 +269,8 @@ def value_history(account_id: int, *, field: str | None = None) -> Select[*tuple
             AccountValue.source,
             AccountValue.operation_id,
             AccountValue.import_id,
-            User.email.label("actor_email"),
-            User.name.label("actor_name"),
+            User.email.label("by_email"),
+            User.name.label("by_name"),
         )
         .outerjoin(User, User.id == AccountValue.actor_id)
         .where(AccountValue.account_id == account_id)

@@ -1,4 +1,5 @@
-"""``bookwise accounts``: add, edit, show, list (the assignment screen), set-parent, set-policy."""
+"""``bookwise accounts``: add, edit, show, list (the assignment screen), set-parent, set-policy,
+values (the value history)."""
 
 from __future__ import annotations
 
@@ -436,4 +437,47 @@ def emit_account_page(fmt: OutputFormat, page: AccountPage, **about: str) -> Non
         total=page.total,
         paging={"limit": page.limit, "offset": page.offset, **about},
         footer=paging_footer(len(items), page.total, page.offset),
+    )
+
+
+VALUE_COLUMNS = [
+    Column("changed_at", "changed (UTC)", time=True),
+    Column("field", "field"),
+    Column("previous", "from"),
+    Column("value", "to"),
+    Column("by", "by"),
+    Column("source", "source"),
+]
+
+
+@accounts_app.command("values")
+def values(
+    ref: RefArgument,
+    field: Annotated[
+        Text,
+        typer.Option(
+            "--field",
+            metavar="FIELD",
+            help="Only this field: mrr, health_score, tier, lifecycle_stage, nps, csm_rating, "
+            "region, renewal_date or parent.",
+        ),
+    ] = None,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """An account's value history, newest first: each field's values, who changed them, when."""
+    from bookwise.accounts.values import list_value_changes
+
+    with reading() as session:
+        page = list_value_changes(
+            session, account=get_account(session, ref), field=field, limit=limit, offset=offset
+        )
+    emit_listing(
+        fmt,
+        items=[item.model_dump(mode="json") for item in page.items],
+        columns=VALUE_COLUMNS,
+        total=page.total,
+        paging={"limit": page.limit, "offset": page.offset},
+        footer=paging_footer(len(page.items), page.total, page.offset),
     )

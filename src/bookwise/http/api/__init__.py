@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from bookwise.http.api import (
     account_changes,
+    account_values,
     accounts,
     assignments,
     files,
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     me.router,
     accounts.router,
     account_changes.router,
+    account_values.router,
     users.router,
     users.csms_router,
     segments.router,

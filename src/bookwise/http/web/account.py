@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from bookwise.accounts.service import get_account
+from bookwise.accounts.values import list_value_changes
 from bookwise.assignments import details as account_details
 from bookwise.assignments.history import account_history
 from bookwise.assignments.inheritance import set_inherit_policy
@@ -37,6 +38,7 @@ from bookwise.users.service import get_user
 
 router = APIRouter(include_in_schema=False)
 
+CHANGES_SHOWN = 10  # the Changes card shows the latest values; the CLI and API page them all
 CHILD_COLUMNS = [COLUMNS[key] for key in ("external_id", "mrr", "inherit_policy", "csms")]
 FIELD_LABELS = {
     "name": "Name",
@@ -117,6 +119,7 @@ def render(
         described = account_details.describe_account(session, found, with_children=False)
         details = _details(described)
         candidates = csm_choices(session)
+        value_changes = list_value_changes(session, account=found, limit=CHANGES_SHOWN)
     owners = [owner for role in described.owners.values() for owner in role]
     csm_emails = {owner.email for owner in described.owners.get("csm", [])}
     here = account_href(details)
@@ -141,6 +144,7 @@ def render(
         timeline=timeline.items,
         history_pager=history_pager,
         history_link=lambda number: href(here, {"history_page": number}),
+        value_changes=value_changes,
         notice=notice,
         error=error,
     )
