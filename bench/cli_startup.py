@@ -2,6 +2,7 @@
 
     python -m bench.cli_startup                 # make bench-cli
     python -m bench.cli_startup --runs 21 --url sqlite:///bench/data/cli-demo.db
+    python -m bench.cli_startup --baseline eace0f0   # the same commands, old and new, alternated
 
 Each command runs ``--runs`` times as its own process, exactly as a person types it
 (``.venv/bin/bookwise …``), the commands interleaved: the median and the fastest wall time,
@@ -10,6 +11,9 @@ machine, since it leaves out the time spent waiting for a core). ``python -c pas
 interpreter's own floor. Then ``python -X importtime`` shows where the start-up goes: the
 imports with the most time of their own, summed per top-level package, and bookwise's own
 modules. The database is the demo data ``make run`` loads (2,000 accounts), made on first use.
+``--baseline REF`` also runs the commands with bookwise's sources as of the commit REF
+(``git archive`` into a temporary folder, first on ``PYTHONPATH``), each old run beside its
+new one, so that both meet the same load on a shared machine.
 
 Bytecode: the package is compiled first (``compileall``), as ``pip install`` does and as
 Python does itself on the first run unless ``PYTHONDONTWRITEBYTECODE`` is set; the report says
@@ -26,6 +30,8 @@ import resource
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_URL = f"sqlite:///{ROOT / 'bench' / 'data' / 'cli-demo.db'}"
+Command = tuple[str, list[str], dict[str, str]]  # label, arguments, extra environment
 COMMANDS: tuple[tuple[str, list[str]], ...] = (
     ("python -c pass (the interpreter alone)", [sys.executable, "-c", "pass"]),
     ("bookwise --help", [str(BIN / "bookwise"), "--help"]),
@@ -55,6 +62,32 @@ def ensure_demo(url: str, accounts: int) -> None:
         )
 
 
+def with_baseline(ref: str | None, folder: Path) -> list[Command]:
+    """The commands, and with ``ref`` each bookwise one again on the sources of that commit."""
+    commands: list[Command] = [(name, command, {}) for name, command in COMMANDS]
+    if ref is None:
+        return commands
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "src"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    with tempfile.TemporaryFile() as tar_file:
+        tar_file.write(archive)
+        tar_file.seek(0)
+        with tarfile.open(fileobj=tar_file) as tar:
+            tar.extractall(folder, filter="data")
+    compileall.compile_dir(folder / "src" / "bookwise", quiet=1)
+    old = {"PYTHONPATH": str(folder / "src")}
+    baseline = [
+        (f"{name} (at {ref})", command, old)
+        for name, command in COMMANDS
+        if not name.startswith("python")
+    ]
+    return [
+        commands[0],
+        *(pair for both in zip(baseline, commands[1:], strict=True) for pair in both),
+    ]
+
+
 def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one run of ``command`` as a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,18 +99,20 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def timings(runs: int, env: dict[str, str]) -> list[tuple[str, list[float], list[float]]]:
+def timings(
+    commands: list[Command], runs: int, env: dict[str, str]
+) -> list[tuple[str, list[float], list[float]]]:
     """Every command ``runs`` times, interleaved, after one untimed warm-up run each."""
     walls: dict[str, list[float]] = defaultdict(list)
     cpus: dict[str, list[float]] = defaultdict(list)
-    for _, command in COMMANDS:
-        run_once(command, env)
+    for _, command, extra in commands:
+        run_once(command, {**env, **extra})
     for _ in range(runs):
-        for name, command in COMMANDS:
-            wall, cpu = run_once(command, env)
+        for name, command, extra in commands:
+            wall, cpu = run_once(command, {**env, **extra})
             walls[name].append(wall)
             cpus[name].append(cpu)
-    return [(name, walls[name], cpus[name]) for name, _ in COMMANDS]
+    return [(name, walls[name], cpus[name]) for name, _, _ in commands]
 
 
 def import_times(args: list[str], env: dict[str, str]) -> list[tuple[str, int, int]]:
@@ -125,8 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=DEFAULT_URL, help="the database (default: %(default)s)")
     parser.add_argument("--accounts", type=int, default=2000, help="demo accounts if made")
     parser.add_argument("--top", type=int, default=12, help="offenders listed (default 12)")
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also run the commands on the sources of commit REF"
+    )
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bookwise-baseline-") as folder:
+        return report(args, with_baseline(args.baseline, Path(folder)))
 
+
+def report(args: argparse.Namespace, commands: list[Command]) -> int:
+    """Measure ``commands`` and print the Markdown report."""
     compileall.compile_dir(ROOT / "src" / "bookwise", quiet=1)
     ensure_demo(args.url, args.accounts)
     env = _env(args.url)
@@ -140,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| command | wall s (median / fastest) | CPU s (median) |")
     print("|---|---:|---:|")
-    for name, walls, cpus in timings(args.runs, env):
+    for name, walls, cpus in timings(commands, args.runs, env):
         mark = "" if name.startswith("python") or statistics.median(walls) <= TARGET_S else " *"
         print(
             f"| {name} | {statistics.median(walls):.3f} / {min(walls):.3f}{mark} | "
