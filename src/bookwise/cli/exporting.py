@@ -14,7 +14,6 @@ from typing import Annotated, TextIO
 import typer
 from sqlalchemy.orm import Session
 
-from bookwise.accounts.service import get_account
 from bookwise.cli.options import (
     HistoryCsmOption,
     HistoryOnOption,
@@ -35,15 +34,8 @@ from bookwise.cli.selecting import (
     WhereOption,
     WhoOption,
 )
-from bookwise.dates import today
 from bookwise.errors import InvalidInput
-from bookwise.exporting import (
-    write_accounts_csv,
-    write_book_csv,
-    write_timeline_csv,
-    write_users_csv,
-)
-from bookwise.users.service import get_user
+from bookwise.exporting import write_accounts_csv, write_history_csv, write_users_csv
 
 export_app = typer.Typer(help="Export accounts, users and history as CSV.", no_args_is_help=True)
 
@@ -134,10 +126,6 @@ def history(
     day = history_day(ref, csm, on)
 
     def write(session: Session, stream: TextIO) -> int:
-        if csm is not None:
-            user = get_user(session, csm)
-            return write_book_csv(session, stream, user=user, on=day or today(), role=role)
-        account = get_account(session, str(ref))
-        return write_timeline_csv(session, stream, account=account, on=day)
+        return write_history_csv(session, stream, account=ref, csm=csm, on=day, role=role)
 
     _export(output, "assignment rows", write)

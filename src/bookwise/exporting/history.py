@@ -13,9 +13,12 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bookwise.dates import end_of_day
+from bookwise.accounts.service import get_account
+from bookwise.dates import end_of_day, today
+from bookwise.errors import InvalidInput
 from bookwise.exporting.csvout import BATCH_SIZE, CsvExport, Field
 from bookwise.models import Account, Assignment, User
+from bookwise.users.service import get_user
 
 HISTORY_FIELDS: tuple[Field, ...] = (
     Field("account_external_id"),
@@ -91,6 +94,26 @@ def write_book_csv(
         .order_by(Assignment.account_id, Assignment.id)
     )
     return _write(session, out, query, batch_size=batch_size)
+
+
+def write_history_csv(
+    session: Session,
+    out: TextIO,
+    *,
+    account: str | None = None,
+    csm: str | None = None,
+    on: date | None = None,
+    role: str = "csm",
+) -> int:
+    """The history export of ``bookwise export history`` and the API and pages: the timeline
+    of ``account`` (its owners at the end of ``on``), or ``csm``'s book in ``role`` at the end
+    of ``on`` (today when not given). Exactly one of ``account`` and ``csm`` is named."""
+    if (account is None) == (csm is None):
+        raise InvalidInput("name either an account or a CSM (one of the two) to export history")
+    if csm is not None:
+        user = get_user(session, csm)
+        return write_book_csv(session, out, user=user, on=on or today(), role=role)
+    return write_timeline_csv(session, out, account=get_account(session, str(account)), on=on)
 
 
 def _write(

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any, TextIO
 
 from fastapi import Form, Request, UploadFile
 from fastapi.responses import StreamingResponse
@@ -25,7 +22,8 @@ from bookwise.http.api.common import (
     run_once,
 )
 from bookwise.http.api.filters import QueryFilter, Sort
-from bookwise.http.context import CallerDep, acting_user, reading
+from bookwise.http.context import CallerDep, acting_user
+from bookwise.http.downloads import csv_download
 from bookwise.http.routing import get, post
 from bookwise.importing import report as reports
 from bookwise.importing.accounts import ImportOptions, import_accounts
@@ -34,7 +32,6 @@ from bookwise.importing.mapping import parse_overrides
 router = api_router("import and export")
 ERRORS_SHOWN = 1000
 CHUNK = 64 * 1024
-SPOOL_BYTES = 8 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -309,28 +306,9 @@ def export_accounts_csv(
 ) -> StreamingResponse:
     """Every account ``GET /accounts`` would list with the same filters (all pages), in the
     columns ``POST /import/accounts`` reads back, custom attributes included."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    try:
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        with reading(request) as session:
-            where, _ = filters.conditions(session)
-            write_accounts_csv(session, text, where=where, sort=sort)
-        text.flush()
-        text.detach()
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="accounts.csv"'},
-    )
 
+    def write(session: Session, stream: TextIO) -> int:
+        where, _ = filters.conditions(session)
+        return write_accounts_csv(session, stream, where=where, sort=sort)
 
-def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(CHUNK):
-            yield chunk
-    finally:
-        spool.close()
+    return csv_download(request, write, "accounts.csv")

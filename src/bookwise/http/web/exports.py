@@ -8,26 +8,21 @@ filters: one streamed query, every cell formula-safe, read back by the import as
 
 from __future__ import annotations
 
-import io
-import re
-import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
-from typing import IO
+from typing import TextIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from bookwise.assignments.predicates import owned_by
 from bookwise.exporting import write_accounts_csv
-from bookwise.http.context import CallerDep, reading
+from bookwise.http.context import CallerDep
+from bookwise.http.downloads import csv_download
 from bookwise.http.routing import get
 from bookwise.http.web.selecting import Filters
 
 router = APIRouter(include_in_schema=False)
-CHUNK = 64 * 1024
-SPOOL_BYTES = 8 * 1024 * 1024
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @get(router, "/export/accounts.csv", role="viewer")
@@ -50,26 +45,15 @@ def export_accounts(
     chosen = filters.account_filter()
     if segment.strip():
         chosen = replace(chosen, segment=segment.strip())
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    try:
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        with reading(request) as session:
-            conditions, _ = chosen.conditions(session)
-            if mine:
-                conditions.append(owned_by(caller.user_id))
-            write_accounts_csv(session, text, where=conditions, sort=sort)
-        text.flush()
-        text.detach()
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
+
+    def write(session: Session, stream: TextIO) -> int:
+        conditions, _ = chosen.conditions(session)
+        if mine:
+            conditions.append(owned_by(caller.user_id))
+        return write_accounts_csv(session, stream, where=conditions, sort=sort)
+
     name = _filename(segment=segment, mine=mine, assigned_to=assigned_to)
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(request, write, name)
 
 
 def _filename(*, segment: str, mine: bool, assigned_to: str) -> str:
@@ -82,12 +66,4 @@ def _filename(*, segment: str, mine: bool, assigned_to: str) -> str:
         stem = "book-" + assigned_to.strip().split("@")[0]
     else:
         stem = "accounts"
-    return _UNSAFE.sub("-", stem).strip("-.")[:80] + ".csv"
-
-
-def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(CHUNK):
-            yield chunk
-    finally:
-        spool.close()
+    return stem + ".csv"
