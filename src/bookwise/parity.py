@@ -143,11 +143,11 @@ PARITY: tuple[Parity, ...] = (
         api=("GET /api/v1/accounts", "POST /api/v1/accounts/search"),
         web=("GET /accounts",),
     ),
-    Parity("attributes add", missing=NOT_YET),
-    Parity("attributes rename", missing=NOT_YET),
-    Parity("attributes list", missing=NOT_YET),
-    Parity("roles add", missing=NOT_YET),
-    Parity("roles list", missing=NOT_YET),
+    Parity("attributes add", api=("POST /api/v1/attributes",), missing=NOT_YET),
+    Parity("attributes rename", api=("POST /api/v1/attributes/{name}/rename",), missing=NOT_YET),
+    Parity("attributes list", api=("GET /api/v1/attributes",), missing=NOT_YET),
+    Parity("roles add", api=("POST /api/v1/roles",), missing=NOT_YET),
+    Parity("roles list", api=("GET /api/v1/roles",), missing=NOT_YET),
     Parity("operations list", api=("GET /api/v1/operations",), web=("GET /operations",)),
     Parity(
         "operations show",
@@ -208,8 +208,8 @@ PARITY: tuple[Parity, ...] = (
         api=("GET /api/v1/export/accounts",),
         web=("GET /export/accounts.csv",),
     ),
-    Parity("export users", missing=NOT_YET),
-    Parity("export history", missing=NOT_YET),
+    Parity("export users", api=("GET /api/v1/export/users",), missing=NOT_YET),
+    Parity("export history", api=("GET /api/v1/export/history",), missing=NOT_YET),
 )
 
 

@@ -23,6 +23,14 @@ TAGS: list[dict[str, str]] = [
     {"name": "segments", "description": "Saved rules with live members and refreshes."},
     {"name": "rules", "description": "Check a rule; list the fields rules may use."},
     {
+        "name": "attributes",
+        "description": "Custom account attributes and their types (declare, rename: admins).",
+    },
+    {
+        "name": "assignment roles",
+        "description": "The roles an owner holds an account in, csm and added ones (add: admins).",
+    },
+    {
         "name": "assignments",
         "description": "Assign, unassign, transfer, inheritance: previews, fingerprints, "
         "per-id outcomes, Idempotency-Key.",
