@@ -57,7 +57,7 @@ def test_add_a_child_edit_it_move_it_and_undo(page: Page, engine: Engine) -> Non
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Changes saved.")).to_be_visible()
     page.reload()  # post/redirect/get: a refresh shows the page, posts nothing again
-    expect(page.get_by_text("Southern Europe")).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text="Southern Europe")).to_be_visible()
 
     page.get_by_text("Move to another parent…").click()
     page.get_by_label("New parent").fill("UMBRELLA")
@@ -66,7 +66,8 @@ def test_add_a_child_edit_it_move_it_and_undo(page: Page, engine: Engine) -> Non
     expect(page.get_by_role("heading", level=1)).to_contain_text("Move Globex Italy under")
     shoot(page, "account-move-preview")
     page.get_by_role("button", name="Move").click()
-    expect(page.get_by_text("Done: operation")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Moved Globex Italy under")
+    expect(page).to_have_url(re.compile(r"/accounts/GLOBEX-IT$"))  # post/redirect/get
     page.get_by_role("link", name="Undo…").click()
     page.get_by_role("button", name="Undo").click()
     page.goto("/accounts/GLOBEX-IT")

@@ -80,7 +80,7 @@ def test_screenshots_of_every_page(
     expect(page.get_by_text("2 accounts would change")).to_be_visible()
     shoot(page, "preview.png", folder)
     page.get_by_role("button", name="Apply").click()
-    expect(page.get_by_role("status")).to_contain_text("Done")
+    expect(page.get_by_role("status")).to_contain_text("2 accounts changed")
 
     page.goto("/accounts?sort=-mrr")
     listing = page.get_by_role("table", name="Accounts")

@@ -106,11 +106,16 @@ class OwnershipFilter:
         """The filter in words, stored on operations that used it."""
         parts = []
         if self.assigned_to is not None:
-            parts.append(f"assigned to {self.assigned_to.email}")
+            parts.append(f"assigned to {_person(self.assigned_to)}")
         if self.unassigned:
             parts.append("assigned to no-one")
         if self.not_assigned_to is not None:
-            parts.append(f"not assigned to {self.not_assigned_to.email} (who: {self.who})")
+            parts.append(f"not assigned to {_person(self.not_assigned_to)} (who: {self.who})")
         if self.role != "csm":
             parts.append(f"role {self.role}")
         return ", ".join(parts) or "all accounts"
+
+
+def _person(user: User) -> str:
+    """A user as a description names them: people think in names (the email without one)."""
+    return user.name or user.email

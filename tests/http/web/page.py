@@ -61,6 +61,8 @@ class _Builder(HTMLParser):
         self.stack = [self.root]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "wbr":  # a place a line may break, no text: "ana<wbr>@example.com" is one word
+            return
         element = Element(tag, {key: value or "" for key, value in attrs})
         parent = self.stack[-1]
         parent.children.append(element)
@@ -75,7 +77,11 @@ class _Builder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].parts.append(data)
+        parts = self.stack[-1].parts
+        if parts and isinstance(parts[-1], str):  # text around a <wbr>: one run of text
+            parts[-1] += data
+        else:
+            parts.append(data)
 
 
 @dataclass

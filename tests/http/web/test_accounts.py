@@ -118,7 +118,7 @@ def test_assign_reps_pop_up_assigns_to_two_csms(
     done = Page.of(
         lead.client.post("/operations/apply", data=preview.form("/operations/apply").data())
     )
-    assert "changed 2 accounts" in done.text()
+    assert "2 accounts changed" in done.text()
     with read_session(engine) as session:
         for ref in ("Z1", "Z2"):
             assert open_csms(session, get_account(session, ref)) == {ANA, BEN}
@@ -205,7 +205,7 @@ def test_add_and_remove_a_csm_on_the_account_page(
         lead.client.post("/accounts/ACME/csms", data=page.form("/accounts/ACME/csms").data(csm=BEN))
     )
     assert added.status == 200
-    assert f"{BEN}: assigned" in added.text()
+    assert "Ben Okafor: assigned" in added.text()
     assert "owner changes on children" in added.text()  # Acme France follows
     assert "Undo…" in [link.text() for link in added.root.find("main").find_all("a")]
     with read_session(engine) as session:
@@ -214,7 +214,7 @@ def test_add_and_remove_a_csm_on_the_account_page(
     remove = added.form("/accounts/ACME/csms/remove")
     assert remove.data()["csm"] == [BEN]
     removed = Page.of(lead.client.post("/accounts/ACME/csms/remove", data=remove.data()))
-    assert f"{BEN}: unassigned" in removed.text()
+    assert "Ben Okafor: unassigned" in removed.text()
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME")) == set()
     unknown = Page.of(
@@ -299,13 +299,13 @@ def test_setting_inherit_is_previewed_and_says_what_changes_here_and_below(
     assert "Preview: Set Acme Germany to inherit" in preview.text()
     assert "1 account would change" in preview.text()
     facts = preview.root.find("ul", class_="facts").text()
-    assert f"This account: {BEN} loses it, {ANA} gets it." in facts
+    assert "This account: Ben Okafor loses it, Ana Silva gets it." in facts
     assert "Children" not in facts
     with read_session(engine) as session:
         assert table_counts(session) == before  # the preview wrote nothing
     done = apply_policy(lead, preview, "ACME-DE")
     message = done.root.find("div", role="status").text()
-    assert f"Policy set to inherit. This account: {BEN} loses it, {ANA} gets it." in message
+    assert "Policy set to inherit. This account: Ben Okafor loses it, Ana Silva gets it." in message
     assert "children" not in message.lower()
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "ACME-DE")) == {ANA}
@@ -315,7 +315,7 @@ def test_setting_inherit_is_previewed_and_says_what_changes_here_and_below(
             "/accounts/ACME-DE/policy", data={"csrf_token": lead.csrf, "policy": "default"}
         )
     )
-    assert "preview the policy change first" in blind.error()
+    assert blind.error() == ""  # no fingerprint: sent to the preview, nothing applied
     assert "Preview: Set Acme Germany to the installation default" in blind.text()
     with read_session(engine) as session:
         assert get_account(session, "ACME-DE").inherit_policy == "inherit"
@@ -342,7 +342,7 @@ def test_setting_inherit_counts_the_children_that_follow_apart(
     preview, done = change_policy(lead, page, "ACME-DE", "inherit")
     assert "2 accounts would change" in preview.text()
     facts = preview.root.find("ul", class_="facts").text()
-    assert f"This account: {BEN} loses it, {ANA} gets it." in facts
+    assert "This account: Ben Okafor loses it, Ana Silva gets it." in facts
     assert "Children that follow it: 1 owner added, 1 removed." in facts
     message = done.root.find("div", role="status").text()
     assert "Children that follow it: 1 owner added, 1 removed." in message
@@ -379,8 +379,8 @@ def test_a_policy_change_after_the_owners_changed_shows_a_fresh_preview(
             "/accounts/ACME-DE/policy", data=preview.form("/accounts/ACME-DE/policy").data()
         )
     )
-    assert "no longer those previewed" in stale.error()
-    assert f"This account: {ANA} gets it, {BEN} gets it." in stale.text()
+    assert "changed since your preview" in stale.error()
+    assert "This account: Ana Silva gets it, Ben Okafor gets it." in stale.text()
     with read_session(engine) as session:
         assert get_account(session, "ACME-DE").inherit_policy == "own"
         assert open_csms(session, get_account(session, "ACME-DE")) == set()

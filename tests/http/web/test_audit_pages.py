@@ -121,12 +121,14 @@ def test_a_csms_book_and_an_accounts_owners_on_a_date(
     assert len(rows(book)) == 3  # the undo gave Ana her book back
     assert "Ana Lima" in book.root.find("h2").text()
     ben = Page.of(viewer.get("/csms/book", params={"csm": BEN, "on": "2000-01-01"}))
-    assert rows(ben) == ["Ben Ode owned no account at the end of 2000-01-01."]
+    assert rows(ben) == [
+        "Ben Ode owned no account at the end of 2000-01-01. Choose another day or CSM above."
+    ]
 
     owners = Page.of(viewer.get("/accounts/R1/owners", params={"on": "today"}))
     assert owners.status == 200
     assert "Ana Lima" in rows(owners)[0]
-    assert "No one owned" in rows(Page.of(viewer.get("/accounts/R1/owners?on=2000-01-01")))[0]
+    assert "No-one owned" in rows(Page.of(viewer.get("/accounts/R1/owners?on=2000-01-01")))[0]
     account = Page.of(viewer.get("/accounts/R1"))
     assert account.root.find("form", aria_label="See the owners on a date").attrs["action"] == (
         "/accounts/R1/owners"

@@ -55,7 +55,7 @@ def test_move_an_account_by_its_parents_name_with_preview_and_undo(
     apply = preview.form("/accounts/C/parent")
     assert "fingerprint" in dict(apply.fields())
     done = Page.of(manager.post("/accounts/C/parent", data=apply.data()))
-    assert "Done: operation" in done.text()
+    assert "account changed" in done.text()
     assert _owners(engine, "C") == ["ben@example.com"]
     assert any("/undo" in a.attrs.get("href", "") for a in done.root.find_all("a"))  # Undo…
 
@@ -98,7 +98,7 @@ def test_change_the_installation_default_from_the_accounts_list(
             "/accounts/default-policy", data=preview.form("/accounts/default-policy").data()
         )
     )
-    assert "Done: operation" in done.text()
+    assert "account changed" in done.text()
     assert _owners(engine, "L") == ["ana@example.com"]  # L had no policy: now it inherits
     with write_session(engine) as session:
         assert default_policy(session) == "inherit"
@@ -117,7 +117,7 @@ def test_set_the_policy_of_the_ticked_or_all_matching_accounts(
     assert "inherit" in preview.text()
     assert _owners(engine, "L") == []
     done = Page.of(manager.post("/accounts/policy", data=preview.form("/accounts/policy").data()))
-    assert "Done: operation" in done.text()
+    assert "account changed" in done.text()
     assert _owners(engine, "L") == ["ana@example.com"]
 
     ticked = form.data(policy="own", scope="selected", refs=["C"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -51,7 +52,9 @@ def test_add_a_user_who_then_signs_in(
         password="a long enough password",
     )
     assert added.status == 200
-    assert "Added dana@example.com (manager, with CSM seat; can sign in)" in added.text()
+    assert (
+        "Added Dana Scully (dana@example.com): manager, with CSM seat, can sign in." in added.text()
+    )
     with read_session(engine) as session:
         dana = get_user(session, "dana@example.com")
         assert (dana.role, dana.csm_seat, dana.name) == ("manager", True, "Dana Scully")
@@ -86,16 +89,16 @@ def test_role_seat_and_password(
     admin = as_role("admin")
     users = Page.of(admin.client.get("/users"))
     promoted = post_row_form(admin, users, "finn@example.com", "/users/role", role="manager")
-    assert "finn@example.com is now a manager" in promoted.text()
+    assert "(finn@example.com) is now a manager." in promoted.text()
     seated = post_row_form(admin, promoted, "finn@example.com", "/users/seat")
-    assert "finn@example.com now has a CSM seat" in seated.text()
+    assert "(finn@example.com) now has a CSM seat." in seated.text()
     with read_session(engine) as session:
         finn = get_user(session, "finn@example.com")
         assert (finn.role, finn.csm_seat) == ("manager", True)
     password = post_row_form(
         admin, seated, "finn@example.com", "/users/password", password="finn's new password"
     )
-    assert "Set a new password for finn@example.com" in password.text()
+    assert re.search(r"Set a new password for [^.]+ \(finn@example\.com\)\.", password.text())
     assert sign_in(app, "finn@example.com", "finn's new password").csrf
     last = post_row_form(admin, password, admin_email(admin), "/users/role", role="viewer")
     assert last.status == 409
@@ -129,14 +132,17 @@ def test_deactivate_with_transfer_then_activate(
     with read_session(engine) as session:
         assert get_user(session, "gil@example.com").active  # a preview writes nothing
     done = post_form(admin, preview, "/users/deactivate")
-    assert "Deactivated gil@example.com; 1 accounts moved to hana@example.com" in done.text()
+    assert (
+        "Deactivated Gil (gil@example.com): 1 account moved to Hana (hana@example.com)."
+        in done.text()
+    )
     with read_session(engine) as session:
         assert open_csms(session, get_account(session, "K1")) == {"hana@example.com"}
         assert not get_user(session, "gil@example.com").active
     activate_forms = done.root.find_all("form", action="/users/activate")
     assert len(activate_forms) == 1
     back = post_form(admin, done, "/users/activate")
-    assert "Activated gil@example.com" in back.text()
+    assert "Activated Gil (gil@example.com)." in back.text()
 
 
 def test_deactivate_keeping_the_accounts_and_not_yourself(
@@ -211,7 +217,7 @@ def test_deactivating_a_user_with_two_roles_on_one_account_moves_both(
         admin, users, "gil@example.com", "/users/deactivate", transfer_to="hana@example.com"
     )
     done = post_form(admin, preview, "/users/deactivate")
-    assert "Deactivated gil@example.com" in done.text()
+    assert "Deactivated Gil (gil@example.com)" in done.text()
     with read_session(engine) as session:
         acme = get_account(session, "ACME")
         assert open_csms(session, acme) == {"hana@example.com"}
@@ -240,7 +246,7 @@ def test_a_stale_deactivation_preview_shows_the_fresh_one(
 
     again = post_form(admin, preview, "/users/deactivate")
 
-    assert "no longer those previewed" in again.text()
+    assert "The accounts changed since your preview" in again.text()
     assert "2 accounts would change" in again.text()
     with read_session(engine) as session:
         assert get_user(session, "gil@example.com").active
@@ -260,6 +266,6 @@ def test_deactivating_a_user_who_owns_nothing_needs_no_preview(
             data={"email": "gil@example.com", "transfer_to": "hana@example.com"},
         )
     )
-    assert "Deactivated gil@example.com (they owned no accounts)." in done.text()
+    assert "Deactivated Gil (gil@example.com): they owned no accounts." in done.text()
     with read_session(engine) as session:
         assert not get_user(session, "gil@example.com").active

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from bookwise.assignments.service import assign_accounts, unassign_accounts
 from bookwise.errors import Conflict, InvalidInput
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
-from bookwise.http.web.bulk import Preview, show_preview
+from bookwise.http.web.bulk import STALE, Preview, result_names, show_preview
 from bookwise.http.web.columns import COLUMNS
 from bookwise.http.web.common import (
     USER_ERRORS,
@@ -32,6 +33,7 @@ from bookwise.http.web.common import (
     href,
     outcome_label,
 )
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.templating import account_href, page
 from bookwise.money import format_money
 from bookwise.users.service import get_user
@@ -217,15 +219,27 @@ class PolicyOutcome:
 
 
 @post(router, "/accounts/{ref}/policy/preview", role="manager")
+def ask_policy_preview(request: Request, ref: str, policy: Annotated[str, Form()] = "") -> Any:
+    """Preview the policy change: a redirect to the preview's own address (post/redirect/get)."""
+    return redirect(request, _policy_link(ref, policy))
+
+
+@get(router, "/accounts/{ref}/policy", role="manager")
 def preview_policy(
-    request: Request, caller: CallerDep, ref: str, policy: Annotated[str, Form()] = ""
+    request: Request,
+    caller: CallerDep,
+    ref: str,
+    policy: Annotated[str, Query(max_length=20)] = "",
+    changed: bool = False,
 ) -> Any:
-    """Preview a policy change: the owners it would close and open, here and on followers."""
+    """Preview a policy change: the owners it would close and open, here and on followers;
+    ``changed``: an apply found the owners changed since the last preview."""
     try:
         change = writing(request, _policy_work(caller, ref, policy, dry_run=True))
     except USER_ERRORS as exc:
         return render(request, ref, error=ShownError.of(exc))
-    return show_preview(request, _policy_preview(change, policy), back=change.here)
+    shown = _policy_preview(change, policy, result_names(request, change.result))
+    return show_preview(request, shown, back=change.here, error=STALE if changed else None)
 
 
 @post(router, "/accounts/{ref}/policy", role="manager")
@@ -237,24 +251,29 @@ def change_policy(
     fingerprint: Annotated[str, Form()] = "",
 ) -> Any:
     """Switch the account between inherit (follow the parent), own, and the default, exactly
-    as previewed (the preview's fingerprint); without one, or when the owners changed since,
-    a fresh preview."""
+    as previewed (the preview's fingerprint), then back to the account page saying what
+    changed; without a fingerprint, or when the owners changed since, the preview."""
     if not fingerprint:
-        error = ShownError(message="preview the policy change first: it needs its fingerprint")
-        return _policy_again(request, caller, ref, policy, error)
+        return redirect(request, _policy_link(ref, policy))
     try:
         change = writing(
             request, _policy_work(caller, ref, policy, dry_run=False, fingerprint=fingerprint)
         )
-    except Conflict as exc:
-        return _policy_again(request, caller, ref, policy, ShownError.of(exc))
+    except Conflict:
+        return redirect(request, _policy_link(ref, policy, changed=True))
     except USER_ERRORS as exc:
         return render(request, ref, error=ShownError.of(exc))
     result = change.result
     changed = result.policies_changed or result.accounts_changed
     done = f"Policy set to {policy}." if changed else f"Policy already {policy}: nothing changed."
-    words = " ".join([done, *policy_change_words(result, change.account_id)])
-    return render(request, ref, notice=Notice(message=words, operation_id=result.operation_id))
+    names = result_names(request, result)
+    words = " ".join([done, *policy_change_words(result, change.account_id, names)])
+    return redirect(request, change.here, words, operation_id=result.operation_id)
+
+
+def _policy_link(ref: str, policy: str, *, changed: bool = False) -> str:
+    path = f"/accounts/{quote(ref, safe='')}/policy"
+    return href(path, {"policy": policy, "changed": "1" if changed else None})
 
 
 def _policy_work(
@@ -279,18 +298,6 @@ def _policy_work(
     return work
 
 
-def _policy_again(
-    request: Request, caller: Caller, ref: str, policy: str, error: ShownError
-) -> Any:
-    """``error`` above a fresh preview of the policy change (or the account page)."""
-    try:
-        change = writing(request, _policy_work(caller, ref, policy, dry_run=True))
-    except USER_ERRORS as exc:
-        return render(request, ref, error=ShownError.of(exc))
-    here = change.here
-    return show_preview(request, _policy_preview(change, policy), back=here, error=error)
-
-
 POLICY_WORDS = {
     "inherit": "inherit (follow its parent's CSMs)",
     "own": "own (keep its own CSMs)",
@@ -298,7 +305,7 @@ POLICY_WORDS = {
 }
 
 
-def _policy_preview(change: PolicyOutcome, policy: str) -> Preview:
+def _policy_preview(change: PolicyOutcome, policy: str, names: dict[str, str]) -> Preview:
     here = change.here
     result = change.result
     return Preview(
@@ -307,14 +314,17 @@ def _policy_preview(change: PolicyOutcome, policy: str) -> Preview:
         apply_to=f"{here}/policy",
         fields=[("policy", policy)],
         back=here,
-        notes=policy_change_words(result, change.account_id),
+        notes=policy_change_words(result, change.account_id, names),
         # A policy that changes no owner is still a change (switching to own, typically).
         applicable=result.accounts_changed > 0 or result.policies_changed > 0,
     )
 
 
-def policy_change_words(result: OperationResult, account_id: int) -> list[str]:
-    """What a policy change does (or would do), this account apart from those following it."""
+def policy_change_words(
+    result: OperationResult, account_id: int, names: dict[str, str]
+) -> list[str]:
+    """What a policy change does (or would do), this account apart from those following it
+    (``names``: each owner's name by email; people think in names)."""
     split = own_and_followers(result, account_id)
     if not (result.opened or result.closed or result.inherited_opened or result.inherited_closed):
         return ["No owner changes."]
@@ -328,7 +338,8 @@ def policy_change_words(result: OperationResult, account_id: int) -> list[str]:
     words = []
     if own:
         listed = ", ".join(
-            f"{row.user} {'gets it' if row.action == 'open' else 'loses it'}" for row in own
+            f"{names.get(row.user, row.user)} {'gets it' if row.action == 'open' else 'loses it'}"
+            for row in own
         )
         words.append(f"This account: {listed}.")
     else:
@@ -363,17 +374,24 @@ def own_and_followers(
 
 
 def _act(request: Request, ref: str, work: Any, *, subject: str) -> Any:
-    """Run one change and show the page again with what it did (or why it did not)."""
+    """Run one change, then back to the account page saying what it did (post/redirect/get);
+    a refused change shows the page with why."""
     try:
         result: OperationResult = writing(request, work)
     except USER_ERRORS as exc:
         return render(request, ref, error=ShownError.of(exc))
-    return render(request, ref, notice=_notice(result, subject))
+    here = f"/accounts/{quote(ref, safe='')}"
+    message = _done_words(result, subject, result_names(request, result))
+    return redirect(request, here, message, operation_id=result.operation_id)
 
 
-def _notice(result: OperationResult, subject: str) -> Notice:
+def _done_words(result: OperationResult, subject: str, names: dict[str, str]) -> str:
+    """What adding or removing a CSM did, by name (``names``: each CSM's name by email)."""
     if result.items:
-        words = "; ".join(f"{item.user}: {outcome_label(item.outcome)}" for item in result.items)
+        words = "; ".join(
+            f"{names.get(item.user or '', item.user)}: {outcome_label(item.outcome)}"
+            for item in result.items
+        )
     elif result.policies_changed:
         words = f"{subject}: set"
     else:
@@ -381,4 +399,4 @@ def _notice(result: OperationResult, subject: str) -> Notice:
     followers = result.inherited_opened + result.inherited_closed
     if followers:
         words += f"; {followers:,} owner changes on children that follow this account"
-    return Notice(message=words, operation_id=result.operation_id)
+    return words

@@ -28,6 +28,7 @@ from bookwise.http.web.common import (
     href,
     page_number,
 )
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
 
@@ -152,8 +153,15 @@ def render(
 
 
 @post(router, "/accounts/preview", role="manager")
-def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
-    """Preview assigning the ticked (or all matching) accounts to the CSMs chosen."""
+def ask_preview(form: Annotated[BulkForm, Form()], request: Request) -> Any:
+    """Assign reps: a redirect to the preview's own address (post/redirect/get)."""
+    return redirect(request, form.preview_href())
+
+
+@get(router, "/preview/accounts", role="manager")
+def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Query()]) -> Any:
+    """Preview assigning the ticked (or all matching) accounts to the CSMs chosen (a page
+    of its own: ``/accounts/WORD`` is an account's address)."""
     view = AccountsView.from_url(form.back_path())
     return bulk.preview(
         request,

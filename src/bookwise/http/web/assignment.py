@@ -37,6 +37,7 @@ from bookwise.http.web.common import (
     href,
     page_number,
 )
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.selecting import Filters
 from bookwise.http.web.templating import page
 from bookwise.models import User
@@ -272,7 +273,14 @@ def _not_assigned(session: Session, view: AssignmentView, user: User) -> tuple[A
 
 
 @post(router, "/assignment/preview", role="manager")
-def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
+def ask_preview(form: Annotated[BulkForm, Form()], request: Request) -> Any:
+    """Assign, Take over, Unassign or Transfer: a redirect to the preview's own address
+    (post/redirect/get: a refresh recomputes the preview, and it can be shared)."""
+    return redirect(request, form.preview_href())
+
+
+@get(router, "/assignment/preview", role="manager")
+def preview(request: Request, caller: CallerDep, form: Annotated[BulkForm, Query()]) -> Any:
     """Preview Assign, Take over, Unassign or Transfer (a dry run): counts, per-id outcomes,
     a sample; refused, the page again with the message beside the list's buttons."""
     view = AssignmentView.from_url(form.back_path())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict
@@ -30,10 +31,18 @@ from bookwise.errors import InvalidInput
 from bookwise.http.context import Caller, acting_user, reading, writing
 from bookwise.http.web.columns import people_names
 from bookwise.http.web.common import USER_ERRORS, ShownError, href, local_path, outcome_label
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.selecting import Filters, selection_of
 from bookwise.http.web.templating import page
 from bookwise.models import User
 from bookwise.users.service import get_user, get_users
+
+STALE = ShownError(
+    message="The accounts changed since your preview, so nothing was applied. "
+    "This is a fresh preview: check it and apply again.",
+    status=409,
+)
+"""What a fresh preview says above itself when an apply found the accounts changed."""
 
 
 class BulkForm(BaseModel):
@@ -52,6 +61,8 @@ class BulkForm(BaseModel):
     where: str = ""
     back: str = ""
     fingerprint: str = ""
+    changed: bool = False
+    """In a preview's address: an apply found the accounts changed since the last preview."""
 
     def filters(self) -> Filters:
         """The filters of the page the form came from ("all matching" means these)."""
@@ -79,6 +90,15 @@ class BulkForm(BaseModel):
     def back_path(self) -> str:
         """Where Cancel and Back go: the page the form came from."""
         return local_path(self.back, "/assignment")
+
+    def preview_path(self) -> str:
+        """The address of this change's preview: the preview of the page it came from."""
+        came_from = self.back_path()
+        return "/preview/accounts" if came_from.startswith("/accounts") else "/assignment/preview"
+
+    def preview_href(self, *, changed: bool = False) -> str:
+        """This change's preview, as an address one can reload."""
+        return preview_href(self.preview_path(), self.fields(), changed=changed)
 
 
 @dataclass(frozen=True)
@@ -122,7 +142,7 @@ def run_bulk(
         targets = form.targets()
         target = _named(session, targets[0] if targets else "", "choose the CSM who takes over")
         result = take_over_accounts(session, selection=selection, to_csm=target, **options)
-        headline = f"Take over {described} for {person(target)}: their other CSMs lose them"
+        headline = f"Take over {described} for {person(target)} (their other CSMs lose them)"
     else:
         source = _named(session, form.from_csm, "choose the CSM whose accounts move")
         targets = form.targets()
@@ -170,7 +190,7 @@ def preview(
         outcome = dry_run(request, caller, form)
     except USER_ERRORS as exc:
         return refused(ShownError.of(exc))
-    return preview_page(request, form, outcome)
+    return preview_page(request, form, outcome, error=STALE if form.changed else None)
 
 
 def _named(session: Session, email: str, missing: str) -> User:
@@ -258,7 +278,7 @@ def preview_page(
     return show_preview(request, shown, back=form.back_path(), error=error)
 
 
-def result_page(
+def applied(
     request: Request,
     result: OperationResult,
     *,
@@ -266,18 +286,50 @@ def result_page(
     back: str,
     undoable: bool = True,
 ) -> Any:
-    """What an applied operation changed, with Undo (which previews the undo first)."""
-    return page(
+    """After an apply: a redirect to ``back`` (post/redirect/get), which says what changed,
+    links the operation and offers Undo (itself previewed first)."""
+    return redirect(
         request,
-        "result.html",
-        result=result,
-        headline=headline,
-        counts=counts_shown(result),
-        names=result_names(request, result),
-        back=back,
-        undoable=undoable and result.operation_id is not None,
-        undo_href=undo_href(result.operation_id, back),
+        back,
+        done_words(headline, result),
+        operation_id=result.operation_id,
+        undoable=undoable,
     )
+
+
+def done_words(headline: str, result: OperationResult) -> str:
+    """What an applied operation did, in one sentence: the headline, how many accounts
+    changed, and the count of each outcome."""
+    counted = "; ".join(f"{label}: {value:,}" for label, value in counts_shown(result))
+    if result.operation_id is None:
+        changed = "nothing changed"
+    else:
+        n = result.accounts_changed
+        changed = f"{n:,} account{'s' if n != 1 else ''} changed"
+    return f"{headline}: {changed}" + (f" ({counted})." if counted else ".")
+
+
+PAST = {
+    "Assign": "Assigned",
+    "Unassign": "Unassigned",
+    "Transfer": "Transferred",
+    "Take": "Took",
+    "Move": "Moved",
+    "Deactivate": "Deactivated",
+}
+
+
+def past(headline: str) -> str:
+    """A preview's headline ("Assign 3 accounts to Ana") as what was done ("Assigned …")."""
+    verb, _, rest = headline.partition(" ")
+    return f"{PAST.get(verb, verb)} {rest}"
+
+
+def preview_href(path: str, fields: Sequence[tuple[str, str]], *, changed: bool = False) -> str:
+    """The address of a preview: the form's fields in the query string, so the preview can
+    be reloaded and shared; ``changed``: an apply found the accounts changed since."""
+    pairs = [*fields, ("changed", "1")] if changed else list(fields)
+    return f"{path}?{urlencode(pairs)}" if pairs else path
 
 
 def undo_href(operation_id: int | None, back: str) -> str:

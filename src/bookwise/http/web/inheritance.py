@@ -7,11 +7,12 @@ from the result page, exactly like Assign reps (``http/web/bulk.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
@@ -22,11 +23,12 @@ from bookwise.assignments.plan import default_policy
 from bookwise.assignments.schemas import OperationResult
 from bookwise.errors import Conflict, InvalidInput
 from bookwise.http.context import Caller, CallerDep, acting_user, writing
-from bookwise.http.routing import post
+from bookwise.http.routing import get, post
 from bookwise.http.web import account as account_page
 from bookwise.http.web import accounts as accounts_page
-from bookwise.http.web.bulk import Preview, result_page, show_preview
+from bookwise.http.web.bulk import STALE, Preview, applied, past, preview_href, show_preview
 from bookwise.http.web.common import USER_ERRORS, ShownError, local_path
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.selecting import Filters, selection_of
 from bookwise.http.web.templating import account_href
 
@@ -55,46 +57,57 @@ class Change:
 Work = Callable[[Session, bool, str | None], Change]
 
 
-def _preview_or_apply(
+def _show_preview(
     request: Request,
     work: Work,
     *,
     apply_to: str,
     fields: list[tuple[str, str]],
-    fingerprint: str | None,
     refused: Callable[[ShownError], Any],
     apply_label: str = "Apply",
+    changed: bool = False,
 ) -> Any:
-    """Preview (no fingerprint) or apply; a stale fingerprint shows a fresh preview."""
-
-    def preview(error: ShownError | None = None) -> Any:
-        try:
-            change = writing(request, lambda session: work(session, True, None))
-        except USER_ERRORS as exc:
-            return refused(ShownError.of(exc))
-        shown = Preview(
-            headline=change.headline,
-            result=change.result,
-            apply_to=apply_to,
-            fields=fields,
-            back=change.back,
-            details=change.details,
-            apply_label=apply_label,
-            applicable=change.applicable
-            if change.applicable is not None
-            else change.result.accounts_changed > 0 or change.result.policies_changed > 0,
-        )
-        return show_preview(request, shown, back=change.back, error=error)
-
-    if not fingerprint:
-        return preview()
+    """The preview (a dry run) at its own address; ``changed``: an apply found the owners
+    changed since the last preview."""
     try:
-        change = writing(request, lambda session: work(session, False, fingerprint))
-    except Conflict as exc:
-        return preview(ShownError.of(exc))
+        change = writing(request, lambda session: work(session, True, None))
     except USER_ERRORS as exc:
         return refused(ShownError.of(exc))
-    return result_page(request, change.result, headline=change.headline, back=change.back)
+    shown = Preview(
+        headline=change.headline,
+        result=change.result,
+        apply_to=apply_to,
+        fields=fields,
+        back=change.back,
+        details=change.details,
+        apply_label=apply_label,
+        applicable=change.applicable
+        if change.applicable is not None
+        else change.result.accounts_changed > 0 or change.result.policies_changed > 0,
+    )
+    return show_preview(request, shown, back=change.back, error=STALE if changed else None)
+
+
+def _apply(
+    request: Request,
+    work: Work,
+    *,
+    preview: str,
+    fields: list[tuple[str, str]],
+    fingerprint: str | None,
+    refused: Callable[[ShownError], Any],
+) -> Any:
+    """Apply with the preview's fingerprint and redirect to the page the change came from;
+    without a fingerprint, or when the owners changed since, a redirect to the preview."""
+    if not fingerprint:
+        return redirect(request, preview_href(preview, fields))
+    try:
+        change = writing(request, lambda session: work(session, False, fingerprint))
+    except Conflict:
+        return redirect(request, preview_href(preview, fields, changed=True))
+    except USER_ERRORS as exc:
+        return refused(ShownError.of(exc))
+    return applied(request, change.result, headline=past(change.headline), back=change.back)
 
 
 # --- moving an account ---------------------------------------------------------------------
@@ -148,16 +161,40 @@ def move(
 ) -> Any:
     """Move the account (and its subtree) under another parent, or to the top level: a
     preview first (who would gain or lose owners), then Apply with its fingerprint."""
-    fields = [("parent", parent), ("top_level", "true" if top_level else "")]
-    return _preview_or_apply(
+    return _apply(
         request,
         _move_work(caller, ref, parent, top_level),
-        apply_to=f"/accounts/{ref}/parent",
-        fields=[(name, value) for name, value in fields if value],
+        preview=f"/accounts/{quote(ref, safe='')}/parent",
+        fields=_move_fields(parent, top_level),
         fingerprint=fingerprint or None,
         refused=lambda error: account_page.render(request, ref, error=error),
-        apply_label="Move",
     )
+
+
+@get(router, "/accounts/{ref}/parent", role="manager")
+def move_preview(
+    request: Request,
+    caller: CallerDep,
+    ref: str,
+    parent: Annotated[str, Query(max_length=300)] = "",
+    top_level: bool = False,
+    changed: bool = False,
+) -> Any:
+    """The preview of a move: the owners the account and its followers would gain and lose."""
+    return _show_preview(
+        request,
+        _move_work(caller, ref, parent, top_level),
+        apply_to=f"/accounts/{quote(ref, safe='')}/parent",
+        fields=_move_fields(parent, top_level),
+        refused=lambda error: account_page.render(request, ref, error=error),
+        apply_label="Move",
+        changed=changed,
+    )
+
+
+def _move_fields(parent: str, top_level: bool) -> list[tuple[str, str]]:
+    fields = [("parent", parent), ("top_level", "true" if top_level else "")]
+    return [(name, value) for name, value in fields if value]
 
 
 # --- the installation default --------------------------------------------------------------
@@ -174,7 +211,45 @@ def change_default(
     """Change the installation default policy (children with no policy of their own follow
     it): previewed, applied with the fingerprint, undoable."""
     back_to = local_path(back, "/accounts")
+    return _apply(
+        request,
+        _default_work(caller, policy, back_to),
+        preview="/preview/default-policy",
+        fields=[("policy", policy), ("back", back_to)],
+        fingerprint=fingerprint or None,
+        refused=_accounts_refused(request, back_to),
+    )
 
+
+@get(router, "/preview/default-policy", role="manager")
+def default_preview(
+    request: Request,
+    caller: CallerDep,
+    policy: Annotated[str, Query(max_length=20)] = "",
+    back: Annotated[str, Query(max_length=4000)] = "",
+    changed: bool = False,
+) -> Any:
+    """The preview of a new installation default: every owner it would change."""
+    back_to = local_path(back, "/accounts")
+    return _show_preview(
+        request,
+        _default_work(caller, policy, back_to),
+        apply_to="/accounts/default-policy",
+        fields=[("policy", policy), ("back", back_to)],
+        refused=_accounts_refused(request, back_to),
+        changed=changed,
+    )
+
+
+def _accounts_refused(
+    request: Request, back: str, refs: Sequence[str] = ()
+) -> Callable[[ShownError], Any]:
+    """The accounts list the form came from, with the refusal (and the ticks kept)."""
+    view = accounts_page.AccountsView.from_url(back)
+    return lambda error: accounts_page.render(request, view, error=error, checked=refs)
+
+
+def _default_work(caller: Caller, policy: str, back: str) -> Work:
     def work(session: Session, dry_run: bool, fingerprint: str | None) -> Change:
         if policy not in ("inherit", "own"):
             raise InvalidInput(f"the default policy is inherit or own, not {policy!r}")
@@ -189,22 +264,14 @@ def change_default(
         return Change(
             headline=f"Set the installation default to {policy}",
             result=result,
-            back=back_to,
+            back=back,
             details=(
                 ("Now", old),
                 ("Follows it", "every child account without a policy of its own"),
             ),
         )
 
-    view = accounts_page.AccountsView.from_url(back_to)
-    return _preview_or_apply(
-        request,
-        work,
-        apply_to="/accounts/default-policy",
-        fields=[("policy", policy), ("back", back_to)],
-        fingerprint=fingerprint or None,
-        refused=lambda error: accounts_page.render(request, view, error=error),
-    )
+    return work
 
 
 # --- a selection's policy ------------------------------------------------------------------
@@ -221,6 +288,8 @@ class PolicyForm(BaseModel):
     where: str = ""
     back: str = ""
     fingerprint: str = ""
+    changed: bool = False
+    """In a preview's address: an apply found the owners changed since the last preview."""
 
     def fields(self) -> list[tuple[str, str]]:
         """Everything but the fingerprint, as the preview's Apply form posts it back."""
@@ -241,7 +310,32 @@ def change_policies(
 ) -> Any:
     """Set the ticked (or all matching) accounts to inherit, own or the default: previewed,
     applied with the fingerprint, undoable."""
+    return _apply(
+        request,
+        _policies_work(caller, form),
+        preview="/preview/policies",
+        fields=form.fields(),
+        fingerprint=form.fingerprint or None,
+        refused=_accounts_refused(request, form.back_path(), form.refs),
+    )
 
+
+@get(router, "/preview/policies", role="manager")
+def policies_preview(
+    request: Request, caller: CallerDep, form: Annotated[PolicyForm, Query()]
+) -> Any:
+    """The preview of a policy change on the ticked (or all matching) accounts."""
+    return _show_preview(
+        request,
+        _policies_work(caller, form),
+        apply_to="/accounts/policy",
+        fields=form.fields(),
+        refused=_accounts_refused(request, form.back_path(), form.refs),
+        changed=form.changed,
+    )
+
+
+def _policies_work(caller: Caller, form: PolicyForm) -> Work:
     def work(session: Session, dry_run: bool, fingerprint: str | None) -> Change:
         if form.policy not in POLICIES:
             raise InvalidInput("choose the policy: inherit, own or the installation default")
@@ -263,12 +357,4 @@ def change_policies(
             details=(("Selection", described),),
         )
 
-    view = accounts_page.AccountsView.from_url(form.back_path())
-    return _preview_or_apply(
-        request,
-        work,
-        apply_to="/accounts/policy",
-        fields=form.fields(),
-        fingerprint=form.fingerprint or None,
-        refused=lambda error: accounts_page.render(request, view, error=error, checked=form.refs),
-    )
+    return work

@@ -25,16 +25,18 @@ from bookwise.errors import Conflict, Refused
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
 from bookwise.http.web.bulk import (
+    STALE,
     BulkForm,
     BulkOutcome,
     Preview,
-    dry_run,
+    applied,
+    past,
     preview_page,
-    result_page,
     run_bulk,
     show_preview,
 )
 from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, href, local_path
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.templating import page
 from bookwise.models import OPERATION_KINDS
 from bookwise.users.service import get_user
@@ -111,10 +113,10 @@ def describe_parameters(operation: OperationOut) -> list[tuple[str, str]]:
 
 @post(router, "/operations/apply", role="manager")
 def apply(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]) -> Any:
-    """Apply a previewed bulk change; a changed set since the preview shows a new preview."""
-    if not form.fingerprint:
-        error = ShownError(message="preview the change first: apply needs its fingerprint")
-        return preview_page(request, form, None, error=error)
+    """Apply a previewed bulk change, then redirect to the page it came from, which says
+    what changed; a changed set since the preview redirects to a fresh preview."""
+    if not form.fingerprint:  # nothing previewed: the preview first
+        return redirect(request, form.preview_href())
 
     def work(session: Session) -> BulkOutcome:
         return run_bulk(
@@ -127,28 +129,12 @@ def apply(request: Request, caller: CallerDep, form: Annotated[BulkForm, Form()]
 
     try:
         outcome = writing(request, work)
-    except Conflict as exc:
-        return _preview_again(request, caller, form, ShownError.of(exc))
+    except Conflict:
+        return redirect(request, form.preview_href(changed=True))
     except USER_ERRORS as exc:
         return preview_page(request, form, None, error=ShownError.of(exc))
-    return result_page(
-        request, outcome.result, headline=_done(outcome.headline), back=form.back_path()
-    )
-
-
-def _preview_again(request: Request, caller: Caller, form: BulkForm, error: ShownError) -> Any:
-    """The conflict's message above a fresh preview (with the new fingerprint)."""
-    try:
-        outcome = dry_run(request, caller, form)
-    except USER_ERRORS as exc:
-        return preview_page(request, form, None, error=ShownError.of(exc))
-    return preview_page(request, form, outcome, error=error)
-
-
-def _done(headline: str) -> str:
-    verb, _, rest = headline.partition(" ")
-    past = {"Assign": "Assigned", "Unassign": "Unassigned", "Transfer": "Transferred"}
-    return f"{past.get(verb, verb)} {rest}"
+    headline = past(outcome.headline)
+    return applied(request, outcome.result, headline=headline, back=form.back_path())
 
 
 @get(router, "/operations/{operation_id}/undo", role="manager")
@@ -157,14 +143,17 @@ def undo_preview(
     caller: CallerDep,
     operation_id: int,
     back: Annotated[str, Query()] = "",
+    changed: bool = False,
 ) -> Any:
-    """Preview an undo: what it would reopen and close; Undo (with the fingerprint), Cancel."""
+    """Preview an undo: what it would reopen and close; Undo (with the fingerprint), Cancel.
+    ``changed``: an undo found the owners changed since the last preview."""
     target = local_path(back, "/operations")
     try:
         operation, result = _dry_undo(request, caller, operation_id)
     except USER_ERRORS as exc:
         return _undo_failed(request, operation_id, ShownError.of(exc), target)
-    return show_preview(request, _undo_preview(operation, result, target), back=target, error=None)
+    shown = _undo_preview(operation, result, target)
+    return show_preview(request, shown, back=target, error=STALE if changed else None)
 
 
 @post(router, "/operations/{operation_id}/undo", role="manager")
@@ -175,11 +164,12 @@ def undo(
     back: Annotated[str, Form()] = "",
     fingerprint: Annotated[str, Form()] = "",
 ) -> Any:
-    """Undo an operation (as a new operation) exactly as previewed; else a fresh preview."""
+    """Undo an operation (as a new operation) exactly as previewed, then redirect to
+    ``back``; without a fingerprint, or when the owners changed since, the preview."""
     target = local_path(back, "/operations")
+    preview = f"/operations/{operation_id}/undo"
     if not fingerprint:
-        error = ShownError(message="preview the undo first: undo needs the preview's fingerprint")
-        return _preview_undo_again(request, caller, operation_id, target, error)
+        return redirect(request, href(preview, {"back": target}))
 
     def work(session: Session) -> OperationResult:
         _undoable_here(session, operation_id)
@@ -192,19 +182,14 @@ def undo(
 
     try:
         result = writing(request, work)
-    except Conflict as exc:
+    except Conflict:
         # A stale fingerprint, or a later operation now in the way: a fresh preview shows
         # which (and refuses in turn when the undo can no longer be done).
-        return _preview_undo_again(request, caller, operation_id, target, ShownError.of(exc))
+        return redirect(request, href(preview, {"back": target, "changed": "1"}))
     except USER_ERRORS as exc:
         return _undo_failed(request, operation_id, ShownError.of(exc), target)
-    return result_page(
-        request,
-        result,
-        headline=f"Undid operation #{operation_id}",
-        back=target,
-        undoable=False,
-    )
+    headline = f"Undid operation #{operation_id}"
+    return applied(request, result, headline=headline, back=target, undoable=False)
 
 
 def _undoable_here(session: Session, operation_id: int) -> OperationOut:
@@ -250,17 +235,6 @@ def _undo_preview(operation: OperationOut, result: OperationResult, back: str) -
         # An undo that changes no owner still records that the operation is undone.
         applicable=True,
     )
-
-
-def _preview_undo_again(
-    request: Request, caller: Caller, operation_id: int, back: str, error: ShownError
-) -> Any:
-    """``error`` above a fresh preview of the undo, or the refusal when there is none."""
-    try:
-        operation, result = _dry_undo(request, caller, operation_id)
-    except USER_ERRORS as exc:
-        return _undo_failed(request, operation_id, ShownError.of(exc), back)
-    return show_preview(request, _undo_preview(operation, result, back), back=back, error=error)
 
 
 def _undo_failed(request: Request, operation_id: int, error: ShownError, back: str) -> Any:

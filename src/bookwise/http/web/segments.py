@@ -6,16 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.listing import list_accounts
 from bookwise.errors import NotFound
 from bookwise.http.context import CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get, post
-from bookwise.http.web.columns import COLUMNS
+from bookwise.http.web.columns import COLUMNS, owner_names
 from bookwise.http.web.common import USER_ERRORS, PageNumber, Pager, ShownError, SortedLinks, href
+from bookwise.http.web.messages import redirect, sentence
 from bookwise.http.web.templating import page
 from bookwise.models import Segment
 from bookwise.rules import ast
@@ -46,7 +46,7 @@ def segments(request: Request) -> Any:
     return _list_page(request)
 
 
-def _list_page(request: Request, *, error: ShownError | None = None, notice: str = "") -> Any:
+def _list_page(request: Request, *, error: ShownError | None = None) -> Any:
     with reading(request) as session:
         counts = service.materialised_counts(session)
         rows = [
@@ -66,14 +66,24 @@ def _list_page(request: Request, *, error: ShownError | None = None, notice: str
         error.status if error else 200,
         segments=rows,
         error=error,
-        notice=notice,
     )
 
 
+Typed = Annotated[str, Query(max_length=20_000)]
+
+
 @get(router, "/segments/new", role="manager")
-def new_segment(request: Request) -> Any:
-    """The form for a new segment."""
-    return _form_page(request, SegmentForm(), segment_id=None)
+def new_segment(
+    request: Request,
+    name: Typed = "",
+    rule: Typed = "",
+    description: Typed = "",
+    preview: bool = False,
+) -> Any:
+    """The form for a new segment; with ``preview`` (where Preview redirects), the form as
+    typed with the rule's count and first members."""
+    form = SegmentForm(name=name, rule=rule, description=description)
+    return _form_page(request, form, segment_id=None, preview=preview)
 
 
 @post(router, "/segments/new", role="manager")
@@ -108,14 +118,17 @@ def _save(
     intent: str,
     work: Callable[[Session], int],
 ) -> Any:
-    """Preview the form, or save it and go to the segment (a refusal keeps the form)."""
+    """Preview the form (a redirect to the form as typed, with the preview: an address one
+    can reload), or save it and go to the segment (a refusal keeps the form)."""
     if intent == "preview":
-        return _form_page(request, form, segment_id=segment_id, preview=True)
+        path = f"/segments/{segment_id}/edit" if segment_id else "/segments/new"
+        typed = {"name": form.name, "rule": form.rule, "description": form.description}
+        return redirect(request, href(path, {**typed, "preview": "1"}))
     try:
         saved = writing(request, work)
     except USER_ERRORS as exc:
         return _form_page(request, form, segment_id=segment_id, error=ShownError.of(exc))
-    return RedirectResponse(f"/segments/{saved}", status_code=303)
+    return redirect(request, f"/segments/{saved}", f"Saved segment “{form.name.strip()}”.")
 
 
 @post(router, "/segments/refresh", role="manager")
@@ -130,8 +143,8 @@ def refresh(request: Request, caller: CallerDep) -> Any:
     entered = sum(r.entered for r in done)
     left = sum(r.left for r in done)
     notice = f"Refreshed {len(done)} segments: {entered:,} entries, {left:,} exits."
-    notice += "".join(f" {r.error[:1].upper()}{r.error[1:]}." for r in results if r.error)
-    return _list_page(request, notice=notice)
+    notice += "".join(f" {sentence(r.error)}" for r in results if r.error)
+    return redirect(request, "/segments", notice)
 
 
 def _segment(session: Session, segment_id: int) -> Segment:
@@ -175,8 +188,9 @@ def members(
                 session, where=[compiled.where], sort=sort, limit=pager.size, offset=pager.offset
             )
             pager = pager.showing(len(listing.items), listing.total)
+            names = owner_names(session, listing)
         except USER_ERRORS as exc:
-            error = ShownError.of(exc)
+            error, names = ShownError.of(exc), {}
     links = SortedLinks(f"/segments/{segment_id}", sort)
     return page(
         request,
@@ -187,6 +201,7 @@ def members(
         pager=pager,
         sort=sort,
         columns=MEMBER_COLUMNS,
+        names=names,
         page_link=links.page,
         sort_link=links.sorted_by,
         accounts_link=href(
@@ -197,14 +212,24 @@ def members(
 
 
 @get(router, "/segments/{segment_id}/edit", role="manager")
-def edit_segment(request: Request, segment_id: int) -> Any:
-    """The form for an existing segment."""
+def edit_segment(
+    request: Request,
+    segment_id: int,
+    name: Typed = "",
+    rule: Typed = "",
+    description: Typed = "",
+    preview: bool = False,
+) -> Any:
+    """The form for an existing segment; with ``preview`` (where Preview redirects), the
+    form as typed with the rule's count and first members."""
     with reading(request) as session:
         segment = _segment(session, segment_id)
         form = SegmentForm(
             name=segment.name, rule=segment.rule_text, description=segment.description
         )
-    return _form_page(request, form, segment_id=segment_id)
+    if preview:
+        form = SegmentForm(name=name, rule=rule, description=description)
+    return _form_page(request, form, segment_id=segment_id, preview=preview)
 
 
 @post(router, "/segments/{segment_id}/edit", role="manager")
@@ -248,7 +273,7 @@ def delete_segment(request: Request, caller: CallerDep, segment_id: int) -> Any:
         name = writing(request, work)
     except USER_ERRORS as exc:
         return _list_page(request, error=ShownError.of(exc))
-    return _list_page(request, notice=f"Deleted segment “{name}”.")
+    return redirect(request, "/segments", f"Deleted segment “{name}”.")
 
 
 def _form_page(

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from bookwise.http.context import Caller, current_caller
 from bookwise.http.roles import allows
 from bookwise.http.web.common import outcome_label
+from bookwise.http.web.messages import forget_flash, take_flash
 from bookwise.money import from_minor_units
 
 
@@ -82,6 +83,7 @@ def configure_templates(templates: Jinja2Templates) -> None:
     templates.env.filters["money"] = _money
     templates.env.filters["day"] = _day
     templates.env.globals["nav"] = NAV
+    templates.env.globals["api_docs"] = API_DOCS
     templates.env.globals["account_href"] = account_href
     templates.env.globals["account_ref"] = account_ref
     templates.env.globals["item_href"] = item_href
@@ -98,12 +100,21 @@ NAV = (
     ("/import", "Import", "manager"),
     ("/users", "Users", "admin"),
 )
+API_DOCS = "/api/v1/docs"
+"""The interactive API reference (Swagger UI), linked from every page's header."""
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
     """Render a page with the caller (for the nav and the CSRF token) in its context."""
     caller: Caller = current_caller(request)
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request, template, {"caller": caller, **context}, status_code=status_code
+    flash = take_flash(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"caller": caller, "flash": flash, "here_url": here, **context},
+        status_code=status_code,
     )
+    forget_flash(request, response)
+    return response

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.offboarding import deactivate_user
@@ -21,10 +21,11 @@ from bookwise.errors import Conflict, InvalidInput
 from bookwise.http.context import Caller, CallerDep, acting_user, reading, writing
 from bookwise.http.routing import get as get_route
 from bookwise.http.routing import post
-from bookwise.http.web.bulk import Preview, show_preview
-from bookwise.http.web.common import USER_ERRORS, ShownError
+from bookwise.http.web.bulk import STALE, Preview, show_preview
+from bookwise.http.web.common import USER_ERRORS, ShownError, href
+from bookwise.http.web.messages import redirect
 from bookwise.http.web.templating import page
-from bookwise.models import USER_ROLES
+from bookwise.models import USER_ROLES, User
 from bookwise.users.service import (
     build_user,
     create_user,
@@ -101,12 +102,18 @@ def _users_page(
 
 
 def _act(request: Request, work: Callable[[Session], str], *, typed: NewUser | None = None) -> Any:
-    """Run one change; show what it did, or why not (with the add-user form as ``typed``)."""
+    """Run one change, then redirect to the list saying what it did (post/redirect/get); a
+    refused change shows the list with why (and the add-user form as ``typed``)."""
     try:
         notice = writing(request, work)
     except USER_ERRORS as exc:
         return _users_page(request, error=ShownError.of(exc), typed=typed)
-    return _users_page(request, notice=notice)
+    return redirect(request, "/users", notice)
+
+
+def person(user: User) -> str:
+    """A user as a message names them: the name first, the email after it."""
+    return f"{user.name} ({user.email})" if user.name else user.email
 
 
 @post(router, "/users/add", role="admin")
@@ -129,7 +136,7 @@ def add_user(
             set_password(session, user=user, password=password, actor=actor)
         seat = "with CSM seat" if csm_seat else "no CSM seat"
         signs_in = "can sign in" if password else "has no password yet"
-        return f"Added {user.email} ({user.role}, {seat}; {signs_in})."
+        return f"Added {person(user)}: {user.role}, {seat}, {signs_in}."
 
     typed = NewUser(email=email, name=name, role=role, csm_seat=csm_seat)
     return _act(request, work, typed=typed)
@@ -148,7 +155,7 @@ def change_role(
         user = set_role(
             session, user=get_user(session, email), role=role, actor=acting_user(session, caller)
         )
-        return f"{user.email} is now a {user.role}."
+        return f"{person(user)} is now a {user.role}."
 
     return _act(request, work)
 
@@ -166,7 +173,7 @@ def change_seat(
         user = set_csm_seat(
             session, user=get_user(session, email), seat=seat, actor=acting_user(session, caller)
         )
-        return f"{user.email} {'now has' if seat else 'no longer has'} a CSM seat."
+        return f"{person(user)} {'now has' if seat else 'no longer has'} a CSM seat."
 
     return _act(request, work)
 
@@ -183,7 +190,7 @@ def change_password(
     def work(session: Session) -> str:
         user = get_user(session, email)
         set_password(session, user=user, password=password, actor=acting_user(session, caller))
-        return f"Set a new password for {user.email}."
+        return f"Set a new password for {person(user)}."
 
     return _act(request, work)
 
@@ -199,15 +206,18 @@ def deactivate(
 ) -> Any:
     """Deactivate a user: their accounts stay flagged (keep), or move to ``transfer_to``.
 
-    A move is an ownership operation: it is previewed first, and applied with the preview's
-    fingerprint (a stale one shows a fresh preview with the reason).
+    A move is an ownership operation: it is previewed first (at ``GET /users/deactivate``, an
+    address one can reload), and applied with the preview's fingerprint (a stale one
+    redirects to the fresh preview, which says why).
     """
+    asked = {"email": email, "transfer_to": transfer_to}
+    preview_link = href("/users/deactivate", asked)
     if transfer_to.strip() and not previewed:
         shown = _preview_deactivation(request, caller, email, transfer_to, error=None)
         if shown is not None:  # None: they own nothing, so there is nothing to preview
-            return shown
+            return redirect(request, preview_link)
 
-    def work(session: Session) -> str:
+    def work(session: Session) -> tuple[str, int | None]:
         user = get_user(session, email)
         _not_yourself(caller, user.email)
         target = get_user(session, transfer_to) if transfer_to.strip() else None
@@ -222,23 +232,46 @@ def deactivate(
         if result is not None and target is not None:
             moved = result.accounts_changed
             return (
-                f"Deactivated {user.email}; {moved:,} accounts moved to {target.email} "
-                f"(operation #{result.operation_id}, undo it on the Operations page)."
+                f"Deactivated {person(user)}: {moved:,} account{'s' if moved != 1 else ''} "
+                f"moved to {person(target)}.",
+                result.operation_id,
             )
         if target is not None:
-            return f"Deactivated {user.email} (they owned no accounts)."
-        return f"Deactivated {user.email}; any accounts they own stay, flagged owner inactive."
+            return f"Deactivated {person(user)}: they owned no accounts.", None
+        return (
+            f"Deactivated {person(user)}: any accounts they own stay, flagged owner inactive.",
+            None,
+        )
 
     try:
-        notice = writing(request, work)
+        notice, operation_id = writing(request, work)
     except Conflict as exc:
-        fresh = None
-        if previewed:  # a stale preview: show the fresh one, with the reason
-            fresh = _preview_deactivation(request, caller, email, transfer_to, ShownError.of(exc))
-        return fresh if fresh is not None else _users_page(request, error=ShownError.of(exc))
+        if previewed:  # a stale preview: the fresh one, which says why
+            return redirect(request, href("/users/deactivate", {**asked, "changed": "1"}))
+        return _users_page(request, error=ShownError.of(exc))
     except USER_ERRORS as exc:
         return _users_page(request, error=ShownError.of(exc))
-    return _users_page(request, notice=notice)
+    return redirect(request, "/users", notice, operation_id=operation_id)
+
+
+@get_route(router, "/users/deactivate", role="admin")
+def deactivation_preview(
+    request: Request,
+    caller: CallerDep,
+    email: Annotated[str, Query(max_length=320)] = "",
+    transfer_to: Annotated[str, Query(max_length=320)] = "",
+    changed: bool = False,
+) -> Any:
+    """The preview of moving a leaving user's accounts (what the Deactivate form redirects
+    to); ``changed``: an apply found the accounts changed since the last preview."""
+    error = STALE if changed else None
+    shown = _preview_deactivation(request, caller, email, transfer_to, error=error)
+    if shown is None:  # they own nothing (any more): deactivating needs no preview
+        why = ShownError(
+            message=f"{email} owns no accounts now: deactivate them with the button in the list."
+        )
+        return _users_page(request, error=why)
+    return shown
 
 
 def _preview_deactivation(
@@ -301,7 +334,7 @@ def activate(request: Request, caller: CallerDep, email: Annotated[str, Form()])
         user = set_active(
             session, user=get_user(session, email), active=True, actor=acting_user(session, caller)
         )
-        return f"Activated {user.email}."
+        return f"Activated {person(user)}."
 
     return _act(request, work)
 
