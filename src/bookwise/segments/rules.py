@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Row, Text, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from bookwise.assignments.selection import AccountQuery
 from bookwise.errors import InvalidRule
+from bookwise.listing import BoundedCache
 from bookwise.models import Account, AssignmentRole, AttributeDefinition, Segment, User
 from bookwise.rules import ast
 from bookwise.rules.budget import check_json_size
@@ -73,12 +77,11 @@ def load_catalog(
     when a rule uses a field that is not a standard one, or when no rules are given).
     """
     segments: dict[str, SegmentInfo] = {}
-    # Saved segments are read (and their rules parsed) only when a rule refers to one.
+    # Saved segments are read only when a rule refers to one: Core rows, each rule as its
+    # stored JSON text, parsed once per text (``_saved_segment``).
     referring = any(segment_names(rule) for rule in rules) or replacing is not None
-    for saved in session.scalars(select(Segment)) if referring else ():
-        segments[saved.name_key] = SegmentInfo(
-            id=saved.id, name=saved.name, rule=ast.rule_from_json(saved.rule)
-        )
+    for row in session.connection().execute(_SAVED_SEGMENTS) if referring else ():
+        segments[row.name_key] = _SEGMENT_INFOS.get(tuple(row), partial(_saved_segment, row))
     if replacing is not None:
         segments[segment_key(replacing.name)] = replacing
     reachable = _reachable(rules, segments)
@@ -98,6 +101,25 @@ def load_catalog(
     return catalog
 
 
+# What a rule may refer to in a saved segment, read as it is stored: the rule's JSON as text
+# (cast in SQL), so that the text is the key of its parsed form.
+_SAVED_SEGMENTS = select(
+    Segment.id, Segment.name, Segment.name_key, cast(Segment.rule, Text).label("rule")
+)
+
+# Parsed saved segments, keyed by everything they are made of (id, name and the rule's JSON
+# text as the database holds it now): a segment edited, renamed or replaced is another key,
+# so a kept one is never stale, and the catalog still reads the segments on every call.
+# Reading them took 0.1 ms; validating every saved rule's JSON into its AST and loading
+# each row into the ORM took the rest of load_catalog's 0.4 ms (scenario 3b,
+# docs/performance.md "The fixed cost of a page"). Bounded: segments come from users.
+_SEGMENT_INFOS: BoundedCache[SegmentInfo] = BoundedCache(1024)
+
+
+def _saved_segment(row: Row[*tuple[Any, ...]]) -> SegmentInfo:
+    return SegmentInfo(id=row.id, name=row.name, rule=ast.rule_from_json(json.loads(row.rule)))
+
+
 def _reachable(rules: list[ast.Rule], segments: dict[str, SegmentInfo]) -> list[ast.Rule]:
     """The rules and every segment rule they reach, each once (cycles are caught later)."""
     found = list(rules)
@@ -113,6 +135,16 @@ def _reachable(rules: list[ast.Rule], segments: dict[str, SegmentInfo]) -> list[
     return found
 
 
+# Kept, with the keys as one expanding parameter: the same statement every time, so its
+# compiled form and result columns are found, not matched again (Core, plain columns).
+_USER_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_NAMED_USERS = select(
+    User.id, User.email, User.name, User.active, User.email_fold, User.name_fold
+).where(
+    User.is_system.is_(False), or_(User.email_fold.in_(_USER_KEYS), User.name_fold.in_(_USER_KEYS))
+)
+
+
 def _users_named(
     session: Session, rules: list[ast.Rule], roles: tuple[str, ...]
 ) -> dict[str, list[UserInfo]]:
@@ -121,12 +153,8 @@ def _users_named(
         return {}
     # A value is an email or a full name, matched on the users' fold columns (name_fold
     # holds user_key(name), as users.service and the import match it).
-    keys = sorted(wanted)
-    query = select(User).where(
-        User.is_system.is_(False), or_(User.email_fold.in_(keys), User.name_fold.in_(keys))
-    )
     found: dict[str, list[UserInfo]] = {}
-    for user in session.scalars(query):
+    for user in session.connection().execute(_NAMED_USERS, {"keys": sorted(wanted)}):
         info = UserInfo(id=user.id, email=user.email, name=user.name, active=user.active)
         # A rule may name the same user by email in one place and by name in another.
         for key in sorted({user.email_fold, user.name_fold} & wanted):

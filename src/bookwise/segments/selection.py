@@ -23,7 +23,7 @@ from bookwise.errors import InvalidInput
 from bookwise.listing import DEFAULT_PAGE_SIZE
 from bookwise.segments.rules import RuleInput, compile_where, segment_rule
 from bookwise.segments.service import get_segment
-from bookwise.users.service import get_user
+from bookwise.users.service import read_users
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,13 @@ class AccountFilter:
         who = str(self.who) if self.who is not None else "all"
         if who not in WHO_CHOICES:
             raise InvalidInput(f"who must be one of {', '.join(WHO_CHOICES)}, not {self.who!r}")
+        # Read, not loaded: one Core statement for both users (``read_users``); the filter
+        # only reads them (docs/performance.md, "The fixed cost of a page").
+        named = [ref for ref in (self.assigned_to, self.not_assigned_to) if ref]
+        users = iter(read_users(session, named) if named else ())
         return OwnershipFilter(
-            assigned_to=get_user(session, self.assigned_to) if self.assigned_to else None,
-            not_assigned_to=(
-                get_user(session, self.not_assigned_to) if self.not_assigned_to else None
-            ),
+            assigned_to=next(users) if self.assigned_to else None,
+            not_assigned_to=next(users) if self.not_assigned_to else None,
             who=who,
             unassigned=self.unassigned,
             role=self.role,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bookwise.audit import AuditAction, record_event
@@ -22,6 +22,14 @@ from bookwise.models import (
 )
 from bookwise.models.user import fold_name
 from bookwise.users.schemas import UserCreate, email_key
+
+
+class _Named(Protocol):
+    @property
+    def email(self) -> str: ...
+
+
+Person = TypeVar("Person", bound=_Named)
 
 
 def create_user(session: Session, *, data: UserCreate, actor: User) -> User:
@@ -99,10 +107,18 @@ def get_users(session: Session, refs: Sequence[str]) -> list[User]:
         u.email_fold: u for u in session.scalars(select(User).where(User.email_fold.in_(keys)))
     }
     named = users_named(session, [r for r, k in zip(refs, keys, strict=True) if k not in found])
-    result: list[User] = []
+    return _resolve(refs, found, named)
+
+
+def _resolve(
+    refs: Sequence[str], by_email: Mapping[str, Person], by_name: Mapping[str, list[Person]]
+) -> list[Person]:
+    """Each ref's user: by email first, else by a full name exactly one user bears."""
+    result: list[Person] = []
     missing: list[str] = []
-    for ref, key in zip(refs, keys, strict=True):
-        users = [found[key]] if key in found else named.get(fold_name(ref), [])
+    for ref in refs:
+        key = email_key(ref)
+        users = [by_email[key]] if key in by_email else by_name.get(fold_name(ref), [])
         if len(users) > 1:
             listed = ", ".join(u.email for u in users)
             raise InvalidInput(f"{ref!r} is the name of several users ({listed}); use an email")
@@ -113,6 +129,67 @@ def get_users(session: Session, refs: Sequence[str]) -> list[User]:
     if missing:
         raise NotFound(_no_such_users(missing))
     return result
+
+
+PERSON_COLUMNS = (
+    User.id,
+    User.email,
+    User.email_fold,
+    User.name,
+    User.name_fold,
+    User.active,
+    User.csm_seat,
+    User.role,
+    User.is_system,
+)
+
+
+# Kept, with the refs as expanding parameters (``people_params``): the same statement every
+# time, so its compiled form and result columns are found, not matched again.
+PEOPLE_NAMED = select(*PERSON_COLUMNS).where(
+    or_(
+        User.email_fold.in_(bindparam("people_emails", expanding=True)),
+        and_(
+            User.name_fold.in_(bindparam("people_names", expanding=True)),
+            User.is_system.is_(False),
+        ),
+    )
+)
+"""One Core statement for the users some refs may name (by email, or by a full name no system
+user bears), given ``people_params(refs)``: ``pick_people`` picks each ref's row from its
+rows, and a caller may ``add_columns`` what it reads about them in the same round trip."""
+
+
+def people_params(refs: Sequence[str]) -> dict[str, list[str]]:
+    """The parameters of ``PEOPLE_NAMED`` for ``refs``."""
+    return {
+        "people_emails": sorted({email_key(r) for r in refs}),
+        "people_names": sorted({fold_name(r) for r in refs} - {""}),
+    }
+
+
+def pick_people(refs: Sequence[str], rows: Sequence[Row[*tuple[Any, ...]]]) -> list[Row[Any]]:
+    """Each ref's row of ``PEOPLE_NAMED``, by the rules of ``get_users`` (NotFound,
+    InvalidInput for a shared name)."""
+    by_email = {row.email_fold: row for row in rows}
+    by_name: dict[str, list[Row[*tuple[Any, ...]]]] = {}
+    for row in sorted(rows, key=lambda r: r.email_fold):
+        if not row.is_system:
+            by_name.setdefault(row.name_fold, []).append(row)
+    return _resolve(refs, by_email, by_name)
+
+
+def reading_copy(row: Row[Any]) -> User:
+    """A User made from a ``PEOPLE_NAMED`` row, for reading only: transient (in no session),
+    so it is never written; pass the session's own User as an ``actor``."""
+    return User(**{column.key: getattr(row, column.key) for column in PERSON_COLUMNS})
+
+
+def read_users(session: Session, refs: Sequence[str]) -> list[User]:
+    """``get_users`` for reading (filters, listings): one Core statement, no ORM load; the
+    users are ``reading_copy``s."""
+    rows = session.connection().execute(PEOPLE_NAMED, people_params(refs)).all()
+    return [reading_copy(row) for row in pick_people(refs, rows)]
 
 
 def _no_such_users(missing: list[str]) -> str:
