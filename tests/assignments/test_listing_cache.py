@@ -111,9 +111,34 @@ def test_a_page_whose_total_the_counters_know_counts_nothing(
     with count_statements(engine) as log:
         page, _ = list_selected(session, AccountFilter(assigned_to=ana.email))
     assert page.total == 3
-    # The user, the counter, the rows, their owners: no COUNT over the accounts.
+    # The user with its counter, the rows, their owners: no COUNT over the accounts.
     assert not [s for s in log.statements if "count(*)" in s.lower()], log.statements
-    assert len(log.statements) == 4
+    assert len(log.statements) == 3
+
+
+def test_each_page_of_one_csm_sends_the_fewest_statements(session: Session, engine: Engine) -> None:
+    ana, ben = make_user(session, "ana-few@example.com"), make_user(session, "ben-few@example.com")
+    accounts = [make_account(session, f"few {i}", external_id=f"FW{i}", tier=1) for i in range(6)]
+    me = actor(session)
+    assign_accounts(session, selection=AccountRefs([accounts[0].id]), csms=[ana], actor=me)
+    assign_accounts(session, selection=AccountRefs([accounts[1].id]), csms=[ben], actor=me)
+    cases = [
+        # filters, statements (users and counters are one), the total
+        (AccountFilter(assigned_to=ana.email), 3, 1),  # users+counters, rows, owners
+        (AccountFilter(not_assigned_to=ana.email, who="no-one"), 3, 4),
+        (AccountFilter(not_assigned_to=ana.email, who="others"), 3, 1),
+        (AccountFilter(not_assigned_to=ana.email), 3, 5),
+        (AccountFilter(unassigned=True), 3, 4),  # counters, rows, owners
+        # A rule is counted by the listing: users, rows, count, owners.
+        (AccountFilter(not_assigned_to=ana.email, where="tier = 1"), 4, 5),
+        (AccountFilter(assigned_to=ana.email, where="tier = 1"), 4, 1),
+    ]
+    for filters, statements, total in cases:
+        list_selected(session, filters)  # warm: the statements are built and kept
+        with count_statements(engine) as log:
+            page, _ = list_selected(session, filters)
+        assert (len(log.statements), page.total) == (statements, total), (filters, log.statements)
+        assert len(page.items) == total
 
 
 def test_a_listing_row_is_what_model_construct_makes() -> None:

@@ -6,13 +6,23 @@ knows, for the shapes the counters can answer, how many accounts it selects with
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, String, and_, bindparam, or_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
-from bookwise.assignments.overview import book_totals, not_assigned_total, team_totals
+from bookwise.assignments.overview import (
+    TeamTotals,
+    book_accounts,
+    book_totals,
+    not_assigned_total,
+    team_columns,
+    team_of,
+    team_totals,
+)
 from bookwise.assignments.predicates import (
     WHO_CHOICES,
     Who,
@@ -21,6 +31,7 @@ from bookwise.assignments.predicates import (
 )
 from bookwise.errors import InvalidInput
 from bookwise.models import User
+from bookwise.users.service import PEOPLE_NAMED, people_params, pick_people, reading_copy
 
 
 @lru_cache(maxsize=1024)
@@ -55,6 +66,41 @@ def _ownership_conditions(
 
 
 @dataclass(frozen=True)
+class KnownCounts:
+    """Counters read together with a filter's users: each one's book in the filter's role
+    (by user id) and the team's totals."""
+
+    books: Mapping[int, int]
+    team: TeamTotals
+
+
+# The users a filter names and the counters its total needs, in one statement: a page that
+# the counters can count then reads nothing else before its rows (docs/performance.md,
+# "The fixed cost of a page"). Kept: the refs and role are parameters.
+_COUNTED_ROLE: BindParameter[str] = bindparam("counted_role", type_=String)
+_PEOPLE_COUNTED = PEOPLE_NAMED.add_columns(
+    book_accounts(User.id, _COUNTED_ROLE).label("book"),
+    *(column.label(f"team_{n}") for n, column in enumerate(team_columns(_COUNTED_ROLE))),
+)
+
+
+def read_filter_users(
+    session: Session, refs: Sequence[str], *, role: str
+) -> tuple[list[User], KnownCounts]:
+    """The users ``refs`` name, as ``users.service.read_users`` reads them, and the counters
+    a filter on them counts its total with: one statement."""
+    rows = (
+        session.connection()
+        .execute(_PEOPLE_COUNTED, {**people_params(refs), "counted_role": role})
+        .all()
+    )
+    picked = pick_people(refs, rows)
+    books = {row.id: int(row.book or 0) for row in picked}
+    team = team_of(*(rows[0][-3:])) if rows else team_totals(session, role=role)
+    return [reading_copy(row) for row in picked], KnownCounts(books, team)
+
+
+@dataclass(frozen=True)
 class OwnershipFilter:
     """The assignment screen's filters; all of them narrow, none widens."""
 
@@ -80,24 +126,34 @@ class OwnershipFilter:
             )
         )
 
-    def counted_total(self, session: Session) -> int | None:
+    def counted_total(self, session: Session, known: KnownCounts | None = None) -> int | None:
         """How many accounts this filter selects, read from the counters (no scan), or None
-        when the counters cannot say (filters combined, an inactive user's "others")."""
+        when the counters cannot say (filters combined, an inactive user's "others").
+        ``known``: the counters, read already with the filter's users (``read_filter_users``)."""
+
+        def book(user: User) -> int:
+            if known is not None:
+                return known.books.get(user.id, 0)
+            return book_totals(session, user_id=user.id, role=self.role)[0]
+
+        def team() -> TeamTotals:
+            return known.team if known is not None else team_totals(session, role=self.role)
+
         if self.assigned_to is not None:
             if self.not_assigned_to is not None or self.unassigned:
                 return None
-            return book_totals(session, user_id=self.assigned_to.id, role=self.role)[0]
+            return book(self.assigned_to)
         if self.unassigned:
             if self.not_assigned_to is not None and self.who != "no-one":
                 return None
-            return team_totals(session, role=self.role).unassigned_accounts
+            return team().unassigned_accounts
         if self.not_assigned_to is not None:
-            book = book_totals(session, user_id=self.not_assigned_to.id, role=self.role)[0]
+            book_size = book(self.not_assigned_to)
             return not_assigned_total(
-                team_totals(session, role=self.role),
+                team(),
                 user=self.not_assigned_to,
                 who=self.who,
-                book=book,
+                book=book_size,
                 role=self.role,
             )
         return None

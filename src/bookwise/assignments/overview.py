@@ -13,10 +13,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, field_serializer
-from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, and_, column, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    and_,
+    column,
+    func,
+    select,
+)
 from sqlalchemy import table as table_clause
 
 from bookwise.money import from_minor_units
@@ -130,17 +141,34 @@ class TeamTotals:
 
 def team_totals(session: Session | Connection, *, role: str = "csm") -> TeamTotals:
     """The team's totals from the counters: one statement."""
-    # One row of scalars; a missing counter row reads as NULL, that is 0.
+    return team_of(*session.execute(select(*team_columns(role))).one())
+
+
+def team_columns(role: Any) -> tuple[ColumnElement[Any], ...]:
+    """The counters ``team_of`` reads, as scalar subqueries (``role``: a value or a bind
+    parameter), to select alone or beside other columns."""
     coverage, counted = COVERAGE_COUNTS.c, ACCOUNT_COUNT.c
-    team_accounts, team_mrr, total_accounts = session.execute(
-        select(
-            select(coverage.accounts).where(coverage.role == role).scalar_subquery(),
-            select(coverage.mrr).where(coverage.role == role).scalar_subquery(),
-            select(counted.accounts).where(counted.id == ACCOUNT_COUNT_ID).scalar_subquery(),
-        )
-    ).one()
+    return (
+        select(coverage.accounts).where(coverage.role == role).scalar_subquery(),
+        select(coverage.mrr).where(coverage.role == role).scalar_subquery(),
+        select(counted.accounts).where(counted.id == ACCOUNT_COUNT_ID).scalar_subquery(),
+    )
+
+
+def team_of(team_accounts: Any, team_mrr: Any, total_accounts: Any) -> TeamTotals:
+    """TeamTotals from the values of ``team_columns`` (a missing counter row reads as NULL,
+    that is 0)."""
     team = int(team_accounts or 0)
     return TeamTotals(team, int(team_mrr or 0), int(total_accounts or 0) - team)
+
+
+def book_accounts(user_id: Any, role: Any) -> ColumnElement[Any]:
+    """How many accounts ``user_id`` (a column: correlated) owns in ``role``: a scalar
+    subquery on the counters, NULL for a user who never owned one."""
+    books = BOOK_COUNTS.c
+    return (
+        select(books.accounts).where(books.user_id == user_id, books.role == role).scalar_subquery()
+    )
 
 
 def _units(minor: object) -> Decimal:

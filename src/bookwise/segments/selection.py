@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from bookwise.assignments import listing
-from bookwise.assignments.filters import OwnershipFilter
+from bookwise.assignments.filters import KnownCounts, OwnershipFilter, read_filter_users
 from bookwise.assignments.listing import AccountPage
 from bookwise.assignments.predicates import WHO_CHOICES, account_ids
 from bookwise.assignments.selection import AccountQuery, AccountRefs, Selection
@@ -85,33 +85,56 @@ class AccountFilter:
             words.append(f"segment: {name}")
         return where, ", ".join(words) or "all accounts"
 
+    def counted(self) -> bool:
+        """True when the total comes from the counters: only ownership filters are given (a
+        rule or a segment is counted by the listing instead)."""
+        return self.where is None and self.segment is None
+
     def counted_total(
-        self, session: Session, ownership: OwnershipFilter | None = None
+        self,
+        session: Session,
+        ownership: OwnershipFilter | None = None,
+        known: KnownCounts | None = None,
     ) -> int | None:
-        """The number of accounts selected, from the counters, when only ownership filters
-        are given (a rule or a segment is counted by the listing instead)."""
-        if self.where is not None or self.segment is not None:
+        """The number of accounts selected, from the counters (``known``: read already),
+        when ``counted``; else None."""
+        if not self.counted():
             return None
-        return (self.build(session) if ownership is None else ownership).counted_total(session)
+        ownership = self.build(session) if ownership is None else ownership
+        return ownership.counted_total(session, known)
 
     def build(self, session: Session) -> OwnershipFilter:
         """The OwnershipFilter, with each email resolved to its user (unknown → NotFound)."""
+        return self.read(session, with_counts=False)[0]
+
+    def read(
+        self, session: Session, *, with_counts: bool
+    ) -> tuple[OwnershipFilter, KnownCounts | None]:
+        """``build``, and with ``with_counts`` (and a user named) the counters its total
+        needs, read in the same statement as the users."""
         if self.who is not None and self.not_assigned_to is None:
             raise InvalidInput(self.wording.who_alone)
         who = str(self.who) if self.who is not None else "all"
         if who not in WHO_CHOICES:
             raise InvalidInput(f"who must be one of {', '.join(WHO_CHOICES)}, not {self.who!r}")
-        # Read, not loaded: one Core statement for both users (``read_users``); the filter
-        # only reads them (docs/performance.md, "The fixed cost of a page").
+        # Read, not loaded: one Core statement for both users (``read_users``), with the
+        # counters when asked; the filter only reads them (docs/performance.md, "The fixed
+        # cost of a page").
         named = [ref for ref in (self.assigned_to, self.not_assigned_to) if ref]
-        users = iter(read_users(session, named) if named else ())
-        return OwnershipFilter(
+        known = None
+        if named and with_counts:
+            found, known = read_filter_users(session, named, role=self.role)
+        else:
+            found = read_users(session, named) if named else []
+        users = iter(found)
+        ownership = OwnershipFilter(
             assigned_to=next(users) if self.assigned_to else None,
             not_assigned_to=next(users) if self.not_assigned_to else None,
             who=who,
             unassigned=self.unassigned,
             role=self.role,
         )
+        return ownership, known
 
 
 def list_selected(
@@ -127,9 +150,10 @@ def list_selected(
     The total comes from the counters when only ownership filters are given: "no-one" and
     "other CSMs" would otherwise count hundreds of thousands of accounts for every page.
     """
-    ownership = filters.build(session)  # each named user looked up once
+    # Each named user looked up once, with the counters the total needs.
+    ownership, known = filters.read(session, with_counts=filters.counted())
     where, described = filters.conditions(session, ownership)
-    counted = filters.counted_total(session, ownership)
+    counted = filters.counted_total(session, ownership, known)
     page = listing.list_accounts(
         session,
         where=where,
