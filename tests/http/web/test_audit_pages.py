@@ -100,7 +100,9 @@ def test_the_operations_log_filters_and_speaks_in_words(
     assert len(rows(Page.of(viewer.get("/operations", params={"since": day, "until": day})))) == 3
     before = (today() - timedelta(days=1)).isoformat()
     none = rows(Page.of(viewer.get("/operations", params={"until": before})))
-    assert none == ["No operation matches these filters."]
+    assert none == [
+        "No operation matches these filters. Change them, or clear them to see every operation."
+    ]
     unknown = Page.of(viewer.get("/operations", params={"by": "Nobody"}))
     assert unknown.status == 404
     assert "Nobody" in unknown.root.text()
