@@ -101,12 +101,14 @@ PARITY: tuple[Parity, ...] = (
         api=("POST /api/v1/users/{email}/password",),
         web=("POST /users/password",),
     ),
-    Parity("tokens create", api=("POST /api/v1/tokens",), web=("POST /users/tokens",)),
-    Parity("tokens list", api=("GET /api/v1/tokens",), web=("GET /users",)),
+    Parity(
+        "tokens create", api=("POST /api/v1/tokens",), web=("POST /tokens", "POST /users/tokens")
+    ),
+    Parity("tokens list", api=("GET /api/v1/tokens",), web=("GET /tokens", "GET /users")),
     Parity(
         "tokens revoke",
         api=("DELETE /api/v1/tokens/{token_id}",),
-        web=("POST /users/tokens/revoke",),
+        web=("POST /tokens/revoke", "POST /users/tokens/revoke"),
     ),
     Parity(
         "accounts add",
@@ -143,11 +145,15 @@ PARITY: tuple[Parity, ...] = (
         api=("GET /api/v1/accounts", "POST /api/v1/accounts/search"),
         web=("GET /accounts",),
     ),
-    Parity("attributes add", api=("POST /api/v1/attributes",), missing=NOT_YET),
-    Parity("attributes rename", api=("POST /api/v1/attributes/{name}/rename",), missing=NOT_YET),
-    Parity("attributes list", api=("GET /api/v1/attributes",), missing=NOT_YET),
-    Parity("roles add", api=("POST /api/v1/roles",), missing=NOT_YET),
-    Parity("roles list", api=("GET /api/v1/roles",), missing=NOT_YET),
+    Parity("attributes add", api=("POST /api/v1/attributes",), web=("POST /attributes/add",)),
+    Parity(
+        "attributes rename",
+        api=("POST /api/v1/attributes/{name}/rename",),
+        web=("POST /attributes/rename",),
+    ),
+    Parity("attributes list", api=("GET /api/v1/attributes",), web=("GET /attributes",)),
+    Parity("roles add", api=("POST /api/v1/roles",), web=("POST /roles/add",)),
+    Parity("roles list", api=("GET /api/v1/roles",), web=("GET /roles",)),
     Parity("operations list", api=("GET /api/v1/operations",), web=("GET /operations",)),
     Parity(
         "operations show",
@@ -176,7 +182,7 @@ PARITY: tuple[Parity, ...] = (
     Parity(
         "rules fields",
         api=("GET /api/v1/rules/fields",),
-        missing=f"{NOT_YET} (docs/rule-language.md lists them meanwhile)",
+        web=("GET /rules/fields",),
     ),
     Parity("segments create", api=("POST /api/v1/segments",), web=("POST /segments/new",)),
     Parity(
@@ -208,8 +214,12 @@ PARITY: tuple[Parity, ...] = (
         api=("GET /api/v1/export/accounts",),
         web=("GET /export/accounts.csv",),
     ),
-    Parity("export users", api=("GET /api/v1/export/users",), missing=NOT_YET),
-    Parity("export history", api=("GET /api/v1/export/history",), missing=NOT_YET),
+    Parity("export users", api=("GET /api/v1/export/users",), web=("GET /users/export.csv",)),
+    Parity(
+        "export history",
+        api=("GET /api/v1/export/history",),
+        web=("GET /export/history.csv",),
+    ),
 )
 
 

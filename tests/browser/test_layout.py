@@ -108,6 +108,10 @@ def test_no_page_clips_or_overflows_at_1280_and_390(page: Page, engine: Engine) 
         "/operations",
         "/users",
         "/my-book",
+        "/attributes",
+        "/roles",
+        "/tokens",
+        "/rules/fields",
     ):
         _visit(page, problems, path)
 

@@ -9,14 +9,17 @@ from bookwise.http.web import (
     account_edit,
     accounts,
     assignment,
+    attributes,
     audit,
     exports,
     imports,
     inheritance,
     mybook,
     operations,
+    rules,
     segments,
     signin,
+    tokens,
     users,
 )
 
@@ -36,4 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     mybook.router,
     imports.router,
     exports.router,
+    attributes.router,
+    tokens.router,
+    rules.router,
 )

@@ -1,4 +1,5 @@
-"""Download CSV: any filtered list of accounts, in the columns of ``bookwise export accounts``.
+"""Download CSV: any filtered list of accounts, in the columns of ``bookwise export accounts``;
+the users (``bookwise export users``) and an account's or a CSM's history (``export history``).
 
 The lists link here with their current filters (the accounts list and the assignment page
 their rule and ownership filters, a segment's page its segment, My book ``mine``); the file is
@@ -16,7 +17,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from bookwise.assignments.predicates import owned_by
-from bookwise.exporting import write_accounts_csv
+from bookwise.dates import parse_date
+from bookwise.exporting import write_accounts_csv, write_history_csv, write_users_csv
 from bookwise.http.context import CallerDep
 from bookwise.http.downloads import csv_download
 from bookwise.http.routing import get
@@ -67,3 +69,29 @@ def _filename(*, segment: str, mine: bool, assigned_to: str) -> str:
     else:
         stem = "accounts"
     return stem + ".csv"
+
+
+@get(router, "/users/export.csv", role="admin")
+def export_users(request: Request) -> StreamingResponse:
+    """Every user, active or not, as ``bookwise export users`` writes them (the Users page's
+    download; the page is an admin's, so is its file)."""
+    return csv_download(
+        request, lambda session, stream: write_users_csv(session, stream), "users.csv"
+    )
+
+
+@get(router, "/export/history.csv", role="viewer")
+def export_history(
+    request: Request, account: str = "", csm: str = "", on: str = "", role: str = "csm"
+) -> StreamingResponse:
+    """An account's ownership timeline (its owners on ``on``), or a CSM's book on ``on``, as
+    ``bookwise export history`` writes it: the account page's and the book page's download."""
+    day = parse_date(on, field="on") if on.strip() else None
+
+    def write(session: Session, stream: TextIO) -> int:
+        return write_history_csv(
+            session, stream, account=account or None, csm=csm or None, on=day, role=role
+        )
+
+    stem = f"book-{csm.split('@')[0]}" if csm else f"history-{account}"
+    return csv_download(request, write, f"{stem}.csv")
