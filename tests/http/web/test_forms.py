@@ -166,6 +166,10 @@ def test_the_other_forms_redirect_and_say_what_they_did_by_name(
     assert shown.root.find("input", name="name").attrs["value"] == "Big"  # the form as typed
     assert "invalid rule" in shown.error()
 
+    users = Page.of(admin.client.get("/users"))
+    owners = [o.text() for o in users.root.find("select", id="token-user").find_all("option")]
+    assert "Ana Silva (ana@example.com)" in owners  # a token's owner is chosen by name
+
     # One style: sentence case, a closing full stop; people by name.
     for message in said:
         assert message == sentence(message), message
