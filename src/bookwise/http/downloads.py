@@ -43,10 +43,15 @@ def csv_download(
     except BaseException:
         spool.close()
         raise
+    return spooled_download(spool, download_name(filename))
+
+
+def spooled_download(spool: IO[bytes], filename: str) -> StreamingResponse:
+    """Send a finished spool (read from its start, closed once sent) as CSV ``filename``."""
     return StreamingResponse(
         _chunks(spool),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{download_name(filename)}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -19,7 +19,7 @@ from tests.factories import actor, make_account, make_user
 Api = Callable[..., TestClient]
 
 
-def _cli_file(engine: Engine, **history: str) -> bytes:
+def cli_file(engine: Engine, **history: str) -> bytes:
     """What ``bookwise export users`` (no arguments) or ``export history`` writes."""
     out = io.StringIO(newline="")
     with read_session(engine) as session:
@@ -46,7 +46,7 @@ def test_users_export_is_the_cli_file_and_formula_safe(engine: Engine, api_as: A
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == 'attachment; filename="users.csv"'
-    assert response.content == _cli_file(engine)
+    assert response.content == cli_file(engine)
     lines = response.text.split("\r\n")
     assert lines[0] == EXPORT_MARKER
     assert lines[1] == '"email","name","role","csm_seat","active","external_id"'
@@ -58,14 +58,14 @@ def test_history_export_of_an_account_and_of_a_book(engine: Engine, api_as: Api)
     viewer = api_as("viewer")
     timeline = viewer.get("/api/v1/export/history", params={"account": "BETA-1"})
     assert timeline.status_code == 200, timeline.text
-    assert timeline.content == _cli_file(engine, account="BETA-1")
+    assert timeline.content == cli_file(engine, account="BETA-1")
     assert timeline.headers["content-disposition"] == 'attachment; filename="history-BETA-1.csv"'
     rows = [line for line in timeline.text.split("\r\n")[2:] if line]
     assert len(rows) == 1
     assert '"BETA-1","Beta","ana@example.com","csm"' in rows[0]
     book = viewer.get("/api/v1/export/history", params={"csm": "ana@example.com", "on": "today"})
     assert book.status_code == 200
-    assert book.content == _cli_file(engine, csm="ana@example.com")
+    assert book.content == cli_file(engine, csm="ana@example.com")
     assert [line.split(",")[0] for line in book.text.split("\r\n")[2:] if line] == ['"ACME-1"']
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -11,11 +10,11 @@ from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.auth.service import create_token, list_tokens
 from bookwise.db import read_session, write_session
-from bookwise.exporting import write_history_csv, write_users_csv
 from bookwise.models import AssignmentRole, AttributeDefinition
 from bookwise.segments.service import create_segment, get_segment
 from bookwise.users.service import get_user
 from tests.factories import actor, make_account, make_user
+from tests.http.api.test_exports import cli_file
 from tests.http.conftest import SignedIn
 from tests.http.web.page import Page
 
@@ -135,16 +134,6 @@ def test_the_rule_help_lists_fields_and_operators_and_rule_boxes_link_it(
         assert "/rules/fields" in links, where
 
 
-def _file(engine: Engine, **history: str) -> bytes:
-    out = io.StringIO(newline="")
-    with read_session(engine) as session:
-        if history:
-            write_history_csv(session, out, **history)  # type: ignore[arg-type]
-        else:
-            write_users_csv(session, out)
-    return out.getvalue().encode()
-
-
 def test_the_users_and_history_downloads_are_the_cli_files(as_role: Role, engine: Engine) -> None:
     with write_session(engine) as session:
         ana = make_user(session, "ana@example.com", name="Ana")
@@ -157,7 +146,7 @@ def test_the_users_and_history_downloads_are_the_cli_files(as_role: Role, engine
     assert "/users/export.csv" in [a.attrs.get("href") for a in users_page.root.find_all("a")]
     download = admin.client.get("/users/export.csv")
     assert download.headers["content-disposition"] == 'attachment; filename="users.csv"'
-    assert download.content == _file(engine)
+    assert download.content == cli_file(engine)
     viewer = as_role("viewer")
     account = Page.of(viewer.client.get("/accounts/ACME-1"))
     link = next(
@@ -165,12 +154,12 @@ def test_the_users_and_history_downloads_are_the_cli_files(as_role: Role, engine
         for a in account.root.find_all("a")
         if "history.csv" in a.attrs.get("href", "")
     )
-    assert viewer.client.get(link).content == _file(engine, account="ACME-1")
+    assert viewer.client.get(link).content == cli_file(engine, account="ACME-1")
     book = Page.of(viewer.client.get("/csms/book", params={"csm": "ana@example.com"}))
     link = next(
         a.attrs["href"] for a in book.root.find_all("a") if "history.csv" in a.attrs.get("href", "")
     )
-    assert viewer.client.get(link).content == _file(engine, csm="ana@example.com")
+    assert viewer.client.get(link).content == cli_file(engine, csm="ana@example.com")
     assert viewer.client.get("/users/export.csv").status_code == 403
     unknown = viewer.client.get("/export/history.csv", params={"account": "NOPE"})
     assert unknown.status_code == 404

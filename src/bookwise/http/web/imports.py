@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from bookwise.errors import InvalidInput
 from bookwise.http.api.files import safe_filename
 from bookwise.http.context import CallerDep, Forbidden, acting_user, reading, writing
+from bookwise.http.downloads import spooled_download
 from bookwise.http.roles import allows
 from bookwise.http.routing import get, post
 from bookwise.http.web.bulk import undo_href
@@ -31,7 +31,6 @@ from bookwise.importing.report import ImportReport
 from bookwise.importing.uploads import KEEP_FOR, Upload, UploadOptions
 
 router = APIRouter(include_in_schema=False)
-CHUNK = 64 * 1024
 SPOOL_BYTES = 8 * 1024 * 1024
 KEEP_HOURS = int(KEEP_FOR.total_seconds() // 3600)
 
@@ -236,19 +235,7 @@ def error_report(request: Request, caller: CallerDep, token: str) -> StreamingRe
         spool.close()
         raise
     name = upload.filename.removesuffix(".csv") + ".errors.csv"
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(CHUNK):
-            yield chunk
-    finally:
-        spool.close()
+    return spooled_download(spool, name)
 
 
 def _size(size: int) -> str:
