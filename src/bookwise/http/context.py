@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from bookwise.auth.service import session_user, token_user
 from bookwise.config import get_settings
@@ -101,9 +102,38 @@ def too_costly_as_error(request: Request) -> Iterator[None]:
         ) from None
 
 
+KEPT_SESSION = "bookwise.reading_session"
+"""Scope key: the read session ``identify`` opened, kept open for the route's ``reading``."""
+
+
 @contextmanager
 def reading(request: Request) -> Iterator[Session]:
-    """A read-only session for this request; each statement within the time limit."""
+    """A read-only session for this request; each statement within the time limit.
+
+    The first one of a GET or HEAD request is the session ``identify`` looked the caller up
+    in, kept open for it: one session (one transaction, one connection from the pool) per
+    request instead of two. Reading, the route sees the data the caller was checked against.
+    """
+    kept: tuple[ExitStack, Session] | None = request.scope.pop(KEPT_SESSION, None)
+    if kept is None:
+        with _new_reading(request) as session:
+            yield session
+        return
+    stack, session = kept
+    with stack:  # ends it as a session of its own would end (rollback, TooCostly)
+        yield session
+
+
+async def close_kept_session(scope: Scope) -> None:
+    """End the session ``identify`` kept when the route did not take it (a route that
+    reads nothing, a refused caller): in a thread, since ending it is database work."""
+    kept: tuple[ExitStack, Session] | None = scope.pop(KEPT_SESSION, None)
+    if kept is not None:
+        await run_in_threadpool(kept[0].close)
+
+
+@contextmanager
+def _new_reading(request: Request) -> Iterator[Session]:
     timeout_ms = statement_timeout_ms(request)
     with (
         too_costly_as_error(request),
@@ -128,20 +158,33 @@ def acting_user(session: Session, caller: Caller) -> User:
 
 
 def identify(request: Request) -> Caller:
-    """The caller of a request: an API token, else a session cookie, else anonymous."""
+    """The caller of a request: an API token, else a session cookie, else anonymous.
+
+    For a GET or HEAD request the session of the look-up stays open for the route
+    (``reading``); ``BodyLimit`` ends it if the route does not take it. Other methods end
+    it here: their body is read (and may be large) before the route reads anything.
+    """
+    with ExitStack() as stack:
+        session = stack.enter_context(_new_reading(request))
+        caller = _look_up(request, session)
+        if request.method in SAFE_METHODS:
+            request.scope[KEPT_SESSION] = (stack.pop_all(), session)
+    return caller
+
+
+def _look_up(request: Request, session: Session) -> Caller:
     header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = token_user(session, header[7:].strip())
+        if user is None:
+            raise NotSignedIn("the API token is unknown, revoked, or its user is inactive")
+        return _caller(user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
-    with reading(request) as session:
-        if header.lower().startswith("bearer "):
-            user = token_user(session, header[7:].strip())
-            if user is None:
-                raise NotSignedIn("the API token is unknown, revoked, or its user is inactive")
-            return _caller(user, "token")
-        if cookie:
-            found = session_user(session, cookie)
-            if found is not None:
-                user, row = found
-                return _caller(user, "session", row.csrf_token)
+    if cookie:
+        found = session_user(session, cookie)
+        if found is not None:
+            user, row = found
+            return _caller(user, "session", row.csrf_token)
     return ANONYMOUS
 
 
@@ -227,4 +270,10 @@ def current_caller(request: Request) -> Caller:
     return caller
 
 
-CallerDep = Annotated[Caller, Depends(current_caller)]
+async def _caller_of(request: Request) -> Caller:
+    # Async: FastAPI runs a plain function dependency in a worker thread, a hop per request
+    # for a look-up in request.state.
+    return current_caller(request)
+
+
+CallerDep = Annotated[Caller, Depends(_caller_of)]

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bookwise.config import get_settings
 from bookwise.errors import BookwiseError, RequestTooLarge
-from bookwise.http.context import AUTHENTICATED, authenticate
+from bookwise.http.context import AUTHENTICATED, authenticate, close_kept_session
 from bookwise.http.problems import bookwise_error
 from bookwise.http.routing import UPLOADS
 
@@ -60,6 +60,8 @@ class BodyLimit:
         except Exception:
             if gate.refusal is None or started:
                 raise
+        finally:
+            await close_kept_session(scope)
         if gate.refusal is not None and not started:
             request = Request(scope)
             response = await bookwise_error(request, gate.refusal)

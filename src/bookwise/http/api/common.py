@@ -28,7 +28,7 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Every query parameter is a single value: ``?role=a&role=b`` is an error, not ``b``."""
     names = Counter(name for name, _ in request.query_params.multi_items())
     repeated = sorted(name for name, count in names.items() if count > 1)

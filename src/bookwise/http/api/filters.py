@@ -129,7 +129,7 @@ class SelectionIn(OwnershipFilters):
         return build_selection(session, self.ids or [], filters, required=False)
 
 
-def query_filter(
+async def query_filter(
     rule: Annotated[
         str | None,
         Query(

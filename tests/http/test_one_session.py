@@ -1,0 +1,77 @@
+"""One database session per GET request: the caller is looked up in the session the route
+then reads in (``http.context.reading``); a route that does not read, or a refused caller,
+still has that session ended. Counted as connections taken from the pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from bookwise.db import write_session
+from tests.factories import make_account, make_user
+from tests.helpers import count_statements
+
+Api = Callable[..., TestClient]
+
+
+@contextmanager
+def checkouts(engine: Engine) -> Iterator[list[int]]:
+    """How many connections the block takes from the pool and how many it gives back."""
+    counted = [0, 0]
+
+    def out(*_: Any) -> None:
+        counted[0] += 1
+
+    def back(*_: Any) -> None:
+        counted[1] += 1
+
+    event.listen(engine, "checkout", out)
+    event.listen(engine, "checkin", back)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "checkout", out)
+        event.remove(engine, "checkin", back)
+
+
+def test_a_page_read_is_one_session_from_the_caller_to_its_rows(
+    engine: Engine, api_as: Api
+) -> None:
+    with write_session(engine) as session:
+        make_user(session, "ana-one@example.com")
+        make_account(session, "one session", external_id="OS1")
+    client = api_as("viewer")
+    params = {"assigned_to": "ana-one@example.com"}
+    client.get("/api/v1/accounts", params=params)  # warm
+    with checkouts(engine) as counted, count_statements(engine) as log:
+        response = client.get("/api/v1/accounts", params=params)
+    assert response.status_code == 200, response.text
+    # One connection: token, users with counters, (no rows: no owners); one transaction.
+    assert counted == [1, 1], log.statements
+    assert sum(s.upper().startswith(("BEGIN", "SET LOCAL")) for s in log.statements) <= 1
+
+
+def test_a_kept_session_is_ended_when_the_route_reads_nothing_or_the_caller_is_refused(
+    engine: Engine, api_as: Api, client: TestClient
+) -> None:
+    api = api_as("viewer")
+    with checkouts(engine) as counted:
+        assert api.get("/api/v1/me").status_code == 200  # reads nothing of its own
+        assert api.get("/api/v1/users").status_code in (200, 403)
+        bad = client.get("/api/v1/accounts", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
+    assert counted[0] == counted[1]  # every connection taken was given back
+
+
+def test_a_write_request_ends_its_look_up_before_its_body_is_read(
+    engine: Engine, api_as: Api
+) -> None:
+    api = api_as("manager")
+    with checkouts(engine) as counted:
+        response = api.post("/api/v1/rules/check", json={"rule": "tier = 1"})
+    assert response.status_code == 200, response.text
+    assert counted == [2, 2]  # the look-up's, then the route's own
