@@ -22,7 +22,11 @@ def test_operations_show_lists_the_owners_it_opened_and_closed(cli: Cli) -> None
     op = _moved(cli)
     shown = cli.json("operations", "show", op)
     assert (shown["total"], shown["more"], shown["operation"]["kind"]) == (4, False, "transfer")
-    assert "from ann@example.com" in shown["operation"]["details"]
+    # People by name first, their email beside (one lookup for the operation's parameters).
+    details = shown["operation"]["details"]
+    assert "from Ann Lee (ann@example.com); to Bob Ray (bob@example.com)" in details
+    listed = cli.json("operations", "list")["items"][0]["details"]
+    assert "to Bob Ray (bob@example.com)" in listed
     assert [(c["external_id"], c["action"], c["user_name"]) for c in shown["items"]] == [
         ("A1", "close", "Ann Lee"),
         ("A1", "open", "Bob Ray"),

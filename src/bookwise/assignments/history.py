@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -463,36 +464,95 @@ def _listed(value: object) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def _account_words(value: object) -> str:
-    return "top level" if value is None else f"account #{value}"
+@dataclass(frozen=True)
+class ParameterNames:
+    """The people and accounts an operation's parameters name, by email and by id, so
+    that its words say "to Ana Silva (ana@…)" and "now under Acme (#12)"."""
+
+    people: Mapping[str, str] = field(default_factory=dict)
+    accounts: Mapping[int, str] = field(default_factory=dict)
+
+    def person(self, email: object) -> str:
+        """A user as people read them: the name first, the email beside."""
+        name = self.people.get(str(email).casefold())
+        return f"{name} ({email})" if name else str(email)
+
+    def persons(self, value: object) -> str:
+        """One or several users (a list), each named."""
+        emails = value if isinstance(value, list) else [value]
+        return ", ".join(self.person(email) for email in emails)
+
+    def account(self, value: object) -> str:
+        """An account id as its name, or "top level" for no account."""
+        if value is None:
+            return "top level"
+        name = self.accounts.get(value) if isinstance(value, int) else None
+        return f"{name} (#{value})" if name else f"account #{value}"
 
 
-# How each parameter an operation records reads in a sentence; a key not named here reads
-# "key: value". ``role`` csm and ``undone_kind`` (said with ``undoes``) say nothing alone.
-_PARAMETER_WORDS: dict[str, Any] = {
-    "filter": lambda v: f"selection: {v}",
-    "selection": lambda v: str(v),
-    "ids": lambda v: f"{v} accounts named" if isinstance(v, int) else f"accounts {_listed(v)}",
-    "to": lambda v: f"to {_listed(v)}",
-    "from": lambda v: f"from {_listed(v)}",
-    "role": lambda v: "" if v == "csm" else f"role {v}",
-    "source": lambda v: "" if v == "manual" else f"source {v}",
-    "policy": lambda v: f"policy {v}",
-    "account_id": lambda v: _account_words(v),
-    "old_parent_id": lambda v: f"was under {_account_words(v)}",
-    "new_parent_id": lambda v: f"now under {_account_words(v)}",
-    "user": lambda v: f"user {v}",
-    "transfer_to": lambda v: f"book to {v}",
-    "roles": lambda v: f"roles {_listed(v)}",
-    "file": lambda v: f"file {v}",
-    "scope": lambda v: f"scope {v}",
-    "undone_kind": lambda v: "",
-}
+_PEOPLE_KEYS = ("to", "from", "user", "transfer_to")
+_ACCOUNT_KEYS = ("account_id", "old_parent_id", "new_parent_id")
 
 
-def parameter_words(operation: OperationOut) -> list[str]:
-    """An operation's parameters as short phrases: "undoes #4 (transfer)", "to ana@…",
-    "default policy own → inherit" (the same words on the pages and the command line)."""
+def parameter_names(session: Session, operations: Iterable[OperationOut]) -> ParameterNames:
+    """The names of every user and account the ``operations``' parameters mention: at
+    most two statements for a whole page of operations."""
+    emails: set[str] = set()
+    account_ids: set[int] = set()
+    for operation in operations:  # a page of operations, not accounts
+        for key in _PEOPLE_KEYS:
+            value = operation.parameters.get(key)
+            for email in value if isinstance(value, list) else [value]:
+                if isinstance(email, str):
+                    emails.add(email.casefold())
+        for key in _ACCOUNT_KEYS:
+            value = operation.parameters.get(key)
+            if isinstance(value, int):
+                account_ids.add(value)
+    people: dict[str, str] = {}
+    if emails:
+        found = session.execute(
+            select(User.email_fold, User.name).where(User.email_fold.in_(sorted(emails)))
+        )
+        people = {email: name for email, name in found if name}
+    accounts: dict[int, str] = {}
+    if account_ids:
+        rows = session.execute(
+            select(Account.id, Account.name).where(Account.id.in_(sorted(account_ids)))
+        )
+        accounts = {account_id: name for account_id, name in rows}
+    return ParameterNames(people=people, accounts=accounts)
+
+
+def _parameter_words(names: ParameterNames) -> dict[str, Callable[[Any], str]]:
+    """How each parameter an operation records reads in a sentence; a key not named here
+    reads "key: value". ``role`` csm and ``undone_kind`` (said with ``undoes``) say nothing
+    alone."""
+    return {
+        "filter": lambda v: f"selection: {v}",
+        "selection": lambda v: str(v),
+        "ids": lambda v: f"{v} accounts named" if isinstance(v, int) else f"accounts {_listed(v)}",
+        "to": lambda v: f"to {names.persons(v)}",
+        "from": lambda v: f"from {names.persons(v)}",
+        "role": lambda v: "" if v == "csm" else f"role {v}",
+        "source": lambda v: "" if v == "manual" else f"source {v}",
+        "policy": lambda v: f"policy {v}",
+        "account_id": names.account,
+        "old_parent_id": lambda v: f"was under {names.account(v)}",
+        "new_parent_id": lambda v: f"now under {names.account(v)}",
+        "user": lambda v: f"user {names.person(v)}",
+        "transfer_to": lambda v: f"book to {names.person(v)}",
+        "roles": lambda v: f"roles {_listed(v)}",
+        "file": lambda v: f"file {v}",
+        "scope": lambda v: f"scope {v}",
+        "undone_kind": lambda v: "",
+    }
+
+
+def parameter_words(operation: OperationOut, names: ParameterNames | None = None) -> list[str]:
+    """An operation's parameters as short phrases: "undoes #4 (transfer)", "to Ana Silva
+    (ana@…)", "default policy own → inherit" (the same words on the pages and the command
+    line). Without ``names`` (see ``parameter_names``) people read as their emails."""
     params = dict(operation.parameters)
     words: list[str] = []
     if "undoes" in params:
@@ -500,8 +560,9 @@ def parameter_words(operation: OperationOut) -> list[str]:
         words.append(f"undoes #{params.pop('undoes')}" + (f" ({kind})" if kind else ""))
     if operation.kind == "set_default_policy" and {"old", "new"} <= set(params):
         words.append(f"default policy {params.pop('old')} → {params.pop('new')}")
+    sayings = _parameter_words(names or ParameterNames())
     for key, value in params.items():
-        say = _PARAMETER_WORDS.get(key)
+        say = sayings.get(key)
         text = say(value) if say else f"{key.replace('_', ' ')}: {_listed(value)}"
         if text:
             words.append(text)

@@ -13,12 +13,14 @@ from bookwise.accounts.service import get_account
 from bookwise.assignments.history import (
     ChangeFilter,
     OperationFilter,
+    ParameterNames,
     TimelineRow,
     account_history,
     book_page,
     get_operation,
     operation_changes,
     operations_page,
+    parameter_names,
     parameter_words,
 )
 from bookwise.assignments.schemas import OperationOut, OperationResult
@@ -187,7 +189,8 @@ def operations_list(
             account_id=get_account(session, account).id if account else None,
         )
         page = operations_page(session, limit=limit, offset=offset, filters=filters)
-    items = [_operation_item(op) for op in page.items]
+        names = parameter_names(session, page.items)
+    items = [_operation_item(op, names) for op in page.items]
     more = page.total is not None and offset + len(items) < page.total
     emit_listing(
         fmt,
@@ -199,9 +202,9 @@ def operations_list(
     )
 
 
-def _operation_item(operation: OperationOut) -> dict[str, Any]:
+def _operation_item(operation: OperationOut, names: ParameterNames) -> dict[str, Any]:
     item = operation.model_dump(mode="json")
-    item["details"] = "; ".join(parameter_words(operation))
+    item["details"] = "; ".join(parameter_words(operation, names))
     return item
 
 
@@ -254,11 +257,12 @@ def operations_show(
             limit=limit,
             offset=offset,
         )
+        names = parameter_names(session, [operation])
     items = [change.model_dump(mode="json") for change in page.items]
     for item in items:
         item["external_id"] = item["external_id"] or f"#{item['account_id']}"
     if fmt is OutputFormat.table:
-        for line in _operation_summary(operation):
+        for line in _operation_summary(operation, names):
             say(line)
     more = page.total is not None and offset + len(items) < page.total
     emit_listing(
@@ -270,13 +274,13 @@ def operations_show(
             "limit": limit,
             "offset": offset,
             "more": more,
-            "operation": _operation_item(operation),
+            "operation": _operation_item(operation, names),
         },
         footer=paging_footer(len(items), page.total, offset),
     )
 
 
-def _operation_summary(operation: OperationOut) -> list[str]:
+def _operation_summary(operation: OperationOut, names: ParameterNames) -> list[str]:
     who = operation.actor_name or operation.actor
     at = operation.created_at.strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -284,7 +288,7 @@ def _operation_summary(operation: OperationOut) -> list[str]:
         f"{operation.accounts_changed:,} accounts changed"
         + "".join(f", {k.replace('_', ' ')} {v:,}" for k, v in operation.counts.items() if v),
     ]
-    words = parameter_words(operation)
+    words = parameter_words(operation, names)
     if words:
         lines.append("; ".join(words))
     if operation.undone_by:

@@ -51,7 +51,7 @@ def test_an_operation_page_lists_every_owner_it_changed(
     assert page.status == 200
     text = page.root.text()
     assert "Operation #2: transfer" in text
-    assert "from ana@example.com" in text
+    assert "from Ana Lima (ana@example.com)" in text  # names first
     assert "Undone by" in text
     shown = rows(page)
     assert len(shown) == 50  # one page of 120 changes
@@ -94,6 +94,7 @@ def test_the_operations_log_filters_and_speaks_in_words(
     assert len(everything) == 3
     assert "undoes #2 (transfer)" in everything[0]
     assert "undoes #:" not in everything[0]
+    assert "to Ben Ode (ben@example.com)" in everything[1]  # names first
     assert rows(Page.of(viewer.get("/operations", params={"kind": "transfer"})))[0].startswith("2 ")
     assert len(rows(Page.of(viewer.get("/operations", params={"account": "R1"})))) == 3
     day = today().isoformat()

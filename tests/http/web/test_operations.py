@@ -91,7 +91,7 @@ def test_undo_from_the_list_is_previewed_then_applied_and_a_refused_undo(
     assert preview.status == 200
     assert "Preview: Undo operation #2 (transfer)" in preview.text()
     assert "1 account would change" in preview.text()
-    assert "Operation: transfer by cli@bookwise.invalid" in preview.text()
+    assert "Operation: transfer by bookwise CLI (cli@bookwise.invalid)" in preview.text()
     changes = preview.root.find("table", id="changes").text()
     assert f"{ANA} + gets the account" in changes
     assert f"{BEN} − loses the account" in changes

@@ -21,6 +21,7 @@ from bookwise.assignments.history import (
     get_operation,
     operation_changes,
     owners_on,
+    parameter_names,
     parameter_words,
 )
 from bookwise.csvsafe import SafeCsvWriter
@@ -105,6 +106,7 @@ def operation_detail(
     with reading(request) as session:
         operation = get_operation(session, operation_id=operation_id)  # else a 404 page
         undoes = get_operation(session, operation_id=operation.undoes) if operation.undoes else None
+        names = parameter_names(session, [operation])
         try:
             changes = operation_changes(
                 session,
@@ -124,7 +126,7 @@ def operation_detail(
         error.status if error else 200,
         operation=operation,
         undoes=undoes,
-        words=parameter_words(operation),
+        words=parameter_words(operation, names),
         changes=rows,
         query=query,
         error=error,

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from bookwise.accounts.service import get_account
 from bookwise.assignments.history import (
     OperationFilter,
+    ParameterNames,
     get_operation,
     operations_page,
+    parameter_names,
     parameter_words,
 )
 from bookwise.assignments.schemas import OperationOut, OperationResult
@@ -79,13 +81,14 @@ def _filters(session: Session, shown: dict[str, str]) -> OperationFilter:
 
 
 def _operations_page(request: Request, pager: Pager, shown: dict[str, str]) -> Any:
-    error, rows, total = None, [], 0
+    error, rows, total, names = None, [], 0, ParameterNames()
     with reading(request) as session:
         try:
             found = operations_page(
                 session, limit=pager.size, offset=pager.offset, filters=_filters(session, shown)
             )
             rows, total = found.items, found.total or 0
+            names = parameter_names(session, rows)
         except USER_ERRORS as exc:
             error = ShownError.of(exc)
     params = {key: value for key, value in shown.items() if value}
@@ -96,7 +99,7 @@ def _operations_page(request: Request, pager: Pager, shown: dict[str, str]) -> A
         operations=rows,
         pager=pager.showing(len(rows), total),
         link=lambda number: href("/operations", {**params, "page": number}),
-        describe=parameter_words,
+        describe=lambda op, names=names: parameter_words(op, names),
         undone_here=lambda op: op.kind not in NOT_UNDONE_HERE,
         shown=shown,
         filtered=bool(params),
@@ -105,9 +108,11 @@ def _operations_page(request: Request, pager: Pager, shown: dict[str, str]) -> A
     )
 
 
-def describe_parameters(operation: OperationOut) -> list[tuple[str, str]]:
+def describe_parameters(
+    operation: OperationOut, names: ParameterNames | None = None
+) -> list[tuple[str, str]]:
     """An operation's parameters in words, for a preview's details (label, text)."""
-    words = parameter_words(operation)
+    words = parameter_words(operation, names)
     return [("Details", "; ".join(words))] if words else []
 
 
@@ -149,10 +154,10 @@ def undo_preview(
     ``changed``: an undo found the owners changed since the last preview."""
     target = local_path(back, "/operations")
     try:
-        operation, result = _dry_undo(request, caller, operation_id)
+        operation, result, names = _dry_undo(request, caller, operation_id)
     except USER_ERRORS as exc:
         return _undo_failed(request, operation_id, ShownError.of(exc), target)
-    shown = _undo_preview(operation, result, target)
+    shown = _undo_preview(operation, result, target, names)
     return show_preview(request, shown, back=target, error=STALE if changed else None)
 
 
@@ -206,27 +211,30 @@ def _undoable_here(session: Session, operation_id: int) -> OperationOut:
 
 def _dry_undo(
     request: Request, caller: Caller, operation_id: int
-) -> tuple[OperationOut, OperationResult]:
-    def work(session: Session) -> tuple[OperationOut, OperationResult]:
+) -> tuple[OperationOut, OperationResult, ParameterNames]:
+    def work(session: Session) -> tuple[OperationOut, OperationResult, ParameterNames]:
         operation = _undoable_here(session, operation_id)
         result = undo_operation(
             session, operation_id=operation_id, actor=acting_user(session, caller), dry_run=True
         )
-        return operation, result
+        return operation, result, parameter_names(session, [operation])
 
     return writing(request, work)
 
 
-def _undo_preview(operation: OperationOut, result: OperationResult, back: str) -> Preview:
+def _undo_preview(
+    operation: OperationOut, result: OperationResult, back: str, names: ParameterNames
+) -> Preview:
     at = operation.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    done = f"{operation.kind.replace('_', ' ')} by {operation.actor}, {at}"
+    who = f"{operation.actor_name} ({operation.actor})" if operation.actor_name else operation.actor
+    done = f"{operation.kind.replace('_', ' ')} by {who}, {at}"
     return Preview(
         headline=f"Undo operation #{operation.id} ({operation.kind.replace('_', ' ')})",
         result=result,
         apply_to=f"/operations/{operation.id}/undo",
         fields=[("back", back)],
         back=back,
-        details=[("Operation", done), *describe_parameters(operation)],
+        details=[("Operation", done), *describe_parameters(operation, names)],
         notes=[
             "Undo puts back exactly the owners this operation replaced, as a new operation; "
             "history keeps both."
