@@ -32,7 +32,7 @@ def test_a_new_user_signs_in_with_the_login_form(page: Page, engine: Engine) -> 
     sign_in(page, book.lead, PASSWORD)
     expect(page).to_have_url(re.compile(r"/assignment"))
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-    expect(page.get_by_text(book.lead)).to_be_visible()
+    expect(page.get_by_title(book.lead)).to_have_text("Priya Natarajan · admin")
 
 
 def test_keyboard_only_sign_in(page: Page, engine: Engine) -> None:
@@ -422,7 +422,9 @@ def test_an_admin_adds_a_user_who_then_signs_in(page: Page, engine: Engine) -> N
     expect(page).to_have_url(re.compile(r"/login"))
 
     sign_in(page, "dana@example.com", "a long enough password")
-    expect(page.get_by_text("dana@example.com · manager")).to_be_visible()
+    who = page.get_by_text("Dana Scully · manager")  # the name, the email as its title
+    expect(who).to_be_visible()
+    expect(who).to_have_attribute("title", "dana@example.com")
     expect(page.get_by_role("link", name="Users")).to_have_count(0)  # admins only
 
 

@@ -63,6 +63,7 @@ class Caller:
     csm_seat: bool
     via: Literal["session", "token", "none"]
     csrf_token: str = ""
+    name: str = ""  # the user's full name, for the pages' header ("" when none is set)
 
     @property
     def signed_in(self) -> bool:
@@ -196,6 +197,7 @@ def _caller(user: User, via: Literal["session", "token"], csrf: str = "") -> Cal
         csm_seat=user.csm_seat,
         via=via,
         csrf_token=csrf,
+        name=user.name,
     )
 
 
