@@ -31,12 +31,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     union_all,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -153,39 +155,73 @@ def record_value_changes(
     mine = and_(
         AccountValue.account_id == current.c.account_id, AccountValue.field == current.c.field
     )
-    latest = (
-        select(AccountValue.value)
-        .where(mine)
-        .order_by(AccountValue.valid_from.desc(), AccountValue.id.desc())
-    )
-    rows = select(
-        current.c.account_id,
-        current.c.field,
-        current.c.value,
-        latest.limit(1).scalar_subquery(),
-        current.c.created_at if now is None else literal(now, UTCDateTime),
-        literal(source),
-        literal(actor_id, Integer),
-        literal(operation_id, Integer),
-        literal(import_id, Integer),
-    ).where(
-        # No open row: the value just changed (its row was closed above), or the field has
-        # no history yet (then only a value, not an empty field, starts one).
-        ~exists().where(mine, AccountValue.valid_to.is_(None)),
-        or_(current.c.value.is_not(None), exists().where(mine)),
-    )
+    no_open_row = ~exists().where(mine, AccountValue.valid_to.is_(None))
+    if now is None:
+        # New accounts: no history to close or replace, so a value simply starts one.
+        rows = select(
+            *_new_row(current, current.c.created_at, source, actor_id, operation_id, import_id),
+            null(),
+        ).where(no_open_row, current.c.value.is_not(None))
+    else:
+        # The row just closed (and the value it held) is the "previous" of the new one. A
+        # row that both opened and closed at ``now`` (two changes at one instant) is skipped,
+        # so the value before that instant counts. An equality join rather than "the latest
+        # row": PostgreSQL planned the latter (ORDER BY … LIMIT 1) along the (field,
+        # valid_from) index, through every row of the field, on a table without statistics.
+        closed = aliased(AccountValue, name="closed")
+        just_closed = and_(
+            closed.account_id == current.c.account_id,
+            closed.field == current.c.field,
+            closed.valid_to == literal(now, UTCDateTime),
+            closed.valid_from < literal(now, UTCDateTime),
+        )
+        rows = (
+            select(
+                *_new_row(
+                    current, literal(now, UTCDateTime), source, actor_id, operation_id, import_id
+                ),
+                closed.value,
+            )
+            .select_from(current.outerjoin(closed, just_closed))
+            .where(
+                # A value starts a history; a closed row (even for an emptied field) goes on.
+                no_open_row,
+                or_(current.c.value.is_not(None), closed.id.is_not(None)),
+            )
+        )
     columns = [
         "account_id",
         "field",
         "value",
-        "previous",
         "valid_from",
         "source",
         "actor_id",
         "operation_id",
         "import_id",
+        "previous",
     ]
     session.execute(insert(AccountValue).from_select(columns, rows))
+
+
+def _new_row(
+    current: Any,
+    valid_from: Any,
+    source: str,
+    actor_id: int | None,
+    operation_id: int | None,
+    import_id: int | None,
+) -> list[Any]:
+    """SQL: the columns of a new history row but its ``previous``."""
+    return [
+        current.c.account_id,
+        current.c.field,
+        current.c.value,
+        valid_from,
+        literal(source),
+        literal(actor_id, Integer),
+        literal(operation_id, Integer),
+        literal(import_id, Integer),
+    ]
 
 
 def in_effect(moment: datetime) -> ColumnElement[bool]:
