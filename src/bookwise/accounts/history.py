@@ -58,17 +58,6 @@ class _date_text(FunctionElement[str]):
     inherit_cache = True
 
 
-@compiles(_date_text)
-def _date_text_default(element: _date_text, compiler: SQLCompiler, **kw: Any) -> str:
-    # to_char, not a cast: a cast to text follows the session's DateStyle.
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
-
-
-@compiles(_date_text, "sqlite")
-def _date_text_sqlite(element: _date_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
 class _text_date(FunctionElement[date]):
     """``YYYY-MM-DD`` text as a date (SQLite keeps the text; the Date type parses it)."""
 
@@ -77,14 +66,22 @@ class _text_date(FunctionElement[date]):
     inherit_cache = True
 
 
-@compiles(_text_date)
-def _text_date_default(element: _text_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+def _render(element: type[FunctionElement[Any]], template: str) -> None:
+    """Render ``element(x)`` as ``template`` with x on PostgreSQL, as x itself on SQLite."""
+
+    def default(e: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        return template.format(compiler.process(e.clauses, **kw))
+
+    def sqlite(e: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        return compiler.process(e.clauses, **kw)
+
+    compiles(element)(default)
+    compiles(element, "sqlite")(sqlite)
 
 
-@compiles(_text_date, "sqlite")
-def _text_date_sqlite(element: _text_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
+# to_char, not a cast: a cast to text follows the session's DateStyle.
+_render(_date_text, "to_char({}, 'YYYY-MM-DD')")
+_render(_text_date, "CAST({} AS DATE)")
 
 
 def stored_text(field: str, column: Any) -> ColumnElement[Any]:

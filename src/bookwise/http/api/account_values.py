@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query, Request
 from pydantic import ConfigDict
 from pydantic.config import JsonDict
 
 from bookwise.accounts.service import get_account
-from bookwise.accounts.values import ValuePage, list_value_changes
+from bookwise.accounts.values import SHOWN_FIELDS, ValuePage, list_value_changes
 from bookwise.http.api.accounts import Ref
 from bookwise.http.api.common import api_router, problems
 from bookwise.http.api.filters import Offset
@@ -45,19 +45,6 @@ class AccountValues(ValuePage):
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
 
-ValueField = Literal[
-    "mrr",
-    "health_score",
-    "tier",
-    "lifecycle_stage",
-    "nps",
-    "csm_rating",
-    "region",
-    "renewal_date",
-    "parent",
-]
-
-
 @get(
     router,
     "/accounts/{ref}/values",
@@ -69,7 +56,10 @@ ValueField = Literal[
 def get_account_values(
     request: Request,
     ref: Ref,
-    field: Annotated[ValueField | None, Query(description="Only this field's history.")] = None,
+    field: Annotated[
+        str | None,
+        Query(description=f"Only this field's history: one of {', '.join(SHOWN_FIELDS)}."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 50,
     offset: Offset = 0,
 ) -> AccountValues:
