@@ -160,6 +160,7 @@ def fetch_page(
     counted: bool = True,
     fence: bool = False,
     key: Hashable | None = None,
+    count_along: Callable[[], Select[Any]] | None = None,
 ) -> Page[Item]:
     """A page of ``query``'s rows (a Select, or a function that builds it) in ``sort``
     order, each made an item by ``convert``, and the total: two statements.
@@ -171,6 +172,11 @@ def fetch_page(
     it, e.g. from a counter); otherwise it is counted. With ``counted`` false there is no
     total at all (None), and neither ``total`` is called nor anything counted.
     ``fence``: see ``fenced``.
+
+    ``count_along`` (with a ``total`` function and ``counted``) builds a ``COUNT`` that the
+    page statement carries as a last column (an uncorrelated scalar subquery, run once): the
+    rows and the total in one round trip, the rows' plan unchanged. ``convert`` then gets
+    plain tuples without it; a page with no rows calls ``total`` instead.
     """
     check_window(limit, offset, max_limit=max_limit)
     sqlite = is_sqlite(session)
@@ -189,23 +195,33 @@ def fetch_page(
             bindparam(_OFFSET, type_=Integer)
         )
 
+    along = count_along is not None and counted and callable(total)
+
     def decided() -> tuple[Select[*tuple[Any, ...]], bool]:
         built = build()
-        return built, _columns_only(built)
+        core = _columns_only(built)
+        if along and core and count_along is not None:
+            built = built.add_columns(count_along().scalar_subquery().label("page_total"))
+        return built, core
 
     statement, core = (
-        decided() if key is None else PAGE_STATEMENTS.get((key, sort, fence, sqlite), decided)
+        decided()
+        if key is None
+        else PAGE_STATEMENTS.get((key, sort, fence, sqlite, along), decided)
     )
     window = {_LIMIT: limit, _OFFSET: offset}
     # Core, not the ORM, for plain column rows: the ORM's execution machinery cost more than
     # the statement on a 50-row page (docs/performance.md, "The fixed cost of a page"). A
     # query that selects an entity (the operations log: Operation) needs the ORM to load it.
-    rows: Sequence[Row[Any]] = (
+    rows: Sequence[Any] = (
         session.connection().execute(statement, window).all()
         if core
         else session.execute(statement, window).all()
     )
-    if not counted:
+    if along and core:
+        found = int(rows[0][-1]) if rows else total() if callable(total) else None
+        rows = [row[:-1] for row in rows]
+    elif not counted:
         found = None
     elif callable(total):
         found = total()

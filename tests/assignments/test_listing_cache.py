@@ -129,9 +129,10 @@ def test_each_page_of_one_csm_sends_the_fewest_statements(session: Session, engi
         (AccountFilter(not_assigned_to=ana.email, who="others"), 3, 1),
         (AccountFilter(not_assigned_to=ana.email), 3, 5),
         (AccountFilter(unassigned=True), 3, 4),  # counters, rows, owners
-        # A rule is counted by the listing: users, rows, count, owners.
-        (AccountFilter(not_assigned_to=ana.email, where="tier = 1"), 4, 5),
-        (AccountFilter(assigned_to=ana.email, where="tier = 1"), 4, 1),
+        # A rule is counted by the listing, its COUNT sent with the rows: users, rows, owners.
+        (AccountFilter(not_assigned_to=ana.email, where="tier = 1"), 3, 5),
+        (AccountFilter(assigned_to=ana.email, where="tier = 1"), 3, 1),
+        (AccountFilter(where="tier = 1"), 2, 6),  # rows with their count, owners
     ]
     for filters, statements, total in cases:
         list_selected(session, filters)  # warm: the statements are built and kept
@@ -139,6 +140,26 @@ def test_each_page_of_one_csm_sends_the_fewest_statements(session: Session, engi
             page, _ = list_selected(session, filters)
         assert (len(log.statements), page.total) == (statements, total), (filters, log.statements)
         assert len(page.items) == total
+
+
+def test_a_rule_page_past_its_last_row_or_matching_nothing_still_has_its_total(
+    session: Session, engine: Engine
+) -> None:
+    for i in range(3):
+        make_account(session, f"along {i}", external_id=f"AL{i}", tier=4, health_score=7)
+    rule = AccountFilter(where="tier = 4 and health_score = 7")
+    page, _ = list_selected(session, rule, limit=2)
+    assert (len(page.items), page.total) == (2, 3)
+    with count_statements(engine) as log:
+        past, _ = list_selected(session, rule, offset=5)
+    # No row carries the count: it is counted on its own (rows, count; no owners to read).
+    assert (past.items, past.total) == ([], 3)
+    assert len(log.statements) == 2, log.statements
+    none, _ = list_selected(session, AccountFilter(where="tier = 4 and health_score = 8"))
+    assert (none.items, none.total) == ([], 0)
+    where = [compile_where(session, "tier = 4 and health_score = 7").where]
+    untotalled = list_accounts(session, where=where, with_total=False)
+    assert (len(untotalled.items), untotalled.total) == (3, None)
 
 
 def test_a_listing_row_is_what_model_construct_makes() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -144,11 +145,13 @@ def list_accounts(
         total=lambda: count_accounts(session, where=where),
         counted=with_total,
         fence=not sqlite and expected is not None and expected <= FEW_MATCHES,
+        # A rule's total is a COUNT: sent with the rows (one round trip, not two).
+        count_along=_count_statement(where) if where else None,
     )
-    owners = _owners_of(session, [row.id for row in rows.items], role)
+    owners = _owners_of(session, [row[0] for row in rows.items], role)
     items = []
     for row in rows.items:
-        listed = owners.get(row.id, ())
+        listed = owners.get(row[0], ())
         active = [email for email, is_active in listed if is_active]
         inactive = [email for email, is_active in listed if not is_active]
         values = dict(zip(_ROW_NAMES, row, strict=True))
@@ -184,10 +187,12 @@ def count_accounts(session: Session, *, where: list[ColumnElement[bool]]) -> int
     """Number of accounts matching ``where`` (all of them: the counter, not a scan)."""
     if not where:
         return account_total(session)
-    counted = COUNT_STATEMENTS.get(
-        tuple(where), lambda: select(func.count()).select_from(Account).where(*where)
-    )
+    counted = COUNT_STATEMENTS.get(tuple(where), _count_statement(where))
     return int(session.connection().scalar(counted) or 0)
+
+
+def _count_statement(where: list[ColumnElement[bool]]) -> Callable[[], Select[int]]:
+    return lambda: select(func.count()).select_from(Account).where(*where)
 
 
 # Keyed by the conditions themselves (SQLAlchemy elements compare here by identity): the
