@@ -67,7 +67,12 @@ def size_table(document: dict[str, Any], size: str) -> list[str]:
             extra = (
                 f" (p50 {_ms(row['p50_ms'])}, p95 {_ms(row['p95_ms'])}, p99 "
                 f"{_ms(row['p99_ms'])}; {row['requests_per_second']} requests/s"
-                + (f"; {row['workers']} server workers)" if "workers" in row else ")")
+                + (f"; {row['workers']} server workers" if "workers" in row else "")
+                + (
+                    f"; warm, the slowest first request {_ms(row['cold_max_ms'])})"
+                    if "cold_max_ms" in row
+                    else ")"
+                )
             )
         rows = f"{row['rows']:,}" if row.get("rows") is not None else ""
         lines.append(
