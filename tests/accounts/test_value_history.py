@@ -20,7 +20,7 @@ from bookwise.accounts.history import (
 from bookwise.accounts.service import update_account
 from bookwise.assignments.inheritance import move_account
 from bookwise.assignments.undo import undo_operation
-from bookwise.models import Account, AccountValue, utcnow
+from bookwise.models import Account, AccountValue, Operation, utcnow
 from tests.factories import actor, make_account
 
 
@@ -110,6 +110,47 @@ def test_a_move_and_its_undo_record_the_parent_with_their_operations(session: Se
         (str(parent.id), None, "move", moved.operation_id),
         (None, str(parent.id), "undo", undone.operation_id),
     ]
+
+
+def test_a_move_stamps_the_parent_with_its_operations_clock(session: Session) -> None:
+    """One clock: the move's history row starts at the operation's time (the database's
+    clock on PostgreSQL), not at this process's."""
+    parent = make_account(session, "Parent")
+    child = make_account(session, "Child")
+
+    moved = move_account(session, account=child, parent=parent, actor=actor(session))
+
+    operation = session.get_one(Operation, moved.operation_id)
+    started = session.scalars(
+        select(AccountValue.valid_from).where(
+            AccountValue.account_id == child.id, AccountValue.field == "parent_id"
+        )
+    ).one()
+    assert started == operation.created_at
+
+
+def test_a_write_whose_clock_is_behind_the_history_never_inverts_a_period(
+    session: Session,
+) -> None:
+    account = make_account(session, "Skewed", health_score=50)
+    ahead = utcnow() + timedelta(minutes=5)
+    _set(session, account.id, "health_score", 60, ahead)
+
+    _set(session, account.id, "health_score", 70, ahead - timedelta(minutes=10))
+
+    rows = session.execute(
+        select(
+            AccountValue.value,
+            AccountValue.previous,
+            AccountValue.valid_from,
+            AccountValue.valid_to,
+        )
+        .where(AccountValue.account_id == account.id, AccountValue.field == "health_score")
+        .order_by(AccountValue.id)
+    ).all()
+    assert [(r.value, r.previous) for r in rows] == [("50", None), ("60", "50"), ("70", "50")]
+    assert rows[1].valid_from == rows[1].valid_to == rows[2].valid_from == ahead
+    assert rows[2].valid_to is None
 
 
 def test_a_preview_of_a_move_writes_no_history(session: Session) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
-from bookwise.db import read_session
-from bookwise.models import AccountValue, AuditEvent
+import bookwise.importing.accounts as importing_accounts
+from bookwise.accounts.service import update_account
+from bookwise.db import read_session, write_session
+from bookwise.importing.accounts import import_accounts
+from bookwise.models import Account, AccountValue, AuditEvent, utcnow
+from tests.factories import actor, make_account
 from tests.helpers import count_statements
 from tests.importing.helpers import accounts_by_external_id, run_import, write_rows
 
@@ -103,3 +110,62 @@ def test_history_statements_do_not_grow_with_rows(engine: Engine, tmp_path: Path
             )
         )
     assert changes == 10 + 1000  # d.csv changed every mrr, c.csv the first ten before it
+
+
+def test_an_edit_committed_after_the_import_began_does_not_invert_its_history(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import took its instant before an edit of one of its accounts committed (or its
+    clock is behind the editor's): the history it closes still ends after it started."""
+    with write_session(engine) as session:
+        make_account(session, "Acme", external_id="ACME", mrr=100)
+    began = utcnow() - timedelta(seconds=5)
+    with write_session(engine) as session:
+        acme = session.scalars(select(Account).where(Account.external_id == "ACME")).one()
+        update_account(session, account=acme, changes={"mrr": "200"}, actor=actor(session))
+    monkeypatch.setattr(importing_accounts, "database_now", lambda session: began)
+
+    report, _ = run_import(
+        engine, write_rows(tmp_path / "a.csv", "external_id,name,mrr", ["ACME,Acme,300"])
+    )
+
+    assert report.updated == 1
+    _assert_continuous(engine, "ACME", "mrr", ["10000", "20000", "30000"])
+
+
+def _assert_continuous(engine: Engine, external_id: str, field: str, values: list[str]) -> None:
+    """The field's history holds ``values`` in order, each row starting where the last ended."""
+    account = accounts_by_external_id(engine)[external_id]
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(AccountValue.value, AccountValue.valid_from, AccountValue.valid_to)
+            .where(AccountValue.account_id == account.id, AccountValue.field == field)
+            .order_by(AccountValue.valid_from, AccountValue.id)
+        ).all()
+    assert [r.value for r in rows] == values
+    assert rows[-1].valid_to is None
+    for before, after in pairwise(rows):
+        assert before.valid_from <= before.valid_to == after.valid_from
+
+
+def test_an_edit_committed_while_the_import_stages_its_file(engine: Engine, tmp_path: Path) -> None:
+    """Two sessions: the import (A) pauses after staging its file; another user's edit of
+    one of its accounts (B) commits meanwhile; A goes on and its history follows B's."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers are serial (BEGIN IMMEDIATE): no edit can commit meanwhile")
+    with write_session(engine) as session:
+        make_account(session, "Acme", external_id="ACME", mrr=100)
+
+    def edit_meanwhile(rows_read: int) -> None:  # A's progress hook, after staging
+        with write_session(engine) as other:
+            acme = other.scalars(select(Account).where(Account.external_id == "ACME")).one()
+            update_account(other, account=acme, changes={"mrr": "200"}, actor=actor(other))
+
+    source = write_rows(tmp_path / "a.csv", "external_id,name,mrr", ["ACME,Acme,300"])
+    with write_session(engine) as session:
+        report = import_accounts(
+            session, path=source, actor=actor(session), progress=edit_meanwhile
+        )
+
+    assert report.updated == 1
+    _assert_continuous(engine, "ACME", "mrr", ["10000", "20000", "30000"])

@@ -134,10 +134,12 @@ def record_value_changes(
     every account) whose value differs from its open row, in two statements.
 
     ``now`` None starts the history of accounts that have none yet (a bulk load), each
-    valid from its account's ``created_at``.
+    valid from its account's ``created_at``. A ``now`` earlier than a value already in the
+    history (a writer's clock behind another's) is moved up to it, so no period inverts.
     """
     current = _current_values(accounts)
-    if now is not None:
+    instant = None if now is None else _not_before_history(now, accounts)
+    if instant is not None:
         differs = exists().where(
             current.c.account_id == AccountValue.account_id,
             current.c.field == AccountValue.field,
@@ -146,14 +148,14 @@ def record_value_changes(
         session.execute(
             update(AccountValue)
             .where(AccountValue.valid_to.is_(None), differs)
-            .values(valid_to=now)
+            .values(valid_to=instant)
             .execution_options(synchronize_session=False)
         )
     mine = and_(
         AccountValue.account_id == current.c.account_id, AccountValue.field == current.c.field
     )
     no_open_row = ~exists().where(mine, AccountValue.valid_to.is_(None))
-    if now is None:
+    if instant is None:
         # New accounts: no history to close or replace, so a value simply starts one.
         rows = select(
             *_new_row(current, current.c.created_at, source, actor_id, operation_id, import_id),
@@ -169,14 +171,12 @@ def record_value_changes(
         just_closed = and_(
             closed.account_id == current.c.account_id,
             closed.field == current.c.field,
-            closed.valid_to == literal(now, UTCDateTime),
-            closed.valid_from < literal(now, UTCDateTime),
+            closed.valid_to == instant,
+            closed.valid_from < instant,
         )
         rows = (
             select(
-                *_new_row(
-                    current, literal(now, UTCDateTime), source, actor_id, operation_id, import_id
-                ),
+                *_new_row(current, instant, source, actor_id, operation_id, import_id),
                 closed.value,
             )
             .select_from(current.outerjoin(closed, just_closed))
@@ -198,6 +198,25 @@ def record_value_changes(
         "previous",
     ]
     session.execute(insert(AccountValue).from_select(columns, rows))
+
+
+def _not_before_history(
+    now: datetime, accounts: Select[*tuple[Any, ...]] | None
+) -> ColumnElement[datetime]:
+    """SQL: ``now``, or the latest start in the accounts' history if that is later.
+
+    One instant for the whole write, not a per-row ``max(now, valid_from)``: the rows it
+    closes and the rows it opens then share it, and the new row's ``previous`` stays an
+    equality join. Normally nothing starts after ``now`` and this is an empty range of the
+    (field, valid_from) index per field; the scalar subquery runs once per statement.
+    """
+    moment = literal(now, UTCDateTime)
+    later = select(func.max(AccountValue.valid_from)).where(
+        AccountValue.field.in_(VALUE_HISTORY_FIELDS), AccountValue.valid_from > moment
+    )
+    if accounts is not None:
+        later = later.where(AccountValue.account_id.in_(accounts))
+    return func.coalesce(later.scalar_subquery(), moment, type_=UTCDateTime)
 
 
 def _new_row(

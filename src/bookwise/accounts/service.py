@@ -238,11 +238,13 @@ def set_parent(
     actor: User,
     operation_id: int | None = None,
     source: str = "move",
+    now: datetime | None = None,
 ) -> None:
     """Move ``account`` (and its subtree) under ``parent``; refuse a cycle; keep depths right.
 
     A move that changes the parent is recorded as an ``account.moved`` audit event by ``actor``
-    and in the value history (``parent_id``, with the ``operation_id`` that moved it).
+    and in the value history (``parent_id``, with the ``operation_id`` that moved it) at
+    ``now``: the operation's time (the database's clock), else this process's clock.
     """
     serialise_hierarchy_changes(session)
     if parent is not None:
@@ -266,7 +268,12 @@ def set_parent(
     _refresh_depths(session, root=account, depth=parent.depth + 1 if parent else 0)
     if old_parent_id != new_parent_id:
         _record_values(
-            session, account, actor=actor, source=source, now=utcnow(), operation_id=operation_id
+            session,
+            account,
+            actor=actor,
+            source=source,
+            now=now or utcnow(),
+            operation_id=operation_id,
         )
         record_event(
             session,

@@ -94,7 +94,14 @@ def move_account(
     old_parent = account.parent_id
 
     def body(ctx: OperationContext) -> Extra:
-        set_parent(session, account=account, parent=parent, actor=actor, operation_id=ctx.op_id)
+        set_parent(
+            session,
+            account=account,
+            parent=parent,
+            actor=actor,
+            operation_id=ctx.op_id,
+            now=ctx.now,
+        )
         # After set_parent, which takes the hierarchy lock first (the order every move uses).
         plan.lock_targets(ctx, select(Account.id).where(Account.id == account.id))
         ctx.state.append(f"parent:{old_parent}->{account.parent_id}")

@@ -285,6 +285,7 @@ def _restore_kind_specific(ctx: OperationContext, target: Operation) -> None:
                 actor=ctx.actor,
                 operation_id=ctx.op_id,
                 source="undo",
+                now=ctx.now,
             )
     elif target.kind == "set_default_policy":
         store_default(session, str(target.parameters["old"]))

@@ -169,6 +169,10 @@ def _merge(m: Merge, report: ImportReport) -> None:
     merge.update_existing(m)
     if m.mapping.has(PARENT):
         merge.move_accounts(m)
+    # The rows are locked now (update_existing, move_accounts): an edit that committed while
+    # the file was staged is before this instant, so the history it wrote closes after it
+    # started (as plan._advance_clock does for ownership).
+    m.now = max(m.now, database_now(m.session))
     merge.record_values(m)
     merge.record_audit(m)
     if has_owners:
