@@ -117,6 +117,21 @@ class Settings(BaseModel):
         "away. `0` turns it off. CLI commands and the demo loader are not bound by it.",
     )
 
+    health_healthy_from: int = Field(
+        70,
+        ge=0,
+        le=101,
+        description="Reports count an account as healthy when its health score is at least "
+        "this (see [Counting modes](concepts.md#counting-modes)).",
+    )
+    health_unhealthy_below: int = Field(
+        40,
+        ge=0,
+        le=101,
+        description="Reports count an account as unhealthy when its health score is below "
+        "this; between the two it is neutral, and without a score unknown.",
+    )
+
     @field_validator("currency")
     @classmethod
     def _currency_is_iso4217(cls, value: str) -> str:

@@ -1,0 +1,1 @@
+"""Reports over ownership and the account values: counting modes, team performance."""
