@@ -8,12 +8,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 
 from bookwise.db import write_session
+from bookwise.http import context
 from tests.factories import make_account, make_user
 from tests.helpers import count_statements
+from tests.http.conftest import BASE_URL
 
 Api = Callable[..., TestClient]
 
@@ -75,3 +80,31 @@ def test_a_write_request_ends_its_look_up_before_its_body_is_read(
         response = api.post("/api/v1/rules/check", json={"rule": "tier = 1"})
     assert response.status_code == 200, response.text
     assert counted == [2, 2]  # the look-up's, then the route's own
+
+
+def test_a_page_whose_look_up_failed_gives_every_session_back(
+    app: FastAPI, engine: Engine, api_as: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transient database error in the caller's look-up is a 500; the error page looks
+    the caller up again (for the navigation) and ends that session itself: nothing is left
+    kept after BodyLimit has finished with the request."""
+    token = api_as("viewer").headers["Authorization"]
+    real = context.token_user
+    failures = [OperationalError("SELECT …", {}, Exception("the server closed the connection"))]
+
+    def flaky(session: Any, secret: str) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(session, secret)
+
+    monkeypatch.setattr(context, "token_user", flaky)
+    headers = {"Authorization": token}
+    with (
+        TestClient(app, base_url=BASE_URL, headers=headers, raise_server_exceptions=False) as web,
+        checkouts(engine) as counted,
+    ):
+        response = web.get("/accounts")
+    assert response.status_code == 500
+    assert failures == []
+    assert counted[0] == 2  # the failed look-up's, the error page's
+    assert counted[0] == counted[1]  # every connection taken was given back

@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -130,7 +131,10 @@ async def close_kept_session(scope: Scope) -> None:
     reads nothing, a refused caller): in a thread, since ending it is database work."""
     kept: tuple[ExitStack, Session] | None = scope.pop(KEPT_SESSION, None)
     if kept is not None:
-        await run_in_threadpool(kept[0].close)
+        # Shielded: called in a ``finally``, where a cancelled request's await would be
+        # cancelled too and the session (and its connection) left open.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(kept[0].close)
 
 
 @contextmanager
@@ -158,17 +162,18 @@ def acting_user(session: Session, caller: Caller) -> User:
     return user
 
 
-def identify(request: Request) -> Caller:
+def identify(request: Request, *, keep: bool = True) -> Caller:
     """The caller of a request: an API token, else a session cookie, else anonymous.
 
     For a GET or HEAD request the session of the look-up stays open for the route
     (``reading``); ``BodyLimit`` ends it if the route does not take it. Other methods end
-    it here: their body is read (and may be large) before the route reads anything.
+    it here: their body is read (and may be large) before the route reads anything. So does
+    ``keep=False`` (the error page's look-up, which may run after ``BodyLimit``).
     """
     with ExitStack() as stack:
         session = stack.enter_context(_new_reading(request))
         caller = _look_up(request, session)
-        if request.method in SAFE_METHODS:
+        if keep and request.method in SAFE_METHODS:
             request.scope[KEPT_SESSION] = (stack.pop_all(), session)
     return caller
 

@@ -14,6 +14,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from bookwise.errors import BookwiseError, InvalidRule
@@ -35,7 +37,7 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _render(
+async def _render(
     request: Request,
     status: int,
     body: dict[str, Any],
@@ -55,11 +57,13 @@ def _render(
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     caller = getattr(request.state, "caller", None)
     if caller is None:
-        # No route matched (a 404, a 405), so no one identified the caller: do it here so
-        # that a signed-in user keeps the navigation on the error page.
+        # No route matched (a 404, a 405), or the look-up itself failed (a 500), so no one
+        # identified the caller: do it here so that a signed-in user keeps the navigation
+        # on the error page. In a thread (database work), and in a session ended at once:
+        # a 500 is rendered outside BodyLimit, which ends a kept session.
         try:
-            caller = identify(request)
-        except BookwiseError:
+            caller = await run_in_threadpool(identify, request, keep=False)
+        except (BookwiseError, SQLAlchemyError):  # the page without the navigation
             caller = None
     rendered: Response = request.app.state.templates.TemplateResponse(
         request,
@@ -81,7 +85,7 @@ async def bookwise_error(request: Request, exc: Exception) -> Response:
     body = problem_body(
         status=exc.status_code, type_=exc.type, title=exc.title, detail=exc.message, **extra
     )
-    return _render(request, exc.status_code, body)
+    return await _render(request, exc.status_code, body)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:
@@ -95,7 +99,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     body = problem_body(
         status=422, type_="invalid-request", title="Invalid request", detail=detail, errors=errors
     )
-    return _render(request, 422, body)
+    return await _render(request, 422, body)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -107,7 +111,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         title=_words(str(exc.detail)) if exc.detail else "Error",
         detail=str(exc.detail),
     )
-    return _render(request, exc.status_code, body, exc.headers)  # e.g. Allow on a 405
+    return await _render(request, exc.status_code, body, exc.headers)  # e.g. Allow on a 405
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -119,7 +123,7 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
         title="Internal error",
         detail="something went wrong on our side; nothing was changed",
     )
-    return _render(request, 500, body)
+    return await _render(request, 500, body)
 
 
 def _words(detail: str) -> str:
