@@ -8,8 +8,10 @@ Import: bookwise's ``import_accounts`` of that export (owner column left out, so
 load the same rows: accounts with their parents) into an empty, migrated database, beside
 the floor: csv module → the same rows by ``executemany`` INSERT (SQLite) or ``COPY``
 (PostgreSQL), then one UPDATE that links parents by external id, one for child counts and
-one recursive UPDATE for depth. Both end with the same accounts (compared by count, parents,
-and the sums of depth, MRR and child counts).
+one recursive UPDATE for depth, then one INSERT … SELECT of every account's first values into
+the value history (``account_values``), as bookwise's import writes them. Both end with the same
+accounts (compared by count, parents, and the sums of depth, MRR and child counts) and the same
+history rows (compared by count per kind and sums over ids and values).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from bookwise.demo.generator import storage_timestamp
 from bookwise.exporting.accounts import ACCOUNT_FIELDS, write_accounts_csv
 from bookwise.importing.accounts import ImportOptions, import_accounts
 from bookwise.migrate import upgrade_database
-from bookwise.models import utcnow
+from bookwise.models import VALUE_HISTORY_FIELDS, utcnow
 from bookwise.users.service import cli_user
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -256,8 +258,31 @@ def floor_import(url: str, path: Path) -> None:
             )
             run("DROP TABLE f_depth")
             run("DROP TABLE f_parent")
+            run(first_values_sql(floor.sqlite), {"now": now})
     finally:
         floor.close()
+
+
+def first_values_sql(sqlite: bool) -> str:
+    """The history's first rows, as a hand-writer would: one SELECT per kept field, each
+    value as the text the history stores (a date as ``YYYY-MM-DD``), from the import's
+    instant, with no previous value."""
+    selects = []
+    for field in VALUE_HISTORY_FIELDS:
+        if field == "renewal_date" and not sqlite:
+            value = "to_char(renewal_date, 'YYYY-MM-DD')"
+        elif field in ("lifecycle_stage", "region", "renewal_date"):
+            value = field
+        else:
+            value = f"CAST({field} AS TEXT)"
+        selects.append(
+            f"SELECT id, '{field}', {value}, :now, 'import', 1 FROM accounts "
+            f"WHERE {field} IS NOT NULL"
+        )
+    return (
+        "INSERT INTO account_values (account_id, field, value, valid_from, source, import_id) "
+        + " UNION ALL ".join(selects)
+    )
 
 
 def _records(path: Path, size: int = 5000) -> Iterator[list[list[str]]]:
@@ -277,13 +302,26 @@ def _records(path: Path, size: int = 5000) -> Iterator[list[list[str]]]:
 
 def loaded(url: str) -> tuple[Any, ...]:
     """What an import left: accounts, with a parent, sums of depths, MRR and child counts
-    (and of their squares, so that counts moved between parents show)."""
+    (and of their squares, so that counts moved between parents show); history rows, open,
+    with a previous value, from the import, sums over their fields and values tied to their
+    accounts' external ids, and parent rows that hold the account's parent."""
     floor = FloorConnection(url)
     try:
         row = floor.rows(
             "SELECT count(*), count(parent_id), coalesce(sum(depth), 0), "
             "coalesce(sum(mrr), 0), coalesce(sum(child_count), 0), "
-            "coalesce(sum(child_count * child_count), 0) FROM accounts"
+            "coalesce(sum(child_count * child_count), 0), "
+            "(SELECT count(*) FROM account_values), "
+            "(SELECT count(*) FROM account_values WHERE valid_to IS NULL), "
+            "(SELECT count(previous) FROM account_values), "
+            "(SELECT count(*) FROM account_values WHERE source = 'import'), "
+            "(SELECT coalesce(sum(length(field)), 0) FROM account_values), "
+            # By external id: PostgreSQL's two sides number new accounts in different orders.
+            "(SELECT coalesce(sum(length(a.external_id) * length(v.field || v.value)), 0) "
+            "FROM account_values v JOIN accounts a ON a.id = v.account_id "
+            "WHERE v.field <> 'parent_id'), "
+            "(SELECT count(*) FROM account_values v JOIN accounts a ON a.id = v.account_id "
+            "WHERE v.field = 'parent_id' AND v.value = CAST(a.parent_id AS TEXT)) FROM accounts"
         )[0]
         return tuple(int(value) for value in row)  # PostgreSQL's sums are Decimals
     finally:

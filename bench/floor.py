@@ -178,7 +178,8 @@ class Checkpoint:
 
 
 def ownership_digest(floor: FloorConnection) -> tuple[Any, ...]:
-    """A fingerprint of all ownership state: equal digests mean equal writes."""
+    """A fingerprint of all ownership state (and of the value history's size): equal
+    digests mean equal writes."""
     return tuple(
         floor.rows(
             "SELECT (SELECT count(*) FROM assignments), "
@@ -192,6 +193,8 @@ def ownership_digest(floor: FloorConnection) -> tuple[Any, ...]:
             "(SELECT coalesce(sum(ownership_version), 0) FROM accounts), "
             "(SELECT count(*) FROM operations), "
             "(SELECT count(*) FROM segment_memberships), "
-            "(SELECT count(*) FROM segment_memberships WHERE left_at IS NULL)"
+            "(SELECT count(*) FROM segment_memberships WHERE left_at IS NULL), "
+            # No bulk write here changes a history field: both sides must leave it alone.
+            "(SELECT count(*) FROM account_values)"
         )[0]
     )
