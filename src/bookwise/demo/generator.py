@@ -26,6 +26,7 @@ from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
 from bookwise.db import is_sqlite
 from bookwise.demo.names import person_names
+from bookwise.demo.past import write_value_past
 from bookwise.demo.shape import (
     ACCOUNT_COLUMNS,
     ASSIGNMENT_COLUMNS,
@@ -104,8 +105,12 @@ def generate_demo(
             child_policy="own" if default_policy(session) == "inherit" else None,
         )
         tally = write_book(session, spec, progress)
-        # Each demo account's values start its value history (valid from its creation), in
-        # one statement.
+        # A year of health, MRR and lifecycle changes ending in today's values (demo.past),
+        # then every other field's history starts at its account's creation, in one
+        # statement (it skips the fields that already have an open row).
+        write_value_past(
+            session, seed=seed, today=spec.today, actor_id=actor.id, operation_id=operation_id
+        )
         record_value_changes(
             session,
             accounts=None,
