@@ -158,20 +158,21 @@ class OwnershipFilter:
             )
         return None
 
-    def describe(self) -> str:
-        """The filter in words, stored on operations that used it."""
+    def describe(self, *, names: bool = False) -> str:
+        """The filter in words. As stored on operations that used it, people are named by
+        email (unique, unlike names, and what the filter was given); ``names`` is for a
+        page's caption, where people are named by name."""
+
+        def person(user: User) -> str:
+            return (user.name or user.email) if names else user.email
+
         parts = []
         if self.assigned_to is not None:
-            parts.append(f"assigned to {_person(self.assigned_to)}")
+            parts.append(f"assigned to {person(self.assigned_to)}")
         if self.unassigned:
             parts.append("assigned to no-one")
         if self.not_assigned_to is not None:
-            parts.append(f"not assigned to {_person(self.not_assigned_to)} (who: {self.who})")
+            parts.append(f"not assigned to {person(self.not_assigned_to)} (who: {self.who})")
         if self.role != "csm":
             parts.append(f"role {self.role}")
         return ", ".join(parts) or "all accounts"
-
-
-def _person(user: User) -> str:
-    """A user as a description names them: people think in names (the email without one)."""
-    return user.name or user.email

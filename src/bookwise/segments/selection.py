@@ -65,25 +65,45 @@ class AccountFilter:
         )
 
     def conditions(
-        self, session: Session, ownership: OwnershipFilter | None = None
+        self, session: Session, ownership: OwnershipFilter | None = None, *, names: bool = False
     ) -> tuple[list[ColumnElement[bool]], str]:
         """Every filter as SQL conditions on ``Account`` (all narrow), and the filter in words
-        (``ownership``: this filter's ``build``, when the caller has it already)."""
+        (``ownership``: this filter's ``build``, when the caller has it already); people by
+        email, as stored on operations, or with ``names`` by name, for a page's caption."""
+        where, stored, shown = self.conditions_in_words(session, ownership)
+        return where, shown if names else stored
+
+    def conditions_in_words(
+        self, session: Session, ownership: OwnershipFilter | None = None
+    ) -> tuple[list[ColumnElement[bool]], str, str]:
+        """``conditions`` with the filter in both words: as stored (people by email) and as
+        shown (people by name)."""
         if ownership is None:
             ownership = self.build(session)
         where = ownership.conditions()
-        words = [ownership.describe()] if ownership.describe() != "all accounts" else []
+        words, shown = self._words(session, ownership, where)
+        return where, ", ".join(words) or "all accounts", ", ".join(shown) or "all accounts"
+
+    def _words(
+        self, session: Session, ownership: OwnershipFilter, where: list[ColumnElement[bool]]
+    ) -> tuple[list[str], list[str]]:
+        """Append the rule's and the segment's conditions to ``where``; the words of all."""
+        stored, shown = ownership.describe(), ownership.describe(names=True)
+        words = [stored] if stored != "all accounts" else []
+        named = [shown] if shown != "all accounts" else []
         if self.where is not None:
             compiled = compile_where(session, self.where)
             where.append(compiled.where)
             words.append(f"rule: {compiled.text}")
+            named.append(f"rule: {compiled.text}")
         if self.segment is not None:
             # Looked up first: an unknown name is NotFound (with a suggestion), not a bad rule,
             # and the operation records the segment under its own spelling.
             name = get_segment(session, self.segment).name
             where.append(segment_rule(session, name).where)
             words.append(f"segment: {name}")
-        return where, ", ".join(words) or "all accounts"
+            named.append(f"segment: {name}")
+        return words, named
 
     def counted(self) -> bool:
         """True when the total comes from the counters: only ownership filters are given (a

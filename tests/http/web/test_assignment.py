@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bookwise.accounts.service import get_account
 from bookwise.assignments.selection import AccountRefs
 from bookwise.assignments.service import assign_accounts
 from bookwise.db import read_session, write_session
+from bookwise.models import Operation
 from bookwise.users.service import get_user
 from tests.factories import actor, make_account, make_user
 from tests.helpers import open_csms
@@ -185,6 +186,10 @@ def test_transfer_the_whole_book_to_another_csm(
     counts = overview(Page.of(lead.client.get("/assignment")))
     assert counts[ANA] == 2
     assert counts[BEN] == 0
+    # Shown by name (above); stored on the operation by email: names are not unique.
+    with read_session(engine) as session:
+        stored = session.scalars(select(Operation.parameters).order_by(Operation.id.desc()))
+        assert stored.first()["filter"] == f"assigned to {BEN}"
 
 
 def test_a_changed_selection_since_the_preview_is_a_conflict_with_a_new_preview(
@@ -499,3 +504,18 @@ def test_take_over_from_the_other_csms_tab_previews_then_applies(
     with read_session(engine) as session:
         for ref in ("B1", "B2"):
             assert open_csms(session, get_account(session, ref)) == {ANA}
+
+
+def test_the_live_rule_check_names_the_rep(
+    as_role: Callable[..., SignedIn], engine: Engine
+) -> None:
+    make_team(engine)
+    viewer = as_role("viewer")
+    response = viewer.client.get(
+        "/assignment/count", params={"rep": BEN, "who": "no-one", "where": "tier = 2"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "matches": 3,
+        "described": "not assigned to Ben Okafor (who: no-one), rule: tier = 2",
+    }

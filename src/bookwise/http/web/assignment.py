@@ -152,7 +152,7 @@ def count(request: Request, rep: str = "", who: str = "all", where: str = "") ->
     with reading(request) as session:
         try:
             wanted = Filters(not_assigned_to=rep.strip(), who=who, where=where)
-            conditions, described = wanted.conditions(session)
+            conditions, described = wanted.conditions(session, names=True)
             matches = count_accounts(session, where=conditions)
         except USER_ERRORS as exc:
             shown = ShownError.of(exc)

@@ -34,9 +34,12 @@ class Filters:
     where: str = ""
     role: str = "csm"
 
-    def conditions(self, session: Session) -> tuple[list[ColumnElement[bool]], str]:
-        """SQL conditions on ``Account`` (all narrow) and the filter in words."""
-        return self.account_filter().conditions(session)
+    def conditions(
+        self, session: Session, *, names: bool = False
+    ) -> tuple[list[ColumnElement[bool]], str]:
+        """SQL conditions on ``Account`` (all narrow) and the filter in words (people by
+        email, as stored; with ``names``, by name, for a caption)."""
+        return self.account_filter().conditions(session, names=names)
 
     def account_filter(self) -> AccountFilter:
         """The shared filter (``segments.selection``): one meaning in the CLI, API and web."""
@@ -65,8 +68,9 @@ def selection_of(
 ) -> tuple[Selection, str]:
     """The accounts ticked on the page, or every account the filters match; and in words."""
     if scope == "all":
-        where, described = filters.conditions(session)
-        phrase = "all accounts" if described == "all accounts" else f"all accounts ({described})"
+        # Stored with people by email (unambiguous), shown with their names.
+        where, described, shown = filters.account_filter().conditions_in_words(session)
+        phrase = "all accounts" if shown == "all accounts" else f"all accounts ({shown})"
         return AccountQuery(ids=account_ids(where), description=described), phrase
     if scope != "selected":
         raise InvalidInput(f"scope must be 'selected' or 'all', not {scope!r}")
