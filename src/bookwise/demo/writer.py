@@ -167,7 +167,7 @@ def bulk_load(
 
     Everything happens in the load's transaction: a failure leaves the schema as it was.
     """
-    with _triggers_deferred(session, BULK_TABLES), _indexes_deferred(session, index_tables):
+    with _triggers_deferred(session, BULK_TABLES), indexes_deferred(session, index_tables):
         if is_sqlite(session):
             with _checks_deferred(session, BULK_TABLES):
                 yield
@@ -177,9 +177,14 @@ def bulk_load(
 
 
 @contextmanager
-def _indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+def indexes_deferred(
+    session: Session, tables: Sequence[str], *, keep: Sequence[str] = ()
+) -> Iterator[None]:
+    """Drop the secondary indexes of ``tables`` but those named in ``keep``, and build them
+    again from their own DDL on leaving."""
     query = _SQLITE_INDEXES if is_sqlite(session) else _POSTGRES_INDEXES
-    indexes = session.execute(text(query.format(tables=_listed(tables)))).all()
+    found = session.execute(text(query.format(tables=_listed(tables)))).all()
+    indexes = [(name, ddl) for name, ddl in found if name not in keep]
     if not is_sqlite(session):
         session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     for name, _ in indexes:
