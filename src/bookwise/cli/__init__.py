@@ -114,6 +114,9 @@ _command(
     "operations_app",
     "List operations, show what one changed, and undo them.",
 )
+_command(
+    "reports", "reports", "reports_app", "Team performance per CSM, in an explicit counting mode."
+)
 _command("import", "importing", "import_app", "Import accounts and users from CSV files.")
 _command(
     "rules", "rules", "rules_app", "Check rules and list the fields and operators they may use."

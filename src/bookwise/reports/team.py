@@ -170,10 +170,12 @@ def team_report(
     get_role(session, role)
     condition, rule_text = _narrowing(session, where, segment)
     inputs = report_inputs(role=role, day=day)
-    credits = mode.credits(inputs)
+    credited = mode.credits(inputs).subquery("credits")
     if condition is not None:
-        credits = credits.where(inputs.owners.c.account_id.in_(select(Account.id).where(condition)))
-    credited = credits.subquery("credits")
+        # The hierarchy stays whole (a book root is judged by every ancestor); the rule
+        # only narrows which accounts' credits are counted.
+        matching = select(Account.id).where(condition)
+        credited = select(credited).where(credited.c.account_id.in_(matching)).subquery("narrowed")
     settings = get_settings()
     rows = session.execute(_per_user(credited, inputs.accounts, day or today())).all()
     team_accounts, team_mrr = session.execute(_team(credited, inputs.accounts)).one()
@@ -187,7 +189,7 @@ def team_report(
         as_of=day,
         rule=rule_text,
         team_accounts=int(team_accounts or 0),
-        team_mrr=from_minor_units(int(team_mrr or 0)) or Decimal(0),
+        team_mrr=_money(team_mrr),
         healthy_from=settings.health_healthy_from,
         unhealthy_below=settings.health_unhealthy_below,
     )
@@ -250,6 +252,13 @@ def _team(credited: Subquery, accounts: Subquery) -> Any:
     )
 
 
+def _money(minor: Any) -> Decimal:
+    """A sum of minor units (NULL for none) in currency units."""
+    amount = from_minor_units(int(minor or 0))
+    assert amount is not None
+    return amount
+
+
 def _credit(units: Any, split: bool) -> int | Decimal:
     """Thousandths of an account as a count: an integer, or three decimals in ``split``."""
     value = int(units or 0)
@@ -278,7 +287,7 @@ def _row(row: Any, split: bool) -> TeamRow:
         csm_seat=row.csm_seat,
         flag=", ".join(flags) or None,
         accounts=counted,
-        mrr=from_minor_units(int(row.mrr or 0)) or Decimal(0),
+        mrr=_money(row.mrr),
         avg_health=_average(row.health_score_sum, row.health_score_n),
         health_accounts=_credit(row.health_score_n, split),
         avg_csm_rating=_average(row.csm_rating_sum, row.csm_rating_n),
