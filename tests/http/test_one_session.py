@@ -4,6 +4,7 @@ still has that session ended. Counted as connections taken from the pool."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,9 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
+from bookwise.assignments.selection import AccountRefs
+from bookwise.assignments.service import assign_accounts
 from bookwise.db import write_session
 from bookwise.http import context
-from tests.factories import make_account, make_user
+from tests.factories import actor, make_account, make_user
 from tests.helpers import count_statements
 from tests.http.conftest import BASE_URL
 
@@ -108,3 +111,56 @@ def test_a_page_whose_look_up_failed_gives_every_session_back(
     assert failures == []
     assert counted[0] == 2  # the failed look-up's, the error page's
     assert counted[0] == counted[1]  # every connection taken was given back
+
+
+@contextmanager
+def most_at_once(engine: Engine) -> Iterator[list[int]]:
+    """The most connections the block held from the pool at one time (``[0]``)."""
+    held, most = [0], [0]
+
+    def out(*_: Any) -> None:
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def back(*_: Any) -> None:
+        held[0] -= 1
+
+    event.listen(engine, "checkout", out)
+    event.listen(engine, "checkin", back)
+    try:
+        yield most
+    finally:
+        event.remove(engine, "checkout", out)
+        event.remove(engine, "checkin", back)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/preview/default-policy?policy=own",
+        "/preview/policies?policy=own&scope=all",
+        "/accounts/PV1/policy?policy=own",
+        "/accounts/PV1/parent?parent=PV0",
+        "/users/deactivate?email=leaving-pv@example.com&transfer_to=staying-pv@example.com",
+    ],
+)
+def test_a_preview_page_holds_one_connection_at_a_time(
+    engine: Engine, api_as: Api, path: str
+) -> None:
+    """A GET preview runs its dry run in a write transaction: the look-up's kept read session
+    is ended before it, not left open beside it."""
+    with write_session(engine) as session:
+        leaving = make_user(session, "leaving-pv@example.com", name="Leaving")
+        make_user(session, "staying-pv@example.com", name="Staying")
+        make_account(session, "Preview parent", external_id="PV0")
+        make_account(session, "Preview child", external_id="PV1")
+        assign_accounts(
+            session, selection=AccountRefs(["PV1"]), csms=[leaving], actor=actor(session)
+        )
+    admin = api_as("admin")
+    with most_at_once(engine) as most:
+        response = admin.get(path)
+    assert response.status_code == 200, response.text
+    # The preview itself, not a page saying why not.
+    assert re.search(r"<h1[^>]*>\s*Preview: ", response.text), response.text
+    assert most == [1]

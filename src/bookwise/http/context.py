@@ -149,7 +149,14 @@ def _new_reading(request: Request) -> Iterator[Session]:
 
 def writing(request: Request, work: Callable[[Session], T]) -> T:
     """Run ``work`` as this request's one write transaction (retried on serialization), each
-    statement within the time limit."""
+    statement within the time limit.
+
+    A GET's look-up session still kept (a preview's dry run, the first thing it does) is
+    ended first: one connection at a time, not a read transaction idling beside the write.
+    """
+    kept: tuple[ExitStack, Session] | None = request.scope.pop(KEPT_SESSION, None)
+    if kept is not None:
+        kept[0].close()
     with too_costly_as_error(request):
         return run_write(engine_of(request), work, timeout_ms=statement_timeout_ms(request))
 
