@@ -129,12 +129,17 @@ def reading(request: Request) -> Iterator[Session]:
 async def close_kept_session(scope: Scope) -> None:
     """End the session ``identify`` kept when the route did not take it (a route that
     reads nothing, a refused caller): in a thread, since ending it is database work."""
-    kept: tuple[ExitStack, Session] | None = scope.pop(KEPT_SESSION, None)
-    if kept is not None:
+    if KEPT_SESSION in scope:
         # Shielded: called in a ``finally``, where a cancelled request's await would be
         # cancelled too and the session (and its connection) left open.
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(kept[0].close)
+            await run_in_threadpool(_end_kept_session, scope)
+
+
+def _end_kept_session(scope: Scope) -> None:
+    kept: tuple[ExitStack, Session] | None = scope.pop(KEPT_SESSION, None)
+    if kept is not None:
+        kept[0].close()
 
 
 @contextmanager
@@ -154,9 +159,7 @@ def writing(request: Request, work: Callable[[Session], T]) -> T:
     A GET's look-up session still kept (a preview's dry run, the first thing it does) is
     ended first: one connection at a time, not a read transaction idling beside the write.
     """
-    kept: tuple[ExitStack, Session] | None = request.scope.pop(KEPT_SESSION, None)
-    if kept is not None:
-        kept[0].close()
+    _end_kept_session(request.scope)
     with too_costly_as_error(request):
         return run_write(engine_of(request), work, timeout_ms=statement_timeout_ms(request))
 
