@@ -264,24 +264,25 @@ def floor_import(url: str, path: Path) -> None:
 
 
 def first_values_sql(sqlite: bool) -> str:
-    """The history's first rows, as a hand-writer would: one SELECT per kept field, each
-    value as the text the history stores (a date as ``YYYY-MM-DD``), from the import's
-    instant, with no previous value."""
-    selects = []
+    """The history's first rows, as a hand-writer would: every account beside the nine
+    field names (account by account: on SQLite, a SELECT per field was slower, its rows
+    landing field by field across the account index), each value as the text the history
+    stores (a date as ``YYYY-MM-DD``), from the import's instant, with no previous value."""
+    names = " UNION ALL ".join(f"SELECT '{field}' AS field" for field in VALUE_HISTORY_FIELDS)
+    values = []
     for field in VALUE_HISTORY_FIELDS:
         if field == "renewal_date" and not sqlite:
-            value = "to_char(renewal_date, 'YYYY-MM-DD')"
+            value = "to_char(a.renewal_date, 'YYYY-MM-DD')"
         elif field in ("lifecycle_stage", "region", "renewal_date"):
-            value = field
+            value = f"a.{field}"
         else:
-            value = f"CAST({field} AS TEXT)"
-        selects.append(
-            f"SELECT id, '{field}', {value}, :now, 'import', 1 FROM accounts "
-            f"WHERE {field} IS NOT NULL"
-        )
+            value = f"CAST(a.{field} AS TEXT)"
+        values.append(f"WHEN '{field}' THEN {value}")
     return (
         "INSERT INTO account_values (account_id, field, value, valid_from, source, import_id) "
-        + " UNION ALL ".join(selects)
+        "SELECT id, field, value, :now, 'import', 1 FROM (SELECT a.id, f.field, "
+        f"CASE f.field {' '.join(values)} END AS value "
+        f"FROM accounts a CROSS JOIN ({names}) f) v WHERE value IS NOT NULL"
     )
 
 
