@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -482,6 +483,10 @@ class ParameterNames:
         emails = value if isinstance(value, list) else [value]
         return ", ".join(self.person(email) for email in emails)
 
+    def in_text(self, value: object) -> str:
+        """A stored text (a filter's words) with each known email read as its user."""
+        return _EMAIL_IN_TEXT.sub(lambda m: self.person(m.group(0)), str(value))
+
     def account(self, value: object) -> str:
         """An account id as its name, or "top level" for no account."""
         if value is None:
@@ -491,6 +496,10 @@ class ParameterNames:
 
 
 _PEOPLE_KEYS = ("to", "from", "user", "transfer_to")
+# A stored filter names people by email (unambiguous, as it was given); its words name them,
+# except inside a rule's quoted text, which is shown as it was written (it can be copied).
+_TEXT_KEYS = ("filter", "selection")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w\"'.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ACCOUNT_KEYS = ("account_id", "old_parent_id", "new_parent_id")
 
 
@@ -505,6 +514,10 @@ def parameter_names(session: Session, operations: Iterable[OperationOut]) -> Par
             for email in value if isinstance(value, list) else [value]:
                 if isinstance(email, str):
                     emails.add(email.casefold())
+        for key in _TEXT_KEYS:
+            text = operation.parameters.get(key)
+            if isinstance(text, str):
+                emails.update(found.casefold() for found in _EMAIL_IN_TEXT.findall(text))
         for key in _ACCOUNT_KEYS:
             value = operation.parameters.get(key)
             if isinstance(value, int):
@@ -529,8 +542,8 @@ def _parameter_words(names: ParameterNames) -> dict[str, Callable[[Any], str]]:
     reads "key: value". ``role`` csm and ``undone_kind`` (said with ``undoes``) say nothing
     alone."""
     return {
-        "filter": lambda v: f"selection: {v}",
-        "selection": lambda v: str(v),
+        "filter": lambda v: f"selection: {names.in_text(v)}",
+        "selection": names.in_text,
         "ids": lambda v: f"{v} accounts named" if isinstance(v, int) else f"accounts {_listed(v)}",
         "to": lambda v: f"to {names.persons(v)}",
         "from": lambda v: f"from {names.persons(v)}",
