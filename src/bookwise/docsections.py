@@ -3,7 +3,8 @@
 Each section sits between two HTML comments in its page, ``<!-- BEGIN GENERATED: name -->`` and
 ``<!-- END GENERATED: name -->``, and is rewritten from the registry it documents: the audit
 actions (``bookwise.audit.AuditAction``), the settings (``bookwise.config``) and the CLI, API
-and web parity table (``bookwise.parity``).
+and web parity table (``bookwise.parity``), the counting modes of the reports
+(``bookwise.reports.counting``).
 ``tests/test_docs_generated.py`` fails when a section is stale. Run from the repository root.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from bookwise.audit import audit_actions_markdown
 from bookwise.config import settings_markdown
 from bookwise.parity import parity_markdown
+from bookwise.reports.counting import counting_markdown
 
 REGENERATE = "python -m bookwise.docsections"
 
@@ -23,6 +25,7 @@ SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "audit-actions": ("docs/concepts.md", audit_actions_markdown),
     "settings": ("docs/deploying.md", settings_markdown),
     "parity": ("docs/api.md", parity_markdown),
+    "counting-modes": ("docs/concepts.md", counting_markdown),
 }
 
 

@@ -48,6 +48,11 @@ PARITY: tuple[Parity, ...] = (
     ),
     Parity("csms", api=("GET /api/v1/csms",), web=("GET /assignment",)),
     Parity(
+        "reports team",
+        api=("GET /api/v1/reports/team",),
+        web=("GET /reports/team", "GET /reports/team.csv"),
+    ),
+    Parity(
         "assign",
         api=("POST /api/v1/assignments/assign",),
         web=("POST /assignment/preview", "POST /operations/apply", "POST /accounts/{ref}/csms"),

@@ -112,6 +112,9 @@ def test_no_page_clips_or_overflows_at_1280_and_390(page: Page, engine: Engine) 
         "/roles",
         "/tokens",
         "/rules/fields",
+        "/reports/team",
+        "/reports/team?counting=split&where=tier%20%3D%201",
+        "/reports/team?where=tier%20%3D",
     ):
         _visit(page, problems, path)
 

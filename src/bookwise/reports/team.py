@@ -1,5 +1,5 @@
 """The team performance report: per user, accounts, MRR, averages and health bands, in a
-counting mode, now or as of a date (SEMANTICS.md "Reports"; docs/concepts.md "Counting modes").
+counting mode, now or as of a date (docs/concepts.md "Counting modes").
 
 Three statements whatever the number of accounts: the role's check, the per-user figures and
 the team totals (plus the catalog look-ups a rule or segment needs).

@@ -14,6 +14,7 @@ from bookwise.http.api import (
     files,
     me,
     operations,
+    reports,
     roles,
     rules,
     segments,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     users_import.router,
     attributes.router,
     roles.router,
+    reports.router,
 )

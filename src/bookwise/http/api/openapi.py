@@ -20,6 +20,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "accounts", "description": "The assignment screen's listing, search and details."},
     {"name": "users", "description": "Users, their roles and CSM seats (changes: admins)."},
     {"name": "csms", "description": "The CSM overview: accounts and MRR per CSM."},
+    {
+        "name": "reports",
+        "description": "Team performance per CSM in an explicit counting mode, now or as of a day.",
+    },
     {"name": "segments", "description": "Saved rules with live members and refreshes."},
     {"name": "rules", "description": "Check a rule; list the fields rules may use."},
     {

@@ -16,6 +16,7 @@ from bookwise.http.web import (
     inheritance,
     mybook,
     operations,
+    reports,
     rules,
     segments,
     signin,
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     attributes.router,
     tokens.router,
     rules.router,
+    reports.router,
 )

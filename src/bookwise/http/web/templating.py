@@ -97,6 +97,7 @@ NAV = (
     ("/segments", "Segments", "viewer"),
     ("/operations", "Operations", "viewer"),
     ("/my-book", "My book", "viewer"),
+    ("/reports/team", "Team report", "viewer"),
     ("/import", "Import", "manager"),
     ("/users", "Users", "admin"),
 )

@@ -1,0 +1,1 @@
+"""API schemas with their examples, kept out of the route modules."""
