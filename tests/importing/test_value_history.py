@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 import bookwise.importing.accounts as importing_accounts
 from bookwise.accounts.service import update_account
@@ -169,3 +170,33 @@ def test_an_edit_committed_while_the_import_stages_its_file(engine: Engine, tmp_
 
     assert report.updated == 1
     _assert_continuous(engine, "ACME", "mrr", ["10000", "20000", "30000"])
+
+
+def test_history_statements_read_the_open_rows_by_index(engine: Engine, tmp_path: Path) -> None:
+    """The close finds the touched accounts' open rows through the open-rows index, not a
+    scan of every open row, and the insert walks the accounts in id order without a sort
+    (SQLite's plans; PostgreSQL's follow its statistics)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plans; PostgreSQL plans from statistics")
+    run_import(engine, _file(tmp_path / "a.csv", 1000, 1))
+    written: list[tuple[str, Any]] = []
+
+    def keep(_c: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if statement.startswith(("INSERT INTO account_values", "UPDATE account_values")):
+            written.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        run_import(engine, _file(tmp_path / "b.csv", 10, 5))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+    assert [s.split()[0] for s, _ in written] == ["UPDATE", "INSERT", "INSERT"]
+    with engine.connect() as connection:
+        for statement, parameters in written:
+            plan = [
+                row[3]
+                for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            ]
+            assert not [step for step in plan if step.startswith("SCAN account_values")], plan
+            assert not [step for step in plan if "TEMP B-TREE" in step], plan

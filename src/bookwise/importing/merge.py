@@ -428,22 +428,25 @@ WHERE down.id = accounts.id AND accounts.depth <> down.d
 
 
 def record_values(m: Merge) -> None:
-    """The value history of the created and updated accounts, in two statements for the
-    whole file: only the fields whose value differs from the open history row get a row
-    (``accounts.history``), marked with this import's id. A file without a history field
-    writes none."""
+    """The value history of the updated and created accounts, in three statements for the
+    whole file, marked with this import's id (``accounts.history``). A file without a
+    history field writes none.
+
+    An updated account gets a row only for the fields whose value differs from its open
+    row. A created account has no history to compare with or close: its first values are
+    inserted as a bulk load's are, without looking for a row just closed. The updated
+    accounts go first, so their look-ups do not see the new accounts' rows."""
     if not any(m.mapping.has(f) for f in (*VALUE_HISTORY_FIELDS, PARENT)):
         return
-    record_value_changes(
-        m.session,
-        accounts=select(ROWS.c.account_id).where(
-            m.good(), ROWS.c.status.in_(("created", "updated"))
-        ),
-        actor_id=m.actor.id,
-        source="import",
-        now=m.now,
-        import_id=m.import_id,
-    )
+    for status, now in (("updated", m.now), ("created", None)):
+        record_value_changes(
+            m.session,
+            accounts=select(ROWS.c.account_id).where(m.good(), ROWS.c.status == status),
+            actor_id=m.actor.id,
+            source="import",
+            now=now,
+            import_id=m.import_id,
+        )
 
 
 def record_audit(m: Merge) -> None:
