@@ -19,7 +19,15 @@ from bookwise.assignments.service import assign_accounts
 from bookwise.db import make_engine, read_session, write_session
 from bookwise.demo import DemoSummary, generate_demo, generator, writer
 from bookwise.errors import Conflict, InvalidInput
-from bookwise.models import Account, AccountValue, Assignment, Operation, OwnershipChange, User
+from bookwise.models import (
+    Account,
+    AccountValue,
+    Assignment,
+    Operation,
+    OwnershipChange,
+    User,
+    utcnow,
+)
 from bookwise.users.service import cli_user
 from tests.conftest import PG_URL
 from tests.factories import make_account, make_user
@@ -57,13 +65,19 @@ def fingerprint(engine: Engine) -> str:
             Assignment.is_primary,
             Assignment.source,
             Assignment.reason,
+            Assignment.operation_id,
+            Assignment.started_at,
             Assignment.ended_at,
+            Assignment.ended_operation_id,
         )
         .join(owner, owner.id == Assignment.user_id)
         .order_by(Assignment.id),
-        select(OwnershipChange.account_id, OwnershipChange.version).order_by(
-            OwnershipChange.account_id
-        ),
+        select(
+            OwnershipChange.account_id,
+            OwnershipChange.version,
+            OwnershipChange.operation_id,
+            OwnershipChange.changed_at,
+        ).order_by(OwnershipChange.account_id, OwnershipChange.version),
         select(
             AccountValue.account_id,
             AccountValue.field,
@@ -137,14 +151,15 @@ def test_shape_of_the_book(engine: Engine) -> None:
 
 def test_owned_share_and_assignment_counts(engine: Engine) -> None:
     summary = demo(engine)
-    owned = scalar(engine, select(func.count()).where(Account.ownership_version == 1))
+    owned = scalar(engine, select(func.count()).where(Account.ownership_version >= 1))
     assert 0.65 <= owned / N <= 0.75
-    rows = scalar(engine, select(func.count()).select_from(Assignment))
+    rows = scalar(engine, select(func.count()).where(Assignment.ended_at.is_(None)))
     assert rows == summary.assignments
     co_owned = scalar(
         engine,
         select(func.count()).select_from(
             select(Assignment.account_id)
+            .where(Assignment.ended_at.is_(None))
             .group_by(Assignment.account_id)
             .having(func.count() == 2)
             .subquery()
@@ -182,7 +197,7 @@ def test_rows_are_the_same_on_every_database(engine: Engine) -> None:
     assert fingerprint(engine) == GOLDEN_300
 
 
-GOLDEN_300 = "299d9ae0112a9e1c8cf9c4e775fcb920ad0634dc8f01eee385b41e86c514061e"
+GOLDEN_300 = "4a200ea795243edfde346d9e1bc63b03dd5777545ae269b71204894e7d39dc90"
 
 
 def test_depth_matches_the_parent_links(engine: Engine) -> None:
@@ -223,12 +238,20 @@ def test_every_owner_is_an_active_csm_seat(engine: Engine) -> None:
             select(func.count())
             .select_from(Assignment)
             .join(User, User.id == Assignment.user_id)
-            .where(~and_(User.active.is_(True), User.csm_seat.is_(True)))
+            .where(
+                Assignment.ended_at.is_(None),
+                ~and_(User.active.is_(True), User.csm_seat.is_(True)),
+            )
         )
         assert refused == 0
         former = session.scalars(select(User).where(User.active.is_(False))).one()
         assert former.csm_seat
         assert former.deactivated_at is not None
+        # The former CSM's book moved when they left: none of their rows outlives that.
+        ends = set(
+            session.scalars(select(Assignment.ended_at).where(Assignment.user_id == former.id))
+        )
+        assert ends == {former.deactivated_at}
         roles = set(session.scalars(select(User.role).where(User.csm_seat.is_(False))))
         assert roles == {"admin", "viewer"}
         for user in session.scalars(select(User).where(User.is_system.is_(False))):
@@ -236,57 +259,75 @@ def test_every_owner_is_an_active_csm_seat(engine: Engine) -> None:
             assert user.email.endswith("@example.com")
 
 
-def test_all_rows_belong_to_one_open_demo_operation(engine: Engine) -> None:
+def test_each_row_starts_and_ends_with_its_operation(engine: Engine) -> None:
     summary = demo(engine)
     with read_session(engine) as session:
-        operation = session.scalars(select(Operation)).one()
+        operations = {o.id: o for o in session.scalars(select(Operation))}
+        load = session.scalars(select(Operation).where(Operation.kind == "demo")).one()
         actor = cli_user(session)
-        assert operation.kind == "demo"
-        assert operation.actor_id == actor.id
-        assert operation.counts["opened"] == summary.assignments
-        assert operation.counts["closed"] == 0
-        owned = session.scalar(select(func.count()).where(Account.ownership_version == 1))
-        assert operation.accounts_changed == owned
+        assert {o.actor_id for o in operations.values()} == {actor.id}
+        assert {o.kind for o in operations.values()} == {"demo", "transfer", "deactivate"}
         rows = session.execute(
-            select(
-                Assignment.operation_id,
-                Assignment.actor_id,
-                Assignment.started_at,
-                Assignment.ended_at,
-                Assignment.ended_operation_id,
-                Assignment.role,
-                Assignment.source,
-                Assignment.reason,
-            ).distinct()
+            select(Assignment, Account.created_at).join(
+                Account, Account.id == Assignment.account_id
+            )
         ).all()
-        assert {r[:6] for r in rows} == {
-            (operation.id, actor.id, operation.created_at, None, None, "csm")
-        }
-        assert {(r.source, r.reason) for r in rows} == {
-            ("import", "demo data"),
-            ("inherited", "inherited from parent"),
-        }
+        closed = [a for a, _ in rows if a.ended_at is not None]
+        assert load.counts["opened"] == len(rows)
+        assert load.counts["opened"] == summary.assignments + len(closed)
+        for assignment, created_at in rows:
+            assert assignment.role == "csm"
+            if assignment.operation_id == load.id:
+                assert assignment.started_at == max(load.created_at, created_at)
+            else:
+                assert assignment.started_at == operations[assignment.operation_id].created_at
+                assert assignment.started_at > created_at
+        for assignment in closed:
+            assert assignment.operation_id == load.id
+            ended_by = operations[assignment.ended_operation_id]
+            assert assignment.ended_at == ended_by.created_at
+        moves = [o for o in operations.values() if o.id != load.id]
+        assert all(load.created_at < o.created_at < utcnow() for o in moves)
+        for move in moves:
+            opened = [a for a, _ in rows if a.operation_id == move.id]
+            ended = [a for a in closed if a.ended_operation_id == move.id]
+            assert move.counts == {"opened": len(opened), "closed": len(ended)}
+            assert move.accounts_changed == len({a.account_id for a in opened})
+        assert sum(o.counts["closed"] for o in moves) > 0.05 * N
+        sources = {(a.source, a.reason) for a, _ in rows}
+        assert ("import", "demo data") in sources
+        assert ("inherited", "inherited from parent") in sources
+        assert ("manual", "demo: rebalance") in sources
 
 
-def test_version_chain_has_one_link_per_owned_account(engine: Engine) -> None:
+def test_versions_run_one_per_operation_without_gaps(engine: Engine) -> None:
     demo(engine)
     with read_session(engine) as session:
-        operation = session.scalars(select(Operation)).one()
-        assert set(session.scalars(select(Account.ownership_version).distinct())) == {0, 1}
-        links = session.execute(
-            select(
-                OwnershipChange.version, OwnershipChange.operation_id, OwnershipChange.changed_at
-            ).distinct()
+        operations = {o.id: o for o in session.scalars(select(Operation))}
+        versions = dict(session.execute(select(Account.id, Account.ownership_version)).all())
+        chain: dict[int, list[OwnershipChange]] = {}
+        for link in session.scalars(
+            select(OwnershipChange).order_by(OwnershipChange.account_id, OwnershipChange.version)
+        ):
+            chain.setdefault(link.account_id, []).append(link)
+        assert set(versions.values()) == {0, 1, 2}
+        for account_id, links in chain.items():
+            assert [link.version for link in links] == list(range(1, len(links) + 1))
+            assert versions[account_id] == len(links)
+            for link in links[1:]:
+                assert link.changed_at == operations[link.operation_id].created_at
+            assert [link.changed_at for link in links] == sorted(link.changed_at for link in links)
+        owned_ever = set(session.scalars(select(Assignment.account_id).distinct()))
+        assert set(chain) == owned_ever
+        assert {a for a, v in versions.items() if v > 0} == owned_ever
+        # One open row per (account, user, role), and every account's current owners are the
+        # ones its moved rows lead to.
+        open_rows = session.execute(
+            select(Assignment.account_id, Assignment.user_id, Assignment.role).where(
+                Assignment.ended_at.is_(None)
+            )
         ).all()
-        assert links == [(1, operation.id, operation.created_at)]
-        versioned = select(Account.id).where(Account.ownership_version == 1)
-        chained = select(OwnershipChange.account_id)
-        owned = select(Assignment.account_id).distinct()
-        for left, right in ((versioned, chained), (chained, owned), (owned, versioned)):
-            assert set(session.scalars(left)) == set(session.scalars(right))
-        assert session.scalar(select(func.count()).select_from(OwnershipChange)) == len(
-            set(session.scalars(chained))
-        )
+        assert len(open_rows) == len(set(open_rows))
 
 
 def test_inheriting_children_carry_exactly_their_parents_csms(engine: Engine) -> None:
@@ -373,6 +414,7 @@ def test_benchmark_shape(engine: Engine) -> None:
         per_account = (
             select(func.count().label("owners"))
             .select_from(Assignment)
+            .where(Assignment.ended_at.is_(None))
             .group_by(Assignment.account_id)
             .subquery()
         )

@@ -9,11 +9,15 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bookwise.db import read_session
+from bookwise.accounts.hierarchy import recount_children
+from bookwise.assignments.counters import recount_book_totals
+from bookwise.assignments.history import book_on
+from bookwise.db import read_session, write_session
 from bookwise.demo import generate_demo
 from bookwise.demo.past import PAST_DAYS, past_start
 from bookwise.demo.shape import STAGES
-from bookwise.models import VALUE_HISTORY_FIELDS, Account, AccountValue
+from bookwise.models import VALUE_HISTORY_FIELDS, Account, AccountValue, Assignment, User
+from bookwise.users.service import cli_user
 
 TODAY = date(2026, 11, 22)
 
@@ -88,3 +92,38 @@ def test_the_past_looks_like_a_year_of_a_real_book(engine: Engine) -> None:
     months = {(m.year, m.month) for m in moments}
     assert len(months) >= 12, "changes spread over the year"
     assert max(moments) < start + timedelta(days=PAST_DAYS)
+
+
+def test_ownership_past_keeps_the_write_path_invariants(engine: Engine) -> None:
+    generate_demo(engine, accounts=1500, seed=5, today=TODAY)
+    with write_session(engine) as session:
+        actor = cli_user(session)
+        assert not recount_book_totals(session, actor=actor, dry_run=True).differed
+        assert recount_children(session, actor=actor, dry_run=True).differing == 0
+        rows = session.scalars(select(Assignment)).all()
+        by_account: dict[int, list[Assignment]] = defaultdict(list)
+        for row in rows:
+            by_account[row.account_id].append(row)
+        handed_over = 0
+        for account_id, owned in by_account.items():
+            ended = [r for r in owned if r.ended_at is not None]
+            for before in ended:
+                # Whoever owned it before handed it over at that instant, to someone else.
+                after = [r for r in owned if r.started_at == before.ended_at]
+                assert after, account_id
+                assert all(r.user_id != before.user_id for r in after)
+                assert before.ended_operation_id == after[0].operation_id
+                handed_over += 1
+        assert handed_over > 0.05 * len(by_account)
+        former = session.scalars(select(User).where(User.active.is_(False))).one()
+        assert former.deactivated_at is not None
+        left = former.deactivated_at.date()
+        assert book_on(session, user=former, day=left - timedelta(days=2))
+        assert not book_on(session, user=former, day=left + timedelta(days=1))
+        hired = session.scalars(
+            select(User).where(User.created_at > past_start(TODAY), User.csm_seat.is_(True))
+        ).all()
+        assert hired
+        for user in hired:
+            assert not book_on(session, user=user, day=user.created_at.date())
+            assert book_on(session, user=user, day=TODAY)

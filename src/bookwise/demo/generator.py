@@ -26,7 +26,12 @@ from bookwise.assignments.plan import default_policy
 from bookwise.dates import today as local_today
 from bookwise.db import is_sqlite
 from bookwise.demo.names import person_names
-from bookwise.demo.past import write_value_past
+from bookwise.demo.past import (
+    OwnershipPast,
+    past_start,
+    write_ownership_past,
+    write_value_past,
+)
 from bookwise.demo.shape import (
     ACCOUNT_COLUMNS,
     ASSIGNMENT_COLUMNS,
@@ -45,7 +50,7 @@ from bookwise.demo.writer import (
     load_session,
 )
 from bookwise.errors import Conflict, InvalidInput
-from bookwise.models import Account, Operation, User, utcnow
+from bookwise.models import Account, Operation, User
 from bookwise.models.user import fold_name
 from bookwise.money import currency_decimals
 from bookwise.users.service import cli_user
@@ -94,11 +99,22 @@ def generate_demo(
     with load_session(engine) as session:
         refuse_non_empty(session)
         actor = cli_user(session)
-        now = utcnow()
+        day = today or local_today()
+        # The demo's book was loaded when its past year began; its later moves follow.
+        now = past_start(day)
         team = demo_team(random.Random(f"bookwise-demo-users-{seed}"), benchmark=benchmark)
         csm_ids = insert_users(session, team)
+        leaver_ids = list(
+            session.scalars(
+                select(User.id)
+                .where(User.active.is_(False), User.csm_seat.is_(True), User.is_system.is_(False))
+                .order_by(User.id)
+            )
+        )
         parameters = {"accounts": accounts, "seed": seed, "benchmark": benchmark}
-        operation_id = insert_operation(session, actor=actor, now=now, parameters=parameters)
+        operation_id = insert_operation(
+            session, actor=actor, now=now, kind="demo", parameters=parameters
+        )
         spec = BookSpec(
             accounts=accounts,
             seed=seed,
@@ -107,11 +123,27 @@ def generate_demo(
             operation_id=operation_id,
             actor_id=actor.id,
             started_at=storage_timestamp(now),
-            today=today or local_today(),
+            today=day,
             minor_per_unit=10 ** currency_decimals(),
             child_policy="own" if default_policy(session) == "inherit" else None,
         )
-        tally = write_book(session, spec, progress)
+
+        def new_operation(kind: str, at: datetime, details: dict[str, object]) -> int:
+            return insert_operation(session, actor=actor, now=at, kind=kind, parameters=details)
+
+        def past() -> OwnershipPast:
+            return write_ownership_past(
+                session,
+                seed=seed,
+                today=day,
+                actor_id=actor.id,
+                demo_operation_id=operation_id,
+                csm_ids=csm_ids,
+                leaver_ids=leaver_ids,
+                new_operation=new_operation,
+            )
+
+        tally, moved = write_book(session, spec, progress, past)
         # A year of health, MRR and lifecycle changes ending in today's values (demo.past),
         # then every other field's history starts at its account's creation, in one
         # statement (it skips the fields that already have an open row, a look-up in the
@@ -128,7 +160,7 @@ def generate_demo(
                 now=None,
                 operation_id=operation_id,
             )
-        record_counts(session, operation_id, tally, users=len(team))
+        record_counts(session, operation_id, tally, moved, users=len(team))
         # The load wrote no child counts: count them before ANALYZE, whose statistics would
         # otherwise say that no account has children (is_parent then planned for 1 row).
         recount_children(session, actor=actor)
@@ -209,14 +241,19 @@ def insert_users(session: Session, team: list[DemoUser]) -> list[int]:
 
 
 def insert_operation(
-    session: Session, *, actor: User, now: datetime, parameters: Mapping[str, object]
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    kind: str,
+    parameters: Mapping[str, object],
 ) -> int:
-    """The one ``demo`` operation every demo assignment and version row points at."""
+    """An operation of the demo: the ``demo`` load, or a move of its past year."""
     operation_id = next_id(session, Operation.id)
     session.execute(
         insert(Operation).values(
             id=operation_id,
-            kind="demo",
+            kind=kind,
             actor_id=actor.id,
             created_at=now,
             parameters=dict(parameters),
@@ -228,9 +265,13 @@ def insert_operation(
 
 
 def write_book(
-    session: Session, spec: BookSpec, progress: Callable[[int, int], None] | None
-) -> Tally:
-    """Stream the book into the database batch by batch; parents always precede children."""
+    session: Session,
+    spec: BookSpec,
+    progress: Callable[[int, int], None] | None,
+    past: Callable[[], OwnershipPast],
+) -> tuple[Tally, OwnershipPast]:
+    """Stream the book into the database batch by batch (parents always precede children),
+    then give its owners their past, still inside the load (no counter triggers)."""
     builder = BookBuilder(spec)
     write = bulk_writer(session)
     with bulk_load(session):
@@ -240,24 +281,33 @@ def write_book(
             write("ownership_changes", CHANGE_COLUMNS, batch.changes)
             if progress is not None:
                 progress(builder.tally.accounts, spec.accounts)
-    return builder.tally
+        moved = past()
+    return builder.tally, moved
 
 
-def record_counts(session: Session, operation_id: int, tally: Tally, *, users: int) -> None:
-    """Store on the operation what it opened, as the normal write path does."""
+def record_counts(
+    session: Session, operation_id: int, tally: Tally, moved: OwnershipPast, *, users: int
+) -> None:
+    """Store on each operation what it opened and closed, as the normal write path does."""
     session.execute(
         update(Operation)
         .where(Operation.id == operation_id)
         .values(
             accounts_changed=tally.owned,
             counts={
-                "opened": tally.assignments,
+                "opened": tally.assignments + moved.predecessors,
                 "closed": 0,
                 "accounts_created": tally.accounts,
                 "users_created": users,
             },
         )
     )
+    for move_id, (accounts, opened, closed) in moved.moves.items():
+        session.execute(
+            update(Operation)
+            .where(Operation.id == move_id)
+            .values(accounts_changed=accounts, counts={"opened": opened, "closed": closed})
+        )
 
 
 def next_id(session: Session, id_column: InstrumentedAttribute[int]) -> int:

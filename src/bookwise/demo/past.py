@@ -16,24 +16,30 @@ no window function, no second pass. Only accounts created before the year began 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from bookwise.db import is_sqlite
 from bookwise.demo.shape import STAGES as STAGE_ORDER
+from bookwise.models import User
 
 PAST_DAYS = 365
 HASH_PRIME = 4_294_967_291  # the largest prime below 2**32
 HASH_FACTOR = 2_654_435_761  # Knuth's multiplicative hash (keys stay below 2**31)
 SECOND_FACTOR = 40_503  # a second round small enough that (< 2**32) * it fits 64 bits
+SALT_STEP = 2_000_006  # even, so every multiplier stays odd; large, so draws do not correlate
 MAX_CHANGES = 10  # health: 4, 6, 8 or 10 changes a year (even, see health_path)
 
 
 def _hash(key: str, salt: int, seed: int) -> str:
     """SQL: a deterministic pseudo-random non-negative integer from ``key`` (an integer)."""
-    mixed = f"(({key}) * {HASH_FACTOR} + {salt * 7919 + seed % 1_000_003}) % {HASH_PRIME}"
+    # A multiplier of its own per purpose: draws that only differed by an offset would be
+    # correlated (the same accounts would fall into the same buckets).
+    mixed = f"(({key}) * {HASH_FACTOR + SALT_STEP * salt} + {seed % 1_000_003}) % {HASH_PRIME}"
     return f"(({mixed}) * {SECOND_FACTOR} % {HASH_PRIME})"
 
 
@@ -124,7 +130,7 @@ def write_value_past(
     statements). Call before the current values are recorded: those fields are then done."""
     start = past_start(today)
     parameters: dict[str, object] = {
-        "start": start.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "start": _stored(start),
         "minutes": PAST_DAYS * 1440,
         "actor_id": actor_id,
         "operation_id": operation_id,
@@ -179,3 +185,226 @@ def write_value_past(
         seed=seed,
         parameters=parameters,
     )
+
+
+# Ownership. Of the single-owner accounts created before the year began, whole families
+# (decided by a hash of the top-level account, so an inheriting child moves with its
+# parent) changed hands: LEAVER_SHARE from a CSM who left, REBALANCE_SHARE at one of the
+# rebalances; and every account of a CSM hired during the year came to them when hired.
+LEAVER_SHARE = 8  # % of families
+REBALANCE_SHARE = 20  # % of families
+REBALANCES = (0.15, 0.4, 0.65, 0.9)  # when, as fractions of the past year
+DEPARTURE_AT = 0.5
+HIRES_AT = (0.3, 0.75)
+HIRE_SHARE = 0.1  # of the active CSMs (at least one)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One operation of the past year: when, what, and the reason its rows carry."""
+
+    operation_id: int
+    at: datetime
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OwnershipPast:
+    """What the ownership past wrote: rows opened before it closed them, per operation."""
+
+    predecessors: int
+    moves: dict[int, tuple[int, int, int]]  # operation -> (accounts, opened, closed)
+
+
+def hire_count(csms: int) -> int:
+    """How many of the active CSMs joined during the past year."""
+    return max(1, round(csms * HIRE_SHARE)) if csms > 2 else 0
+
+
+def write_ownership_past(
+    session: Session,
+    *,
+    seed: int,
+    today: date,
+    actor_id: int,
+    demo_operation_id: int,
+    csm_ids: list[int],
+    leaver_ids: list[int],
+    new_operation: Callable[[str, datetime, dict[str, object]], int],
+) -> OwnershipPast:
+    """Spread the current owners' starts over the past year: hires, departures, rebalances.
+
+    Today's owners stay as they are; what changes is when each one started and who owned
+    the account before, as the ownership write path would have recorded it: a closed
+    predecessor row per moved assignment (ended by the move's operation), the moved row
+    started by it, and version 2 of the account. A fixed number of statements.
+    """
+    sqlite = is_sqlite(session)
+    start = past_start(today)
+    year = timedelta(days=PAST_DAYS)
+    hires = csm_ids[len(csm_ids) - hire_count(len(csm_ids)) :]
+    old = [u for u in csm_ids if u not in hires]
+    if len(old) < 2:
+        return OwnershipPast(0, {})
+    moves: dict[int, Move] = {}
+
+    def operation(kind: str, at: datetime, reason: str, **parameters: object) -> int:
+        op = new_operation(kind, at, {"demo": reason, **parameters})
+        moves[op] = Move(op, at, kind, reason)
+        return op
+
+    rebalance_ops = [operation("transfer", start + year * f, "rebalance") for f in REBALANCES]
+    leaver_ops = []
+    for i, user_id in enumerate(leaver_ids):
+        at = start + year * DEPARTURE_AT + timedelta(days=7 * i)
+        leaver_ops.append(operation("deactivate", at, "departure", user_id=user_id))
+        session.execute(update(User).where(User.id == user_id).values(deactivated_at=at))
+    hire_rows = []
+    for i, user_id in enumerate(hires):
+        at = start + year * HIRES_AT[i % len(HIRES_AT)] + timedelta(days=3 * i)
+        hire_rows.append((user_id, operation("transfer", at, "new CSM", user_id=user_id), at))
+        joined = at - timedelta(days=7)
+        session.execute(update(User).where(User.id == user_id).values(created_at=joined))
+    # Small lookup tables: the CSMs (an old one by position, a hire by the operation that
+    # hired them), the leavers and the rebalances by position.
+    stamp = "TEXT" if sqlite else "TIMESTAMP"
+    bound = ":at" if sqlite else "CAST(:at AS TIMESTAMP)"
+    session.execute(
+        text(f"CREATE TEMP TABLE demo_csm (user_id INTEGER, pos INTEGER, op INTEGER, at {stamp})")
+    )
+    session.execute(
+        text(
+            "CREATE TEMP TABLE demo_event "
+            f"(kind TEXT, pos INTEGER, user_id INTEGER, op INTEGER, at {stamp})"
+        )
+    )
+    csm_rows: list[dict[str, object]] = [
+        {"user_id": u, "pos": i, "op": None, "at": None} for i, u in enumerate(old)
+    ]
+    csm_rows += [{"user_id": u, "pos": None, "op": op, "at": _stored(t)} for u, op, t in hire_rows]
+    session.execute(text(f"INSERT INTO demo_csm VALUES (:user_id, :pos, :op, {bound})"), csm_rows)
+    events = [
+        {"kind": "leaver", "pos": i, "user_id": u, "op": op, "at": _stored(moves[op].at)}
+        for i, (u, op) in enumerate(zip(leaver_ids, leaver_ops, strict=True))
+    ] + [
+        {"kind": "rebalance", "pos": i, "user_id": None, "op": op, "at": _stored(moves[op].at)}
+        for i, op in enumerate(rebalance_ops)
+    ]
+    session.execute(
+        text(f"INSERT INTO demo_event VALUES (:kind, :pos, :user_id, :op, {bound})"), events
+    )
+    root = "COALESCE(g.id, p.id, c.id)"
+    start_at = ":start" if sqlite else "CAST(:start AS TIMESTAMP)"
+    leaver_share = LEAVER_SHARE if leaver_ids else 0
+    session.execute(
+        text(
+            "CREATE TEMP TABLE demo_move (assignment_id INTEGER, account_id INTEGER, "
+            f"prev INTEGER, op INTEGER, at {stamp}, reason TEXT)"
+        )
+    )
+    session.execute(
+        text(f"""
+        INSERT INTO demo_move (assignment_id, account_id, prev, op, at, reason)
+        SELECT x.id, x.account_id,
+            CASE WHEN x.hire_op IS NOT NULL THEN
+                    CASE WHEN x.owners = 1 AND x.old_enough = 1 THEN handed.user_id END
+                 WHEN leaver.op IS NOT NULL THEN leaver.user_id
+                 ELSE before.user_id END,
+            COALESCE(x.hire_op, leaver.op, rebalance.op),
+            COALESCE(x.hire_at, leaver.at, rebalance.at),
+            CASE WHEN x.hire_op IS NOT NULL THEN 'demo: a new CSM''s book'
+                 WHEN leaver.op IS NOT NULL THEN 'demo: the CSM left'
+                 ELSE 'demo: rebalance' END
+        FROM (
+            SELECT a.id, a.account_id, cs.op AS hire_op, cs.at AS hire_at, cs.pos, o.n AS owners,
+                CASE WHEN c.created_at < {start_at} THEN 1 ELSE 0 END AS old_enough,
+                {_hash(root, 11, seed)} % 100 AS r, {_hash(root, 12, seed)} AS h2,
+                {_hash(root, 13, seed)} AS h3, {_hash(root, 14, seed)} AS h4
+            FROM assignments a
+            JOIN accounts c ON c.id = a.account_id
+            LEFT JOIN accounts p ON p.id = c.parent_id
+            LEFT JOIN accounts g ON g.id = p.parent_id
+            JOIN demo_csm cs ON cs.user_id = a.user_id
+            JOIN (SELECT account_id, count(*) AS n FROM assignments GROUP BY account_id) o
+              ON o.account_id = a.account_id
+        ) x
+        LEFT JOIN demo_csm handed ON handed.pos = x.h2 % :n_old
+        LEFT JOIN demo_event leaver ON leaver.kind = 'leaver' AND x.hire_op IS NULL
+            AND x.owners = 1 AND x.old_enough = 1 AND x.r < :leaver_share
+            AND leaver.pos = x.h2 % :n_leavers
+        LEFT JOIN demo_event rebalance ON rebalance.kind = 'rebalance' AND x.hire_op IS NULL
+            AND x.owners = 1 AND x.old_enough = 1 AND x.r >= :leaver_share
+            AND x.r < :leaver_share + :rebalance_share AND rebalance.pos = x.h3 % :n_rebalances
+        LEFT JOIN demo_csm before ON before.pos = (x.pos + 1 + x.h4 % (:n_old - 1)) % :n_old
+        WHERE x.hire_op IS NOT NULL OR leaver.op IS NOT NULL OR rebalance.op IS NOT NULL
+        """),
+        {
+            "start": _stored(start),
+            "n_old": len(old),
+            "n_leavers": max(1, len(leaver_ids)),
+            "leaver_share": leaver_share,
+            "rebalance_share": REBALANCE_SHARE,
+            "n_rebalances": len(rebalance_ops),
+        },
+    )
+    first_id = int(session.scalar(text("SELECT coalesce(max(id), 0) FROM assignments")) or 0)
+    # The owner before: a closed row, as the one it was replaced by had been (same source,
+    # reason and start), ended by the move.
+    session.execute(
+        text("""
+        INSERT INTO assignments (id, account_id, user_id, role, is_primary, source, reason,
+            actor_id, operation_id, started_at, ended_at, ended_operation_id)
+        SELECT :first_id + row_number() OVER (ORDER BY m.assignment_id), m.account_id,
+            m.prev, a.role, a.is_primary, a.source, a.reason, :actor_id, :demo_op,
+            a.started_at, m.at, m.op
+        FROM demo_move m JOIN assignments a ON a.id = m.assignment_id
+        WHERE m.prev IS NOT NULL
+        """),
+        {"first_id": first_id, "actor_id": actor_id, "demo_op": demo_operation_id},
+    )
+    session.execute(
+        text("""
+        UPDATE assignments SET started_at = m.at, operation_id = m.op,
+            source = CASE WHEN assignments.source = 'inherited' THEN 'inherited'
+                          ELSE 'manual' END,
+            reason = CASE WHEN assignments.source = 'inherited' THEN assignments.reason
+                          ELSE m.reason END
+        FROM demo_move m WHERE assignments.id = m.assignment_id
+        """)
+    )
+    session.execute(
+        text("""
+        INSERT INTO ownership_changes (account_id, version, operation_id, changed_at)
+        SELECT account_id, 1 + row_number() OVER (PARTITION BY account_id ORDER BY at, op),
+            op, at
+        FROM (SELECT DISTINCT account_id, op, at FROM demo_move) d
+        """)
+    )
+    session.execute(
+        text("""
+        UPDATE accounts SET ownership_version = v.version
+        FROM (SELECT account_id, max(version) AS version FROM ownership_changes
+              GROUP BY account_id HAVING max(version) > 1) v
+        WHERE accounts.id = v.account_id
+        """)
+    )
+    counted = session.execute(
+        text("""
+        SELECT op, count(DISTINCT account_id), count(*), count(prev) FROM demo_move GROUP BY op
+        """)
+    ).all()
+    for table in ("demo_move", "demo_event", "demo_csm"):
+        session.execute(text(f"DROP TABLE {table}"))
+    per_operation = {
+        int(op): (int(n), int(opened), int(closed)) for op, n, opened, closed in counted
+    }
+    return OwnershipPast(
+        predecessors=sum(closed for _, _, closed in per_operation.values()),
+        moves={op: per_operation.get(op, (0, 0, 0)) for op in moves},
+    )
+
+
+def _stored(moment: datetime) -> str:
+    """``moment`` (aware) as naive UTC text in the stored form."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -318,11 +318,14 @@ class BookBuilder:
              nps, rating, region, renewal, created_at, parent_id, depth, policy, version, "{}")
         )  # fmt: skip
         if owners:
-            self._own(account_id, policy, owners)
+            self._own(account_id, policy, owners, max(self.spec.started_at, created_at))
         return account_id
 
-    def _own(self, account_id: int, policy: str | None, owners: tuple[int, ...]) -> None:
-        """The assignment rows and the version-1 chain row of an owned account."""
+    def _own(
+        self, account_id: int, policy: str | None, owners: tuple[int, ...], started_at: str
+    ) -> None:
+        """The assignment rows and the version-1 chain row of an owned account, from
+        ``started_at`` (the demo's start, or the account's creation if that is later)."""
         spec = self.spec
         source, reason = (
             ("inherited", INHERITED_REASON) if policy == "inherit" else ("import", IMPORT_REASON)
@@ -330,10 +333,10 @@ class BookBuilder:
         for user_id in owners:
             self.batch.assignments.append(
                 (self.next_assignment_id, account_id, user_id, "csm", False, source, reason,
-                 spec.actor_id, spec.operation_id, spec.started_at)
+                 spec.actor_id, spec.operation_id, started_at)
             )  # fmt: skip
             self.next_assignment_id += 1
-        self.batch.changes.append((account_id, 1, spec.operation_id, spec.started_at))
+        self.batch.changes.append((account_id, 1, spec.operation_id, started_at))
         self.tally.owned += 1
         self.tally.assignments += len(owners)
         if policy == "inherit":
