@@ -32,7 +32,7 @@ HASH_PRIME = 4_294_967_291  # the largest prime below 2**32
 HASH_FACTOR = 2_654_435_761  # Knuth's multiplicative hash (keys stay below 2**31)
 SECOND_FACTOR = 40_503  # a second round small enough that (< 2**32) * it fits 64 bits
 SALT_STEP = 2_000_006  # even, so every multiplier stays odd; large, so draws do not correlate
-MAX_CHANGES = 10  # health: 4, 6, 8 or 10 changes a year (even, see health_path)
+MAX_CHANGES = 8  # health: 2, 4, 6 or 8 changes a year (even, see health_value)
 
 
 def _hash(key: str, salt: int, seed: int) -> str:
@@ -51,8 +51,8 @@ def _per_change(k: str, salt: int, seed: int) -> str:
 def _moment(minutes: str, sqlite: bool) -> str:
     """SQL: the start of the past year plus ``minutes``, in the column's stored form."""
     if sqlite:
-        shifted = f"'+' || ({minutes}) || ' minutes'"
-        return f"strftime('%Y-%m-%d %H:%M:%S', :start, {shifted}) || '.000000'"
+        # From a Julian day number: no modifier text to build and parse for every row.
+        return f"strftime('%Y-%m-%d %H:%M:%S', :start_day + ({minutes}) / 1440.0) || '.000000'"
     return f"(CAST(:start AS timestamp) + ({minutes}) * interval '1 minute')"
 
 
@@ -66,7 +66,7 @@ def health_value(k: str, seed: int) -> str:
     """SQL: health after change ``k``: the current value plus a trend of 2 a change and a
     noise of -2, 0 or 2 plus the parity of k. Consecutive offsets then differ by an odd
     number (never 0, so every row is a change) and are at least 1 before the last (K even),
-    and at most 2K + 2 = 22 (K ≤ 10), so the direction below keeps them inside 0..100."""
+    and at most 2K + 2 = 18 (K ≤ 8), so the direction below keeps them inside 0..100."""
     noise = f"2 * ({_per_change(k, 3, seed)} % 3 - 1) + {k} % 2"
     offset = f"(CASE WHEN {k} = a.changes THEN 0 ELSE 2 * (a.changes - {k}) + {noise} END)"
     return f"(a.current + a.direction * {offset})"
@@ -131,6 +131,7 @@ def write_value_past(
     start = past_start(today)
     parameters: dict[str, object] = {
         "start": _stored(start),
+        "start_day": julian_day(start),
         "minutes": PAST_DAYS * 1440,
         "actor_id": actor_id,
         "operation_id": operation_id,
@@ -140,13 +141,13 @@ def write_value_past(
         """SQL: a per-account draw."""
         return _hash("id", purpose, seed)
 
-    # Health: 4–10 changes; low scores declined to here, high ones rose, a mid score
+    # Health: 2–8 changes; low scores declined to here, high ones rose, a mid score
     # declined with 30 % probability.
     _insert_chain(
         session,
         field="health_score",
         accounts=f"""SELECT id, created_at, health_score AS current,
-            4 + 2 * ({h(1)} % 4) AS changes,
+            2 + 2 * ({h(1)} % 4) AS changes,
             CASE WHEN health_score < 40 THEN 1 WHEN health_score > 70 THEN -1
                  WHEN {h(2)} % 10 < 3 THEN 1 ELSE -1 END AS direction
             FROM accounts WHERE health_score IS NOT NULL""",
@@ -403,6 +404,11 @@ def write_ownership_past(
         predecessors=sum(closed for _, _, closed in per_operation.values()),
         moves={op: per_operation.get(op, (0, 0, 0)) for op in moves},
     )
+
+
+def julian_day(moment: datetime) -> float:
+    """``moment`` (aware, on a whole minute) as SQLite's Julian day number."""
+    return moment.astimezone(UTC).timestamp() / 86400.0 + 2440587.5
 
 
 def _stored(moment: datetime) -> str:
