@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bookwise.db import is_sqlite
@@ -248,25 +248,47 @@ def write_ownership_past(
     old = [u for u in csm_ids if u not in hires]
     if len(old) < 2:
         return OwnershipPast(0, {})
+    named = select(User.id, User.name).where(User.id.in_([*leaver_ids, *hires]))
+    names = {user_id: name for user_id, name in session.execute(named)}
+    # (when, kind, reason, the user it is about, which list): created in time order, so the
+    # operations' ids follow their times as in a real log.
+    planned: list[tuple[datetime, str, str, int | None, str]] = [
+        (start + year * f, "transfer", "rebalance", None, "rebalance") for f in REBALANCES
+    ]
+    planned += [
+        (
+            start + year * DEPARTURE_AT + timedelta(days=7 * i),
+            "deactivate",
+            "departure",
+            u,
+            "leaver",
+        )
+        for i, u in enumerate(leaver_ids)
+    ]
+    planned += [
+        (start + year * HIRES_AT[i % len(HIRES_AT)] + timedelta(days=3 * i), "transfer",
+         "new CSM", u, "hire")
+        for i, u in enumerate(hires)
+    ]  # fmt: skip
     moves: dict[int, Move] = {}
-
-    def operation(kind: str, at: datetime, reason: str, **parameters: object) -> int:
-        op = new_operation(kind, at, {"demo": reason, **parameters})
+    rebalance_ops: list[int] = []
+    leaver_ops: list[int] = []
+    hire_rows: list[tuple[int, int, datetime]] = []
+    for at, kind, reason, user_id, role in sorted(planned, key=lambda p: (p[0], p[4])):
+        details: dict[str, object] = {"demo": reason}
+        if user_id is not None:
+            details["csm"] = names[user_id]
+        op = new_operation(kind, at, details)
         moves[op] = Move(op, at, kind, reason)
-        return op
-
-    rebalance_ops = [operation("transfer", start + year * f, "rebalance") for f in REBALANCES]
-    leaver_ops = []
-    for i, user_id in enumerate(leaver_ids):
-        at = start + year * DEPARTURE_AT + timedelta(days=7 * i)
-        leaver_ops.append(operation("deactivate", at, "departure", user_id=user_id))
-        session.execute(update(User).where(User.id == user_id).values(deactivated_at=at))
-    hire_rows = []
-    for i, user_id in enumerate(hires):
-        at = start + year * HIRES_AT[i % len(HIRES_AT)] + timedelta(days=3 * i)
-        hire_rows.append((user_id, operation("transfer", at, "new CSM", user_id=user_id), at))
-        joined = at - timedelta(days=7)
-        session.execute(update(User).where(User.id == user_id).values(created_at=joined))
+        if role == "rebalance":
+            rebalance_ops.append(op)
+        elif role == "leaver" and user_id is not None:
+            leaver_ops.append(op)
+            session.execute(update(User).where(User.id == user_id).values(deactivated_at=at))
+        elif user_id is not None:
+            hire_rows.append((user_id, op, at))
+            joined = at - timedelta(days=7)
+            session.execute(update(User).where(User.id == user_id).values(created_at=joined))
     # Small lookup tables: the CSMs (an old one by position, a hire by the operation that
     # hired them), the leavers and the rebalances by position.
     stamp = "TEXT" if sqlite else "TIMESTAMP"
