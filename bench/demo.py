@@ -21,8 +21,9 @@ from bookwise.db import make_engine
 from bookwise.demo import generate_demo
 from bookwise.migrate import upgrade_database
 
-# Parents before children: the copy keeps foreign keys on.
-TABLES = ("users", "operations", "accounts", "assignments", "ownership_changes")
+# Parents before children: the copy keeps foreign keys on. The value history too, so the
+# floor writes every row bookwise wrote (the demo's past year included).
+TABLES = ("users", "operations", "accounts", "assignments", "ownership_changes", "account_values")
 
 
 def empty_database(url: str) -> str:
