@@ -40,7 +40,7 @@ from bookwise.exporting.accounts import ACCOUNT_FIELDS, write_accounts_csv
 from bookwise.importing.accounts import ImportOptions, import_accounts
 from bookwise.migrate import upgrade_database
 from bookwise.models import VALUE_HISTORY_FIELDS, utcnow
-from bookwise.users.service import cli_user
+from bookwise.users.service import CLI_USER_EMAIL, cli_user
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "'")
 COLUMNS = [field.name for field in ACCOUNT_FIELDS if field.name != "csms"]
@@ -258,7 +258,8 @@ def floor_import(url: str, path: Path) -> None:
             )
             run("DROP TABLE f_depth")
             run("DROP TABLE f_parent")
-            run(first_values_sql(floor.sqlite), {"now": now})
+            actor = run("SELECT id FROM users WHERE email = :e", {"e": CLI_USER_EMAIL})
+            run(first_values_sql(floor.sqlite), {"now": now, "actor": actor.fetchone()[0]})
     finally:
         floor.close()
 
@@ -267,7 +268,9 @@ def first_values_sql(sqlite: bool) -> str:
     """The history's first rows, as a hand-writer would: every account beside the nine
     field names (account by account: on SQLite, a SELECT per field was slower, its rows
     landing field by field across the account index), each value as the text the history
-    stores (a date as ``YYYY-MM-DD``), from the import's instant, with no previous value."""
+    stores (a date as ``YYYY-MM-DD``), from the import's instant, by the CLI user (as
+    bookwise's import is; PostgreSQL checks that foreign key row by row), with no previous
+    value."""
     names = " UNION ALL ".join(f"SELECT '{field}' AS field" for field in VALUE_HISTORY_FIELDS)
     values = []
     for field in VALUE_HISTORY_FIELDS:
@@ -279,8 +282,8 @@ def first_values_sql(sqlite: bool) -> str:
             value = f"CAST(a.{field} AS TEXT)"
         values.append(f"WHEN '{field}' THEN {value}")
     return (
-        "INSERT INTO account_values (account_id, field, value, valid_from, source, import_id) "
-        "SELECT id, field, value, :now, 'import', 1 FROM (SELECT a.id, f.field, "
+        "INSERT INTO account_values (account_id, field, value, valid_from, source, actor_id, "
+        "import_id) SELECT id, field, value, :now, 'import', :actor, 1 FROM (SELECT a.id, f.field, "
         f"CASE f.field {' '.join(values)} END AS value "
         f"FROM accounts a CROSS JOIN ({names}) f) v WHERE value IS NOT NULL"
     )
@@ -316,6 +319,7 @@ def loaded(url: str) -> tuple[Any, ...]:
             "(SELECT count(*) FROM account_values WHERE valid_to IS NULL), "
             "(SELECT count(previous) FROM account_values), "
             "(SELECT count(*) FROM account_values WHERE source = 'import'), "
+            "(SELECT count(actor_id) FROM account_values), "
             "(SELECT coalesce(sum(length(field)), 0) FROM account_values), "
             # By external id: PostgreSQL's two sides number new accounts in different orders.
             "(SELECT coalesce(sum(length(a.external_id) * length(v.field || v.value)), 0) "
