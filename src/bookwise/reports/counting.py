@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, case, exists, func, literal, select
+from sqlalchemy import Integer, Select, and_, case, func, literal, select
 from sqlalchemy.sql import Subquery
 
 from bookwise.errors import InvalidInput
@@ -84,23 +84,44 @@ def ancestors(accounts: Subquery) -> Any:
 def rollup_credits(inputs: Inputs) -> Select[Any]:
     """A book root (no ancestor owned by the same user) counts once, with the MRR of every
     descendant that user owns; those descendants add their MRR and count nothing."""
-    owners = inputs.owners
-    above = ancestors(inputs.accounts)
+    owners, accounts = inputs.owners, inputs.accounts
+    above = ancestors(accounts)
     ancestor_owner = owners.alias("ancestor_owner")
-    ancestor_owned = exists().where(
-        above.c.account_id == owners.c.account_id,
-        ancestor_owner.c.account_id == above.c.ancestor_id,
-        ancestor_owner.c.user_id == owners.c.user_id,
+    below_owner = owners.alias("below_owner")
+    # Every (user, account) whose user also owns an ancestor: one join of sets.
+    folded = (
+        select(below_owner.c.user_id, below_owner.c.account_id)
+        .join_from(above, ancestor_owner, ancestor_owner.c.account_id == above.c.ancestor_id)
+        .join(
+            below_owner,
+            and_(
+                below_owner.c.account_id == above.c.account_id,
+                below_owner.c.user_id == ancestor_owner.c.user_id,
+            ),
+        )
+        .distinct()
+        .cte("folded")
+        # Computed once: on tables whose statistics predate a bulk load PostgreSQL otherwise
+        # reran it for every owner row (minutes at a thousand accounts).
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     # A descendant's MRR goes to the user, not to a particular root row: the report sums
     # per user, and the user owns exactly one root above it (the highest owned ancestor).
-    owned = _owned(inputs)
-    return owned.with_only_columns(
-        owners.c.user_id,
-        owners.c.account_id,
-        case((ancestor_owned, 0), else_=WHOLE).label("share"),
-        inputs.accounts.c.mrr.label("mrr"),
-        maintain_column_froms=True,
+    return (
+        select(
+            owners.c.user_id,
+            owners.c.account_id,
+            case((folded.c.account_id.is_(None), WHOLE), else_=0).label("share"),
+            accounts.c.mrr.label("mrr"),
+        )
+        .join_from(owners, accounts, accounts.c.account_id == owners.c.account_id)
+        .outerjoin(
+            folded,
+            and_(
+                folded.c.user_id == owners.c.user_id,
+                folded.c.account_id == owners.c.account_id,
+            ),
+        )
     )
 
 
