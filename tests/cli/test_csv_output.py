@@ -64,6 +64,7 @@ RUNS: dict[tuple[str, ...], list[str]] = {
     ("accounts", "values"): ["accounts", "values", "A0"],  # region "=EMEA"
     ("attributes", "list"): ["attributes", "list"],
     ("roles", "list"): ["roles", "list"],
+    ("reports", "team"): ["reports", "team"],  # Eve's name "=HYPERLINK(…)"
 }
 
 
