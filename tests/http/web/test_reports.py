@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -26,6 +27,9 @@ def test_the_page_names_the_mode_and_lists_csms_by_name(
     assert html.index(">Ana<") < html.index("ana@example.com")
     assert "(inactive)" in html  # Dee
     assert 'href="/reports/team.csv?counting=rollup"' in html
+    # Money as everywhere on the pages (grouped), and how many accounts an average rests on.
+    assert "1,320.00" in html  # Ana's book root Parent with what she owns below it
+    assert re.search(r">of \d+</span>", html)
 
     download = viewer.client.get("/reports/team.csv", params={"counting": "split"})
     assert download.headers["content-disposition"] == 'attachment; filename="team-split-now.csv"'
